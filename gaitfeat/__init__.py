@@ -1,0 +1,65 @@
+"""gaitfeat: pose data, readers, preprocessing and clinical gait features from 2-D video keypoints.
+
+The pose data model is :class:`PoseSequence` (one person, one video,
+``(T, V, 3)`` keypoints); clips for models are NumPy arrays ``(N, T, V, C)``
+with a metadata DataFrame. Skeleton layouts live in :mod:`gaitfeat.layouts`.
+"""
+
+from gaitfeat.errors import (
+    GaitError,
+    LabelError,
+    LayoutError,
+    PoseDataError,
+    ReaderError,
+    SequenceTooShortError,
+)
+from gaitfeat.io import (
+    KidzinskiRelease,
+    read_clips_npz,
+    read_kidzinski,
+    read_kidzinski_labels,
+    read_npz,
+    read_openpose,
+    write_clips_npz,
+    write_npz,
+    write_openpose,
+)
+from gaitfeat.labels import GMFCS_LEVELS, validate_gmfcs, validate_patient_ids
+from gaitfeat.layouts import BODY25, COCO17, LAYOUTS, SkeletonLayout, get_layout
+from gaitfeat.pose import PoseSequence
+from gaitfeat.preprocessing import ClipReport, Clips, make_clips, preprocess, preprocess_many
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PoseSequence",
+    "SkeletonLayout",
+    "BODY25",
+    "COCO17",
+    "LAYOUTS",
+    "get_layout",
+    "read_openpose",
+    "write_openpose",
+    "read_kidzinski",
+    "read_kidzinski_labels",
+    "KidzinskiRelease",
+    "read_npz",
+    "write_npz",
+    "read_clips_npz",
+    "write_clips_npz",
+    "preprocess",
+    "preprocess_many",
+    "make_clips",
+    "Clips",
+    "ClipReport",
+    "GMFCS_LEVELS",
+    "validate_gmfcs",
+    "validate_patient_ids",
+    "GaitError",
+    "LayoutError",
+    "PoseDataError",
+    "ReaderError",
+    "LabelError",
+    "SequenceTooShortError",
+    "__version__",
+]

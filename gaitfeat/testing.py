@@ -1,0 +1,155 @@
+"""Hand-built stick-figure walkers with known geometry, for tests and examples.
+
+This is not the gait simulator (:mod:`gaitfeat.simulate`, with realistic
+paediatric kinematics, pathology and detector noise): it is a deliberately
+simple, exactly known motion — sinusoidal hip and knee angles, constant
+forward speed, an optional turn about the vertical axis — so that tests can
+state the right answer by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaitfeat.layouts import BODY25, convert_keypoints, get_layout
+from gaitfeat.pose import PoseSequence
+
+__all__ = ["stick_walker", "STICK_SEGMENTS"]
+
+#: Segment lengths of the stick figure, in leg lengths (thigh + shank = 1).
+STICK_SEGMENTS = {"thigh": 0.53, "shank": 0.47, "torso": 0.62, "upper_arm": 0.33, "forearm": 0.30}
+
+# Half the hip width and shoulder width (leg lengths): visible only while turning.
+_HALF_WIDTH = {"hip": 0.1, "shoulder": 0.12, "head": 0.04}
+
+
+def _body_frame(phase: np.ndarray, hip_amp: float, knee_amp: float, arm_amp: float) -> tuple[np.ndarray, np.ndarray]:
+    """BODY_25 joints in a body frame: x forward, y up, z to the left; hips at the origin.
+
+    Returns ``(xy, z)``: ``(T, 25, 2)`` and ``(25,)`` lateral offsets.
+    """
+    T = phase.size
+    s = STICK_SEGMENTS
+    xy = np.zeros((T, 25, 2))
+    z = np.zeros(25)
+    j = BODY25.index
+    neck = np.array([0.0, s["torso"]])
+    for side, offset, sign in (("left", 0.0, 1.0), ("right", np.pi, -1.0)):
+        ph = phase + offset
+        hip_angle = hip_amp * np.sin(ph)  # flexion positive (thigh forward)
+        knee_flex = knee_amp * 0.5 * (1.0 + np.sin(ph + np.pi / 2))  # >= 0
+        hip = np.zeros((T, 2))
+        knee = hip + s["thigh"] * np.stack([np.sin(hip_angle), -np.cos(hip_angle)], axis=1)
+        shank_angle = hip_angle - knee_flex
+        ankle = knee + s["shank"] * np.stack([np.sin(shank_angle), -np.cos(shank_angle)], axis=1)
+        xy[:, j(f"{side}_hip")] = hip
+        xy[:, j(f"{side}_knee")] = knee
+        xy[:, j(f"{side}_ankle")] = ankle
+        xy[:, j(f"{side}_heel")] = ankle + [-0.06, -0.05]
+        xy[:, j(f"{side}_big_toe")] = ankle + [0.15, -0.07]
+        xy[:, j(f"{side}_small_toe")] = ankle + [0.13, -0.07]
+        # Arms swing against the same-side leg.
+        arm_angle = -arm_amp * np.sin(ph)
+        shoulder = np.broadcast_to(neck, (T, 2))
+        elbow = shoulder + s["upper_arm"] * np.stack([np.sin(arm_angle), -np.cos(arm_angle)], axis=1)
+        fore = arm_angle + 0.3
+        wrist = elbow + s["forearm"] * np.stack([np.sin(fore), -np.cos(fore)], axis=1)
+        xy[:, j(f"{side}_shoulder")] = shoulder
+        xy[:, j(f"{side}_elbow")] = elbow
+        xy[:, j(f"{side}_wrist")] = wrist
+        for name in ("hip", "knee", "ankle", "heel", "big_toe", "small_toe"):
+            z[j(f"{side}_{name}")] = sign * _HALF_WIDTH["hip"]
+        for name in ("shoulder", "elbow", "wrist"):
+            z[j(f"{side}_{name}")] = sign * _HALF_WIDTH["shoulder"]
+        z[j(f"{side}_eye")] = sign * _HALF_WIDTH["head"]
+        z[j(f"{side}_ear")] = sign * 0.07
+    xy[:, j("neck")] = neck
+    xy[:, j("mid_hip")] = 0.0
+    xy[:, j("nose")] = neck + [0.12, 0.26]
+    xy[:, j("left_eye")] = xy[:, j("right_eye")] = neck + [0.10, 0.29]
+    xy[:, j("left_ear")] = xy[:, j("right_ear")] = neck + [-0.02, 0.27]
+    return xy, z
+
+
+def stick_walker(
+    n_frames: int = 300,
+    *,
+    fps: float = 30.0,
+    layout: str = "body25",
+    direction: int = 1,
+    leg_px: float = 200.0,
+    cadence: float = 120.0,
+    step_length: float = 0.6,
+    hip_amp_deg: float = 22.0,
+    knee_amp_deg: float = 60.0,
+    arm_amp_deg: float = 15.0,
+    turn_at: int | None = None,
+    turn_frames: int = 30,
+    origin: tuple[float, float] = (300.0, 600.0),
+    confidence: float = 0.9,
+    patient_id: str | None = "p0",
+    video_id: str | None = "walk0",
+) -> PoseSequence:
+    """A stick figure walking past a side camera, in image pixels.
+
+    Parameters
+    ----------
+    n_frames : int
+    fps : float
+    layout : {"body25", "coco17"}
+    direction : {+1, -1}
+        Walking direction in the image at the start (+1: towards +x).
+    leg_px : float
+        Leg length (thigh + shank) in pixels.
+    cadence : float
+        Steps per minute (a stride is two steps).
+    step_length : float
+        Forward progression per step, in leg lengths.
+    hip_amp_deg, knee_amp_deg, arm_amp_deg : float
+        Amplitudes of the hip angle (+-), knee flexion (0..amp) and arm swing (+-).
+    turn_at : int, optional
+        Frame at which a turn about the vertical axis starts; the walker
+        stands while turning for ``turn_frames`` frames, then walks back.
+    origin : (float, float)
+        Image position (px) of the hip midpoint at frame 0.
+    confidence : float
+        Confidence of every keypoint.
+
+    Returns
+    -------
+    PoseSequence
+        Image coordinates (y down). ``info["truth"]`` holds the true
+        direction per frame (+1/-1, 0 while turning) and the leg length.
+    """
+    if direction not in (1, -1):
+        raise ValueError("direction must be +1 or -1")
+    t = np.arange(n_frames) / fps
+    stride_hz = cadence / 120.0
+    phase = 2 * np.pi * stride_hz * t
+    xy, z = _body_frame(phase, np.radians(hip_amp_deg), np.radians(knee_amp_deg), np.radians(arm_amp_deg))
+
+    # Heading angle phi: 0 walks towards +x (for direction=+1), pi the other way.
+    phi = np.zeros(n_frames)
+    truth_dir = np.full(n_frames, direction, dtype=np.int8)
+    speed = step_length * cadence / 60.0  # leg lengths per second
+    progress = speed * t
+    if turn_at is not None:
+        stop = min(n_frames, turn_at + turn_frames)
+        k = np.arange(n_frames)
+        ramp = np.clip((k - turn_at) / max(turn_frames, 1), 0.0, 1.0)
+        phi = np.pi * ramp
+        truth_dir[(k >= turn_at) & (k < stop)] = 0
+        truth_dir[k >= stop] = -direction
+        # Forward progress stops during the turn and reverses after it.
+        t_turn = turn_at / fps
+        after = np.clip(t - (turn_at + turn_frames) / fps, 0.0, None)
+        progress = np.where(t < t_turn, speed * t, speed * t_turn - speed * after)
+    # Project: rotation about the vertical axis by phi, then the image axis.
+    x_body = xy[:, :, 0] * np.cos(phi)[:, None] + z[None, :] * np.sin(phi)[:, None]
+    x_img = origin[0] + direction * leg_px * (x_body + progress[:, None])
+    y_img = origin[1] - leg_px * xy[:, :, 1]
+    kp = np.stack([x_img, y_img, np.full_like(x_img, confidence)], axis=-1)
+    lay = get_layout(layout)
+    kp = convert_keypoints(kp, BODY25, lay)
+    info = {"truth": {"direction": truth_dir.tolist(), "leg_px": leg_px, "cadence": cadence, "step_length": step_length}}
+    return PoseSequence(kp, fps, lay.name, patient_id=patient_id, video_id=video_id, info=info)

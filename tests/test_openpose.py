@@ -1,0 +1,159 @@
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gaitfeat
+from gaitfeat import read_openpose, write_openpose
+from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
+from gaitfeat.testing import stick_walker
+
+
+def _clinical_folder(tmp_path, rng, *, n_frames=420):
+    """A realistic OpenPose folder: a child walks, turns and walks back; detector
+    gaps written as 0,0,0; an adult passes through for four frames; two frame
+    files missing; one spurious two-joint detection."""
+    seq = stick_walker(n_frames, fps=29.97, turn_at=200, turn_frames=25, leg_px=180, origin=(250, 620))
+    kp = seq.keypoints.copy()
+    kp[..., :2] += rng.normal(0, 1.5, size=kp[..., :2].shape)
+    kp[..., 2] = rng.uniform(0.3, 0.95, size=kp.shape[:2])
+    # Bursts of undetected joints (OpenPose writes 0,0,0).
+    for _ in range(40):
+        t, v = rng.integers(0, n_frames), rng.integers(0, 25)
+        kp[t : t + rng.integers(1, 6), v] = np.nan
+    truth = gaitfeat.PoseSequence(kp, 29.97, "body25", video_id="walk")
+    adult = stick_walker(4, leg_px=260, origin=(900, 650), confidence=0.98).keypoints
+    extra = {100 + k: [adult[k]] for k in range(4)}
+    extra[150] = [np.array([[10, 10, 0.3], [12, 30, 0.3]] + [[0, 0, 0]] * 23)]
+    folder = tmp_path / "walk"
+    files = write_openpose(truth, folder, extra_people=extra)
+    # The adult comes first in the people list in two frames.
+    for t in (101, 102):
+        data = json.loads(files[t].read_text())
+        data["people"] = data["people"][::-1]
+        files[t].write_text(json.dumps(data))
+    files[300].unlink()
+    files[301].unlink()
+    return folder, truth
+
+
+def test_reads_a_clinical_folder(tmp_path, rng):
+    folder, truth = _clinical_folder(tmp_path, rng)
+    seq = read_openpose(folder, fps=29.97, patient_id="p1")
+    assert seq.layout == "body25" and seq.n_frames == 420 and seq.video_id == "walk" and seq.patient_id == "p1"
+    info = seq.info["read_openpose"]
+    assert info["files"] == 418 and info["gap_frames"] == 2
+    assert info["multi_person_frames"] == 5 and info["ignored_small_detections"] == 1
+    assert info["other_people_frames"] == 0
+    # The missing files are missing frames; everything else is the child, to the file's 4 decimals.
+    assert np.isnan(seq.keypoints[300:302, :, :2]).all()
+    keep = np.ones(420, dtype=bool)
+    keep[300:302] = False
+    np.testing.assert_allclose(seq.keypoints[keep], truth.keypoints[keep], atol=1e-3, equal_nan=True)
+    # 0,0,0 became NaN with confidence 0.
+    undetected = np.isnan(truth.keypoints[keep, :, 0])
+    assert undetected.sum() > 0
+    assert (seq.keypoints[keep][undetected][:, 2] == 0).all()
+
+    coco = seq.to_layout("coco17")
+    assert coco.keypoints.shape == (420, 17, 3)
+    np.testing.assert_array_equal(coco.keypoints[:, 15], seq.keypoints[:, 14])
+
+
+def test_split_screen_x_range(tmp_path):
+    child = stick_walker(60, leg_px=120, origin=(100, 400), confidence=0.6)
+    # A second, more confident person in the right half of every frame.
+    other = stick_walker(60, leg_px=200, origin=(900, 500), confidence=0.95).keypoints
+    folder = tmp_path / "split"
+    write_openpose(child, folder, extra_people={t: [other[t]] for t in range(60)})
+    picked = read_openpose(folder, fps=30)
+    assert np.nanmedian(picked.keypoints[:, :, 0]) > 640  # without a range: the clearer person
+    seq = read_openpose(folder, fps=30, x_range=(0, 640))
+    np.testing.assert_allclose(seq.keypoints, child.keypoints, atol=1e-3)
+    assert seq.info["read_openpose"]["outside_x_range"] == 60
+
+
+def test_round_trip(tmp_path, walker):
+    write_openpose(walker, tmp_path / "rt")
+    back = read_openpose(tmp_path / "rt", fps=walker.fps)
+    np.testing.assert_allclose(back.keypoints, walker.keypoints, atol=1e-3)
+
+
+def test_empty_frames_and_old_format(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    person = stick_walker(3).keypoints
+    for t in range(3):
+        people = [] if t == 1 else [{"pose_keypoints": person[t].ravel().tolist()}]
+        (folder / f"clip_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.0, "people": people}))
+    seq = read_openpose(folder, fps=25)
+    assert seq.info["read_openpose"]["empty_frames"] == 1
+    assert np.isnan(seq.keypoints[1, :, 0]).all()
+    np.testing.assert_allclose(seq.keypoints[2], person[2], atol=1e-3)
+
+
+def test_errors(tmp_path, walker):
+    with pytest.raises(ReaderError, match="no such folder"):
+        read_openpose(tmp_path / "nope", fps=30)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReaderError, match="no \\*_keypoints.json"):
+        read_openpose(tmp_path / "empty", fps=30)
+    folder = tmp_path / "w"
+    files = write_openpose(walker, folder)
+    with pytest.raises(PoseDataError, match="fps"):
+        read_openpose(folder, fps=0)
+    files[7].write_text('{"version":1.3,"people":[{"pose_keypoints_2d":[1,2,')
+    with pytest.raises(ReaderError, match=r"walk0_000000000007_keypoints.json: corrupt JSON") as info:
+        read_openpose(folder, fps=30)
+    assert info.value.path.endswith("walk0_000000000007_keypoints.json")
+    files[7].write_text('{"version":1.3,"people":[{"pose_keypoints_2d":[1,2,0.5]}]}')
+    with pytest.raises(ReaderError, match="has 1 joints, other frames have 25"):
+        read_openpose(folder, fps=30)
+    files[7].write_text('{"version":1.3}')
+    with pytest.raises(ReaderError, match="no 'people' list"):
+        read_openpose(folder, fps=30)
+
+
+def test_wrong_joint_count_and_layout(tmp_path):
+    folder = tmp_path / "coco18"
+    folder.mkdir()
+    pose = np.column_stack([np.linspace(10, 100, 18), np.linspace(10, 300, 18), np.full(18, 0.9)])
+    (folder / "v_000000000000_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": pose.ravel().tolist()}]}))
+    with pytest.raises(LayoutError, match="18 joints"):
+        read_openpose(folder, fps=30)
+    with pytest.raises(LayoutError, match="18 joints but layout 'body25'"):
+        read_openpose(folder, fps=30, layout="body25")
+
+
+def test_duplicate_frame_numbers_and_bad_names(tmp_path, walker):
+    folder = tmp_path / "mixed"
+    write_openpose(walker, folder, prefix="a")
+    write_openpose(walker, folder, prefix="b")
+    with pytest.raises(ReaderError, match="two files for frame 0"):
+        read_openpose(folder, fps=30)
+    folder = tmp_path / "noname"
+    folder.mkdir()
+    (folder / "x_keypoints.json").write_text('{"people": []}')
+    with pytest.raises(ReaderError, match="frame number"):
+        read_openpose(folder, fps=30)
+
+
+def test_no_person_anywhere(tmp_path):
+    folder = tmp_path / "nobody"
+    folder.mkdir()
+    for t in range(3):
+        (folder / f"v_{t:012d}_keypoints.json").write_text('{"version":1.3,"people":[]}')
+    with pytest.raises(ReaderError, match="no person is detected"):
+        read_openpose(folder, fps=30)
+
+
+@pytest.mark.skipif(not os.environ.get("GAITFEAT_REAL_OPENPOSE"), reason="set GAITFEAT_REAL_OPENPOSE to a real OpenPose JSON folder")
+def test_real_openpose_folder():
+    folder = Path(os.environ["GAITFEAT_REAL_OPENPOSE"])
+    seq = read_openpose(folder, fps=29.97)
+    assert seq.layout == "body25" and seq.n_frames > 100
+    clean = gaitfeat.preprocess(seq, layout="coco17")
+    clips = gaitfeat.make_clips(clean, on_short="skip")
+    assert clips.clips.shape[1:] == (124, 17, 3)
