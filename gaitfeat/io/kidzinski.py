@@ -67,6 +67,19 @@ def _snake(name: str) -> str:
     return s
 
 
+def _sides_differ(a: pd.Series, b: pd.Series) -> bool:
+    """Whether the L and R values differ for some video where both are given."""
+    both = (a.notna() & b.notna()).to_numpy()
+    if not both.any():
+        return False
+    a, b = a[both], b[both]
+    na, nb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+    if na.notna().all() and nb.notna().all():
+        # 7 and 7.0 are the same value (a column with gaps is read as float).
+        return bool((~np.isclose(na.to_numpy(float), nb.to_numpy(float))).any())
+    return bool((a.astype(str).to_numpy() != b.astype(str).to_numpy()).any())
+
+
 def _find(root: Path, names: tuple[str, ...], what: str) -> Path:
     for name in names:
         for base in (root, root / "processed", root / "data" / "processed"):
@@ -139,9 +152,7 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         if col in _SIDE_SPECIFIC:
             side_specific.append(col)
             continue
-        a, b = left[col], right[col]
-        both = a.notna() & b.notna()
-        if (a[both].astype(str) != b[both].astype(str)).any():
+        if _sides_differ(left[col], right[col]):
             side_specific.append(col)
 
     out = pd.DataFrame({"video_id": videos})
@@ -154,6 +165,7 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
 
     if "patient_id" in side_specific:
         raise LabelError(f"{path}: the L and R rows of a video name different patients")
+    out["patient_id"] = out["patient_id"].astype(object)
     if out["patient_id"].isna().any():
         if missing_patient == "video":
             flag = out["patient_id"].isna().to_numpy()

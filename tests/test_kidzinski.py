@@ -1,0 +1,126 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaitfeat import read_kidzinski, read_kidzinski_labels
+from gaitfeat.errors import LabelError, ReaderError
+from gaitfeat.testing import stick_walker
+
+
+def _label_rows():
+    rows = []
+    for vid, pid, gmfcs, gdi_l, gdi_r in (("1001", 7, 1, 92.5, 88.0), ("1002", 7, 2, 80.1, 84.3), ("1003", 9, 3, 61.0, 70.2)):
+        for side, gdi, kf in (("L", gdi_l, 5.0), ("R", gdi_r, 12.5)):
+            rows.append(
+                {
+                    "videoid": vid, "examid": int(vid) + 5000, "Patient_ID": pid, "side": side, "GDI": gdi,
+                    "gmfcs": gmfcs, "speed": 1.1, "cadence": 1.05, "KneeFlex_maxExtension": kf, "SEMLS": 0,
+                    "age": 9.5, "mass": 30.0, "height": 1.35, "Event_Date": "2005-03-01",
+                }
+            )
+    return rows
+
+
+def _release(tmp_path, rows=None):
+    root = tmp_path / "gillette"
+    (root / "video_csvs").mkdir(parents=True)
+    pd.DataFrame(rows or _label_rows()).to_csv(root / "alldata_processed.csv", index=False)
+    for k, vid in enumerate(("1001", "1002", "1003")):
+        kp = stick_walker(150 + 10 * k, leg_px=150).keypoints.reshape(-1, 75).astype(np.float64)
+        kp[5, 3 * 13 : 3 * 13 + 3] = 0.0  # left knee not detected (written as 0)
+        kp[7] = np.nan  # nobody detected
+        np.savetxt(root / "video_csvs" / f"{vid}.csv", kp, delimiter=",", fmt="%.4f")
+    return root
+
+
+def test_reads_release_with_side_specific_columns(tmp_path):
+    root = _release(tmp_path)
+    seqs, labels, report = read_kidzinski(root)
+    assert [s.video_id for s in seqs] == ["1001", "1002", "1003"] == list(labels["video_id"])
+    assert [s.patient_id for s in seqs] == ["7", "7", "9"] == list(labels["patient_id"])
+    assert seqs[0].layout == "body25" and seqs[0].fps == pytest.approx(29.97) and seqs[2].n_frames == 170
+    # 0 -> missing, NaN row -> missing frame.
+    assert np.isnan(seqs[0].keypoints[5, 13, :2]).all() and seqs[0].keypoints[5, 13, 2] == 0
+    assert np.isnan(seqs[0].keypoints[7, :, 0]).all()
+    row = labels.iloc[2]
+    assert row["gmfcs"] == 3 and row["gdi_left"] == 61.0 and row["gdi_right"] == 70.2
+    assert row["knee_flex_max_extension_left"] == 5.0 and row["knee_flex_max_extension_right"] == 12.5
+    assert "gdi" not in labels.columns and "side" not in labels.columns
+    # Cadence: the release stores strides/s; labels give steps/min and keep the original.
+    assert row["cadence"] == pytest.approx(126.0) and row["cadence_release"] == pytest.approx(1.05)
+    assert row["speed"] == 1.1 and row["exam_id"] == 6003
+    assert report["videos_read"] == 3 and report["skipped_no_trajectory_file"] == []
+
+
+def test_missing_trajectory_and_unlabelled_files_are_counted(tmp_path):
+    root = _release(tmp_path)
+    (root / "video_csvs" / "1002.csv").unlink()
+    np.savetxt(root / "video_csvs" / "2000.csv", np.zeros((3, 75)), delimiter=",")
+    seqs, labels, report = read_kidzinski(root)
+    assert len(seqs) == 2 == len(labels)
+    assert report["skipped_no_trajectory_file"] == ["1002"]
+    assert report["trajectory_files_without_labels"] == ["2000"]
+
+
+def test_corrupt_trajectory_raise_or_skip(tmp_path):
+    root = _release(tmp_path)
+    (root / "video_csvs" / "1003.csv").write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(ReaderError, match="1003.csv: expected 75 columns"):
+        read_kidzinski(root)
+    seqs, labels, report = read_kidzinski(root, on_error="skip")
+    assert len(seqs) == 2 and "1003" in report["skipped_corrupt_file"]
+    (root / "video_csvs" / "1003.csv").write_text("")
+    with pytest.raises(ReaderError, match="empty trajectory file"):
+        read_kidzinski(root)
+
+
+def test_bad_gmfcs_label(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        if r["videoid"] == "1002":
+            r["gmfcs"] = 5
+    root = _release(tmp_path, rows)
+    with pytest.raises(LabelError, match="1002: 5"):
+        read_kidzinski(root)
+
+
+def test_missing_patient_id(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        if r["videoid"] == "1003":
+            r["Patient_ID"] = None
+    root = _release(tmp_path, rows)
+    with pytest.raises(LabelError, match="no patient ID .*1003"):
+        read_kidzinski(root)
+    seqs, labels, report = read_kidzinski(root, missing_patient="video")
+    assert labels.loc[2, "patient_id"] == "video:1003" and labels.loc[2, "patient_id_from_video"]
+    assert not labels.loc[0, "patient_id_from_video"] and report["videos_without_patient_id"] == 1
+
+
+def test_bad_side_and_duplicates(tmp_path):
+    rows = _label_rows()
+    rows[0]["side"] = "X"
+    with pytest.raises(LabelError, match="side must be L or R"):
+        read_kidzinski(_release(tmp_path, rows))
+    rows = _label_rows()
+    rows[1]["side"] = "L"
+    with pytest.raises(LabelError, match="more than one row"):
+        read_kidzinski_labels(_release(tmp_path / "b", rows) / "alldata_processed.csv")
+
+
+def test_missing_release_parts(tmp_path):
+    with pytest.raises(ReaderError, match="no such folder"):
+        read_kidzinski(tmp_path / "none")
+    (tmp_path / "r").mkdir()
+    with pytest.raises(ReaderError, match="label table"):
+        read_kidzinski(tmp_path / "r")
+
+
+def test_one_side_only_and_missing_gmfcs(tmp_path):
+    rows = [r for r in _label_rows() if not (r["videoid"] == "1001" and r["side"] == "R")]
+    rows[-1]["gmfcs"] = None
+    rows[-2]["gmfcs"] = None
+    labels, report = read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+    assert report["videos_with_one_side"] == 1 and report["videos_without_gmfcs"] == 1
+    assert np.isnan(labels.loc[0, "gdi_right"]) and labels.loc[0, "gdi_left"] == 92.5
+    assert labels["gmfcs"].isna().sum() == 1
