@@ -262,3 +262,23 @@ def test_preprocess_many_skips_and_reports():
         preprocess_many([good, bad])
     done, skipped = preprocess_many([good, bad], on_error="skip")
     assert [s.video_id for s in done] == ["good"] and "leg length" in skipped["bad"]
+
+
+def test_messy_input_preprocesses_without_warnings(rng):
+    import warnings
+
+    seq = stick_walker(300, turn_at=140)
+    kp = seq.keypoints.copy()
+    kp[..., :2] += rng.normal(0, 2.0, size=kp[..., :2].shape)
+    kp[..., 2] = rng.uniform(0.0, 1.0, size=kp.shape[:2])  # ~20 % below the threshold
+    kp[50:70] = np.nan  # nobody detected for 20 frames
+    kp[:, BODY25.index("nose")] = np.nan  # a joint never detected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = preprocess(seq.replace(keypoints=kp), layout="coco17")
+        clips, meta, report = make_clips(out, min_valid=0.5)
+    assert np.isnan(out.keypoints[52:68, :, 0]).all()  # too long to fill: still missing
+    assert np.isnan(out.keypoints[:, COCO17.index("nose"), 0]).all()
+    assert out.info["fill_gaps"]["unfilled_gaps"] >= 18
+    assert report.windows_kept + report.dropped["low_valid_fraction"] == report.windows_total
+    assert np.isfinite(out.keypoints[100:130, COCO17.index("left_knee"), :2]).all()

@@ -132,11 +132,12 @@ def mirror(seq: PoseSequence, frames: np.ndarray | None = None) -> PoseSequence:
     select = np.ones(seq.n_frames, dtype=bool) if frames is None else np.zeros(seq.n_frames, dtype=bool)
     if frames is not None:
         select[np.asarray(frames)] = True
-    pivot = hip_midpoint(kp[:, :, :2].astype(np.float64), seq.skeleton)[:, 0]
-    with np.errstate(invalid="ignore"):
-        fallback = np.nanmean(np.where(np.isnan(kp[:, :, 0]), np.nan, kp[:, :, 0]), axis=1) if np.isnan(pivot).any() else pivot
-    pivot = np.where(np.isnan(pivot), fallback, pivot)
     x = kp[:, :, 0].astype(np.float64)
+    pivot = hip_midpoint(kp[:, :, :2].astype(np.float64), seq.skeleton)[:, 0]
+    known = ~np.isnan(x)
+    n_known = known.sum(axis=1)
+    fallback = np.where(n_known > 0, np.where(known, x, 0.0).sum(axis=1) / np.maximum(n_known, 1), np.nan)
+    pivot = np.where(np.isnan(pivot), fallback, pivot)
     mirrored = 2.0 * pivot[:, None] - x
     kp[select, :, 0] = mirrored[select]
     return seq.replace(keypoints=kp, info={"mirror": {"frames": int(select.sum())}})
