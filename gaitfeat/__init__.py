@@ -28,6 +28,7 @@ from gaitfeat.labels import GMFCS_LEVELS, validate_gmfcs, validate_patient_ids
 from gaitfeat.layouts import BODY25, COCO17, LAYOUTS, SkeletonLayout, get_layout
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing import ClipReport, Clips, make_clips, preprocess, preprocess_many
+from gaitfeat.simulate import Cohort, simulate_cohort, simulate_walk
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,9 @@ __all__ = [
     "make_clips",
     "Clips",
     "ClipReport",
+    "simulate_walk",
+    "simulate_cohort",
+    "Cohort",
     "GMFCS_LEVELS",
     "validate_gmfcs",
     "validate_patient_ids",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any
 
@@ -121,7 +120,8 @@ class PoseSequence:
 
         if not isinstance(self.info, dict):
             raise PoseDataError(f"{name}: info must be a dict, got {type(self.info).__name__}")
-        object.__setattr__(self, "info", copy.deepcopy(self.info))
+        # Copy two levels deep (the step reports); deeper values are treated as read-only.
+        object.__setattr__(self, "info", {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.info.items()})
 
     # -- construction helpers -------------------------------------------------
 

@@ -151,5 +151,5 @@ def stick_walker(
     kp = np.stack([x_img, y_img, np.full_like(x_img, confidence)], axis=-1)
     lay = get_layout(layout)
     kp = convert_keypoints(kp, BODY25, lay)
-    info = {"truth": {"direction": truth_dir.tolist(), "leg_px": leg_px, "cadence": cadence, "step_length": step_length}}
+    info = {"truth": {"direction": truth_dir, "leg_px": leg_px, "cadence": cadence, "step_length": step_length}}
     return PoseSequence(kp, fps, lay.name, patient_id=patient_id, video_id=video_id, info=info)

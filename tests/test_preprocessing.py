@@ -72,21 +72,24 @@ def test_smooth_removes_jitter_without_lag(rng):
     assert best == 0
 
 
-def test_smooth_never_crosses_gaps_and_counts_short_runs():
+def test_smooth_keeps_gaps_missing_and_bridges_them_straight():
     seq = _linear_sequence(80)
     kp = seq.keypoints.copy()
     kp[40, 3] = np.nan
     kp[:, 4] = np.nan
-    kp[10:15, 4] = seq.keypoints[10:15, 4]  # a 5-frame island, too short to filter
+    kp[10:15, 4] = seq.keypoints[10:15, 4]  # a 5-frame island between long gaps
     out = smooth(seq.replace(keypoints=kp))
-    assert np.isnan(out.keypoints[40, 3, 0])
-    np.testing.assert_array_equal(out.keypoints[10:15, 4], kp[10:15, 4])
-    assert out.info["smooth"]["short_runs_unfiltered"] == 1
-    # A straight line stays (nearly) straight.
+    assert np.isnan(out.keypoints[40, 3, 0]) and np.isnan(out.keypoints[20:, 4, 0]).all()
+    # Linear motion passes the filter unchanged, also next to and between gaps.
+    np.testing.assert_allclose(out.keypoints[10:15, 4, :2], kp[10:15, 4, :2], atol=0.05)
+    np.testing.assert_allclose(out.keypoints[:, 3, :2], kp[:, 3, :2], atol=0.05)
     np.testing.assert_allclose(out.keypoints[5:35, 0, :2], seq.keypoints[5:35, 0, :2], atol=0.05)
+    assert out.info["smooth"]["bridged_values"] == 1 + 75
     skipped = smooth(seq.replace(fps=10.0), cutoff_hz=6.0)
     assert "Nyquist" in skipped.info["smooth"]["skipped"]
     np.testing.assert_array_equal(skipped.keypoints, seq.keypoints)
+    short = smooth(_linear_sequence(8))
+    assert "too short" in short.info["smooth"]["skipped"]
 
 
 def _swap(kp, frames, layout):

@@ -6,7 +6,6 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from gaitfeat.pose import PoseSequence
-from gaitfeat.preprocessing._common import runs
 
 __all__ = ["threshold_confidence", "fill_gaps", "smooth"]
 
@@ -61,27 +60,25 @@ def fill_gaps(seq: PoseSequence, max_gap_s: float = 0.25) -> PoseSequence:
         raise ValueError(f"max_gap_s must be >= 0, got {max_gap_s}")
     max_gap = int(np.floor(max_gap_s * seq.fps + 1e-9))
     kp = seq.keypoints.copy()
-    t_all = np.arange(seq.n_frames, dtype=np.float64)
-    filled_values = filled_gaps = unfilled_gaps = unfilled_values = 0
-    for v in range(seq.n_joints):
-        missing = np.isnan(kp[:, v, 0])
-        if not missing.any():
-            continue
-        known = np.flatnonzero(~missing)
-        for start, stop in runs(missing):
-            interior = start > 0 and stop < seq.n_frames
-            length = stop - start
-            if not interior or length > max_gap or known.size == 0:
-                unfilled_gaps += 1
-                unfilled_values += length
-                continue
-            t0, t1 = start - 1, stop
-            w = (t_all[start:stop] - t0) / (t1 - t0)
-            for c in (0, 1):
-                kp[start:stop, v, c] = (1.0 - w) * kp[t0, v, c] + w * kp[t1, v, c]
-            kp[start:stop, v, 2] = 0.0
-            filled_gaps += 1
-            filled_values += length
+    T = seq.n_frames
+    missing = np.isnan(kp[:, :, 0])  # (T, V)
+    t = np.arange(T)[:, None]
+    # Index of the last known frame at or before t, and of the next known frame at or after t.
+    prev = np.maximum.accumulate(np.where(missing, -1, t), axis=0)
+    nxt = np.minimum.accumulate(np.where(missing, T, t)[::-1], axis=0)[::-1]
+    length = nxt - prev - 1
+    fill = missing & (prev >= 0) & (nxt < T) & (length <= max_gap)
+    if fill.any():
+        tt, vv = np.nonzero(fill)
+        p, q = prev[tt, vv], nxt[tt, vv]
+        w = ((tt - p) / (q - p))[:, None]
+        kp[tt, vv, 0:2] = (1.0 - w) * kp[p, vv, 0:2] + w * kp[q, vv, 0:2]
+        kp[tt, vv, 2] = 0.0
+    run_start = missing & ~np.vstack([np.zeros((1, missing.shape[1]), bool), missing[:-1]])
+    filled_gaps = int((run_start & fill).sum())
+    filled_values = int(fill.sum())
+    unfilled_gaps = int(run_start.sum()) - filled_gaps
+    unfilled_values = int(missing.sum()) - filled_values
     report = {
         "max_gap_frames": max_gap,
         "filled_values": filled_values,
@@ -92,13 +89,29 @@ def fill_gaps(seq: PoseSequence, max_gap_s: float = 0.25) -> PoseSequence:
     return seq.replace(keypoints=kp, info={"fill_gaps": report})
 
 
+def _run_end(missing: np.ndarray, start: int) -> int:
+    """Last index of the known run that begins at ``start``."""
+    after = np.flatnonzero(missing[start:])
+    return start + (after[0] - 1 if after.size else missing.size - 1 - start)
+
+
+def _run_start(missing: np.ndarray, stop: int) -> int:
+    """First index of the known run that ends at ``stop``."""
+    before = np.flatnonzero(missing[: stop + 1])
+    return before[-1] + 1 if before.size else 0
+
+
 def smooth(seq: PoseSequence, cutoff_hz: float = 6.0, order: int = 2) -> PoseSequence:
     """Zero-phase Butterworth low-pass filter of every joint trajectory.
 
     The filter runs forwards and backwards (no phase lag, so gait events are
-    not shifted in time) over each stretch of consecutive known positions; it
-    never filters across a missing frame. Stretches too short for the filter's
-    edge padding are left as they are and counted.
+    not shifted in time). Missing stretches stay missing: for the filter they
+    are bridged by a straight line between the known positions on either side
+    (and, before the first and after the last known position, by continuing
+    the local slope, much as the filter's own edge padding does), the
+    whole sequence is filtered in one pass, and the bridged frames are set
+    back to missing. A straight bridge passes the filter unchanged, so values
+    next to a gap are neither pulled towards zero nor extrapolated.
 
     Parameters
     ----------
@@ -115,8 +128,9 @@ def smooth(seq: PoseSequence, cutoff_hz: float = 6.0, order: int = 2) -> PoseSeq
     -------
     PoseSequence
         With ``info["smooth"] = {"cutoff_hz", "order", "filtered_values",
-        "short_runs_unfiltered"}``; when the cut-off is at or above the
-        Nyquist frequency nothing is filtered and ``"skipped"`` says why.
+        "bridged_values"}``; when the cut-off is not below the Nyquist
+        frequency, or the sequence is too short for the filter's edge
+        padding, nothing is filtered and ``"skipped"`` says why.
     """
     nyquist = 0.5 * seq.fps
     if cutoff_hz <= 0:
@@ -125,17 +139,38 @@ def smooth(seq: PoseSequence, cutoff_hz: float = 6.0, order: int = 2) -> PoseSeq
         reason = f"cut-off {cutoff_hz} Hz is not below the Nyquist frequency {nyquist:g} Hz of {seq.fps:g} fps"
         return seq.replace(info={"smooth": {"cutoff_hz": cutoff_hz, "order": order, "skipped": reason}})
     sos = butter(order, cutoff_hz / nyquist, btype="low", output="sos")
-    # sosfiltfilt pads the signal at both ends; a run must be longer than the pad.
-    padlen = 3 * (2 * len(sos) + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum()))
+    padlen = 3 * (2 * len(sos) + 1)
+    T, V = seq.n_frames, seq.n_joints
+    if T <= padlen:
+        reason = f"{T} frames is too short for the filter (needs more than {padlen})"
+        return seq.replace(info={"smooth": {"cutoff_hz": cutoff_hz, "order": order, "skipped": reason}})
     kp = seq.keypoints.copy()
-    filtered = short = 0
-    for v in range(seq.n_joints):
-        for start, stop in runs(~np.isnan(kp[:, v, 0])):
-            if stop - start <= padlen:
-                short += 1
-                continue
-            seg = kp[start:stop, v, 0:2].astype(np.float64)
-            kp[start:stop, v, 0:2] = sosfiltfilt(sos, seg, axis=0, padlen=padlen)
-            filtered += stop - start
-    report = {"cutoff_hz": cutoff_hz, "order": order, "filtered_values": filtered, "short_runs_unfiltered": short}
+    xy = kp[:, :, 0:2].astype(np.float64).reshape(T, 2 * V)
+    missing = np.isnan(xy)
+    columns = [c for c in range(2 * V) if not missing[:, c].all()]
+    t = np.arange(T)
+    for c in columns:
+        if missing[:, c].any():
+            known = np.flatnonzero(~missing[:, c])
+            col = np.interp(t, known, xy[known, c])
+            # Before the first and after the last known value: continue the local
+            # slope (over up to 5 known frames), so a straight trajectory stays straight.
+            a, b = known[0], known[-1]
+            ma = min(4, _run_end(missing[:, c], a) - a)
+            mb = min(4, b - _run_start(missing[:, c], b))
+            slope_a = (col[a + ma] - col[a]) / ma if ma > 0 else 0.0
+            slope_b = (col[b] - col[b - mb]) / mb if mb > 0 else 0.0
+            col[:a] = col[a] + slope_a * (t[:a] - a)
+            col[b + 1 :] = col[b] + slope_b * (t[b + 1 :] - b)
+            xy[:, c] = col
+    if columns:
+        xy[:, columns] = sosfiltfilt(sos, xy[:, columns], axis=0, padlen=padlen)
+    xy[missing] = np.nan
+    kp[:, :, 0:2] = xy.reshape(T, V, 2)
+    report = {
+        "cutoff_hz": cutoff_hz,
+        "order": order,
+        "filtered_values": int((~missing[:, columns]).sum() // 2) if columns else 0,
+        "bridged_values": int(missing[:, columns].sum() // 2) if columns else 0,
+    }
     return seq.replace(keypoints=kp, info={"smooth": report})

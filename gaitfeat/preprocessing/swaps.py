@@ -63,20 +63,24 @@ def find_leg_flips(
     L = xy[:, [l for l, _ in evidence]]  # (T, P, 2)
     R = xy[:, [r for _, r in evidence]]
     usable = ~(np.isnan(L[..., 0]) | np.isnan(R[..., 0]))  # (T, P)
-    flips = []
-    prev = -1
-    for t in range(xy.shape[0]):
-        if not usable[t].any():
-            continue
-        if prev >= 0 and t - prev <= max_lookback:
-            both = usable[t] & usable[prev]
-            if both.any():
-                same = 0.5 * (np.hypot(*(L[t] - L[prev]).T) + np.hypot(*(R[t] - R[prev]).T))[both].mean()
-                cross = 0.5 * (np.hypot(*(L[t] - R[prev]).T) + np.hypot(*(R[t] - L[prev]).T))[both].mean()
-                if cross < ratio * same and same - cross > min_sep * leg_length:
-                    flips.append(t)
-        prev = t
-    return np.asarray(flips, dtype=np.int64)
+    frames = np.flatnonzero(usable.any(axis=1))
+    if frames.size < 2:
+        return np.empty(0, dtype=np.int64)
+    # Each frame with leg data is compared with the previous one that has leg data.
+    t, prev = frames[1:], frames[:-1]
+    near = (t - prev) <= max_lookback
+    t, prev = t[near], prev[near]
+    both = usable[t] & usable[prev]  # (K, P)
+    n = both.sum(axis=1)
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(both, np.hypot(a[..., 0] - b[..., 0], a[..., 1] - b[..., 1]), 0.0)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        same = (0.5 * (dist(L[t], L[prev]) + dist(R[t], R[prev]))).sum(axis=1) / n
+        cross = (0.5 * (dist(L[t], R[prev]) + dist(R[t], L[prev]))).sum(axis=1) / n
+    flip = (n > 0) & (cross < ratio * same) & (same - cross > min_sep * leg_length)
+    return t[flip].astype(np.int64)
 
 
 def fix_leg_swaps(seq: PoseSequence, max_swap_s: float = 0.25, *, ratio: float = 0.5, min_sep: float = 0.1) -> PoseSequence:

@@ -1,0 +1,25 @@
+"""Gait simulator: labelled cohorts of children walking past a side camera.
+
+The default data of the toolkit and the ground truth of the feature engine.
+See ``docs/simulator.md`` for what it models, the per-level parameter table
+and its sources, and what it does not model.
+"""
+
+from gaitfeat.simulate.gdi import gdi_from_params
+from gaitfeat.simulate.pathology import LEVEL_TABLE, ChildParams, draw_child, next_visit
+from gaitfeat.simulate.video import NOISE_LEVELS, SimulatedWalk, simulate_walk
+
+__all__ = [
+    "simulate_walk",
+    "SimulatedWalk",
+    "ChildParams",
+    "draw_child",
+    "next_visit",
+    "LEVEL_TABLE",
+    "NOISE_LEVELS",
+    "gdi_from_params",
+]
+
+from gaitfeat.simulate.cohort import DEFAULT_PREVALENCE, TRUTH_COLUMNS, Cohort, simulate_cohort  # noqa: E402
+
+__all__ += ["simulate_cohort", "Cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]

@@ -1,0 +1,322 @@
+"""Simulated cohorts: many children, 1-3 visits each, windowed into labelled clips with per-clip truth."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gaitfeat.errors import ReaderError
+from gaitfeat.io.npz import read_clips_npz, read_npz, write_clips_npz, write_npz
+from gaitfeat.pose import PoseSequence
+from gaitfeat.preprocessing import make_clips, preprocess_many
+from gaitfeat.simulate.gdi import _reference as gdi_reference
+from gaitfeat.simulate.pathology import draw_child, next_visit
+from gaitfeat.simulate.video import simulate_walk
+
+__all__ = ["Cohort", "simulate_cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]
+
+#: GMFCS I-IV prevalence of the seed paper's cohort (Gillette release, 2,946 clips).
+DEFAULT_PREVALENCE = (0.35, 0.38, 0.25, 0.02)
+
+#: Per-clip truth columns (units in docs/simulator.md).
+TRUTH_COLUMNS = (
+    "walking_fraction", "n_heel_strikes", "cadence", "step_length", "stride_length", "step_length_m",
+    "stride_length_m", "speed", "speed_ll", "hip_rom_left", "hip_rom_right", "knee_rom_left", "knee_rom_right",
+    "trunk_inclination",
+)
+
+_FORMAT = "gaitfeat.cohort"
+_VERSION = 1
+
+
+@dataclass
+class Cohort:
+    """A simulated cohort.
+
+    Attributes
+    ----------
+    clips : ndarray float32 (N, T, V, 3)
+        Preprocessed clips (default: COCO-17, 124 frames, the seed paper's
+        windowing and quality filter).
+    meta : DataFrame
+        One row per clip: IDs, window, quality, and the video's labels
+        (``gmfcs``, ``gdi``, ``speed``, ``cadence``, ...).
+    truth : DataFrame
+        One row per clip (same order): the true gait parameters over the
+        clip's walking frames (:data:`TRUTH_COLUMNS`).
+    videos : DataFrame
+        One row per video: IDs, visit number, labels, the child's parameters.
+    events : DataFrame
+        True heel strikes and toe-offs: ``video_id``, ``side``, ``event``,
+        ``frame`` (in the video), ``time_s``, step and stride lengths (m).
+    frames : DataFrame
+        Per-frame truth for every video (joint angles, trunk pitch, phases,
+        walking direction, pelvis position).
+    sequences : list of PoseSequence
+        Each video's raw detector output (BODY_25, pixels).
+    config : dict
+        How the cohort was made (reproduces it with :func:`simulate_cohort`).
+    report : dict
+        Windows kept and dropped, videos that could not be preprocessed.
+    """
+
+    clips: np.ndarray
+    meta: pd.DataFrame
+    truth: pd.DataFrame
+    videos: pd.DataFrame
+    events: pd.DataFrame
+    frames: pd.DataFrame
+    sequences: list[PoseSequence] = field(repr=False)
+    config: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        counts = self.meta["gmfcs"].value_counts().sort_index().to_dict() if len(self.meta) else {}
+        return (
+            f"Cohort(simulated: {self.videos['patient_id'].nunique()} patients, {len(self.videos)} videos, "
+            f"{len(self.meta)} clips {tuple(self.clips.shape[1:])}, clips per GMFCS level {counts})"
+        )
+
+    def clip_events(self, i: int) -> pd.DataFrame:
+        """True events inside clip ``i``, with ``frame`` relative to the clip start."""
+        row = self.meta.iloc[i]
+        ev = self.events[(self.events["video_id"] == row["video_id"])
+                         & (self.events["frame"] >= row["clip_start"]) & (self.events["frame"] < row["clip_stop"])].copy()
+        ev["frame"] -= int(row["clip_start"])
+        return ev.reset_index(drop=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the cohort to a folder: npz for arrays, CSV for tables, JSON for settings (no pickle)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        write_clips_npz(path / "clips.npz", self.clips, self.meta)
+        write_npz(path / "sequences.npz", self.sequences)
+        self.truth.to_csv(path / "truth.csv", index=False)
+        self.videos.to_csv(path / "videos.csv", index=False)
+        self.events.to_csv(path / "events.csv", index=False)
+        np.savez_compressed(path / "frames.npz", **{c: self.frames[c].to_numpy() for c in self.frames.columns})
+        with open(path / "cohort.json", "w", encoding="utf-8") as fh:
+            json.dump({"format": _FORMAT, "version": _VERSION, "config": self.config, "report": self.report}, fh, indent=1, default=str)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Cohort:
+        """Read a cohort written by :meth:`save`."""
+        path = Path(path)
+        try:
+            with open(path / "cohort.json", encoding="utf-8") as fh:
+                head = json.load(fh)
+        except FileNotFoundError:
+            raise ReaderError(f"{path}: not a saved cohort (no cohort.json)", path) from None
+        except json.JSONDecodeError as exc:
+            raise ReaderError(f"{path / 'cohort.json'}: corrupt JSON ({exc.msg})", path) from None
+        if head.get("format") != _FORMAT:
+            raise ReaderError(f"{path}: not a saved cohort", path)
+        clips, meta, _ = read_clips_npz(path / "clips.npz")
+        with np.load(path / "frames.npz", allow_pickle=False) as data:
+            frames = pd.DataFrame({k: data[k] for k in data.files})
+        videos = pd.read_csv(path / "videos.csv", dtype={"patient_id": str, "video_id": str})
+        events = pd.read_csv(path / "events.csv", dtype={"video_id": str})
+        truth = pd.read_csv(path / "truth.csv")
+        for table in (meta,):
+            for col in ("patient_id", "video_id"):
+                table[col] = table[col].astype(str)
+        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"], head["report"])
+
+
+def _allocate(n: int, prevalence: tuple[float, ...]) -> np.ndarray:
+    """Exact level counts for n patients by largest remainder (so small cohorts match the configuration)."""
+    p = np.asarray(prevalence, dtype=float)
+    if p.shape != (4,) or (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"prevalence must be four non-negative numbers for GMFCS I-IV, got {prevalence}")
+    p = p / p.sum()
+    raw = n * p
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    return counts
+
+
+def _clip_truth(clip_meta: pd.DataFrame, frames: dict[str, pd.DataFrame], events: pd.DataFrame, videos: pd.DataFrame) -> pd.DataFrame:
+    """True gait parameters over each clip's walking frames (vectorised per video)."""
+    cols = {c: np.full(len(clip_meta), np.nan) for c in TRUTH_COLUMNS}
+    leg = videos.set_index("video_id")["leg_length_m"]
+    hs = events[events["event"] == "heel_strike"]
+    hs_by_video = {v: g for v, g in hs.groupby("video_id", sort=False)}
+    positions = np.arange(len(clip_meta))
+    for video_id, rows in clip_meta.groupby("video_id", sort=False):
+        f = frames[video_id]
+        idx = positions[clip_meta.index.get_indexer(rows.index)]
+        window = int((rows["clip_stop"] - rows["clip_start"]).iloc[0])
+        starts = rows["clip_start"].to_numpy()
+        walk = sliding_window_view(f["walking"].to_numpy(), window)[starts]
+        n_walk = walk.sum(axis=1)
+        ok = n_walk > 0
+
+        def wmean(values: np.ndarray) -> np.ndarray:
+            w = sliding_window_view(values, window)[starts]
+            return np.where(ok, (w * walk).sum(axis=1) / np.maximum(n_walk, 1), np.nan)
+
+        def wrange(values: np.ndarray) -> np.ndarray:
+            w = sliding_window_view(values, window)[starts]
+            hi = np.where(walk, w, -np.inf).max(axis=1)
+            lo = np.where(walk, w, np.inf).min(axis=1)
+            return np.where(ok, hi - lo, np.nan)
+
+        fps = float(rows["fps"].iloc[0])
+        cols["walking_fraction"][idx] = n_walk / window
+        cols["cadence"][idx] = wmean(f["cadence"].to_numpy())
+        cols["trunk_inclination"][idx] = wmean(f["trunk_pitch"].to_numpy())
+        cols["speed"][idx] = wmean(np.abs(np.gradient(f["pelvis_m"].to_numpy())) * fps)
+        cols["speed_ll"][idx] = cols["speed"][idx] / leg[video_id]
+        for joint in ("hip", "knee"):
+            for side in ("left", "right"):
+                cols[f"{joint}_rom_{side}"][idx] = wrange(f[f"{joint}_{side}"].to_numpy())
+        v_hs = hs_by_video.get(video_id)
+        if v_hs is None:
+            cols["n_heel_strikes"][idx] = 0
+            continue
+        order = np.argsort(v_hs["frame"].to_numpy(), kind="stable")
+        hs_frames = v_hs["frame"].to_numpy()[order]
+        lo = np.searchsorted(hs_frames, starts, side="left")
+        hi = np.searchsorted(hs_frames, starts + window, side="left")
+        cols["n_heel_strikes"][idx] = hi - lo
+        for name in ("step_length_m", "stride_length_m"):
+            values = v_hs[name].to_numpy()[order]
+            finite = np.isfinite(values)
+            total = np.concatenate(([0.0], np.cumsum(np.where(finite, values, 0.0))))
+            count = np.concatenate(([0], np.cumsum(finite)))
+            k = count[hi] - count[lo]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cols[name][idx] = np.where(k > 0, (total[hi] - total[lo]) / np.maximum(k, 1), np.nan)
+        cols["step_length"][idx] = cols["step_length_m"][idx] / leg[video_id]
+        cols["stride_length"][idx] = cols["stride_length_m"][idx] / leg[video_id]
+    return pd.DataFrame(cols)
+
+
+def _n_workers(n_jobs: int | None, n_patients: int) -> int:
+    cores = os.cpu_count() or 1
+    n = cores if n_jobs is None or n_jobs < 1 else n_jobs
+    # Starting workers costs more than it saves on small cohorts.
+    return 1 if n_patients < 40 else max(1, min(n, cores))
+
+
+def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
+    """All videos of one child: (walk, video row, preprocessed sequence or the reason it failed)."""
+    i, level, seed = job
+    rng = np.random.default_rng(seed)
+    params = draw_child(level, rng)
+    lo, hi = settings["visits"]
+    n_visits = int(rng.integers(lo, hi + 1))
+    pid = f"P{i:04d}"
+    out = []
+    for v in range(n_visits):
+        if v > 0:
+            params = next_visit(params, rng)
+        vid = f"{pid}_V{v + 1}"
+        walk = simulate_walk(params=params, noise=settings["noise"], duration=float(rng.uniform(*settings["duration"])),
+                             patient_id=pid, video_id=vid, random_state=rng)
+        row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels}
+        for name in ("crouch", "hip_rom_scale", "knee_rom_scale", "equinus", "stance"):
+            row[f"param_{name}_left"], row[f"param_{name}_right"] = getattr(params, name)
+        for name in ("trunk_lean", "trunk_sway", "head_flexion", "arm_swing", "elbow_flexion", "pelvic_tilt", "stride_cv"):
+            row[f"param_{name}"] = getattr(params, name)
+        done, skipped = preprocess_many([walk.sequence], on_error="skip", layout=settings["layout"])
+        out.append((walk, row, done[0] if done else skipped[vid]))
+    return out
+
+
+def simulate_cohort(
+    n_patients: int = 300,
+    *,
+    prevalence: tuple[float, float, float, float] = DEFAULT_PREVALENCE,
+    visits: tuple[int, int] = (1, 3),
+    noise: str = "default",
+    layout: str = "coco17",
+    window: int = 124,
+    stride: int = 12,
+    min_valid: float = 0.8,
+    conf: float = 0.2,
+    duration: tuple[float, float] = (8.0, 20.0),
+    random_state: int = 0,
+    n_jobs: int | None = None,
+) -> Cohort:
+    """Simulate a labelled cohort of children with cerebral palsy walking past a side camera.
+
+    Parameters
+    ----------
+    n_patients : int
+        Number of children.
+    prevalence : 4 floats
+        Share of GMFCS levels I-IV (default: the seed paper's 35/38/25/2 %).
+        Counts are allocated exactly (largest remainder), then shuffled.
+    visits : (int, int)
+        Smallest and largest number of videos (visits) per child.
+    noise : {"none", "default", "heavy"}
+        Detector noise, see :func:`simulate_walk`.
+    layout : {"coco17", "body25"}
+        Layout of the clips (the raw sequences are always BODY_25).
+    window, stride, min_valid, conf : see :func:`gaitfeat.make_clips`
+    duration : (float, float)
+        Range of video durations (s).
+    random_state : int
+        Seed; the same seed gives the same cohort. Each child has its own
+        derived seed, so a child's videos do not depend on the others or on
+        ``n_jobs``.
+    n_jobs : int, optional
+        Worker processes (default: all CPU cores; 1 = in this process).
+
+    Returns
+    -------
+    Cohort
+    """
+    if n_patients < 1:
+        raise ValueError(f"n_patients must be >= 1, got {n_patients}")
+    if not (1 <= visits[0] <= visits[1]):
+        raise ValueError(f"visits must be (min, max) with 1 <= min <= max, got {visits}")
+    counts = _allocate(n_patients, prevalence)
+    master = np.random.default_rng(random_state)
+    levels = master.permutation(np.repeat([1, 2, 3, 4], counts))
+    child_seeds = np.random.SeedSequence(random_state).spawn(n_patients)
+    jobs = [(i, int(level), seed) for i, (level, seed) in enumerate(zip(levels, child_seeds))]
+    settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout}
+    workers = _n_workers(n_jobs, n_patients)
+    if workers == 1:
+        results = [_simulate_patient(job, settings) for job in jobs]
+    else:
+        # Each child has its own seed, so the result does not depend on the number of workers.
+        chunk = max(1, len(jobs) // (4 * workers))
+        gdi_reference()  # computed once here, inherited by the forked workers
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            results = list(pool.map(_simulate_patient, jobs, [settings] * len(jobs), chunksize=chunk))
+    walks = [w for patient in results for w, _, _ in patient]
+    video_rows = [row for patient in results for _, row, _ in patient]
+    processed = [p for patient in results for _, _, p in patient if not isinstance(p, str)]
+    skipped = {w.sequence.video_id: p for patient in results for w, _, p in patient if isinstance(p, str)}
+    videos = pd.DataFrame(video_rows)
+
+    label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
+                  "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height"]
+    clips, meta, clip_report = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
+                                          labels=videos[label_cols], on_short="skip")
+    events = pd.concat([w.events.assign(video_id=w.sequence.video_id) for w in walks], ignore_index=True)
+    events = events[["video_id"] + [c for c in events.columns if c != "video_id"]]
+    frames_by_video = {w.sequence.video_id: w.frames for w in walks}
+    truth = _clip_truth(meta, frames_by_video, events, videos)
+    frames = pd.concat([w.frames.assign(video_id=w.sequence.video_id) for w in walks], ignore_index=True)
+    frames = frames[["video_id"] + [c for c in frames.columns if c != "video_id"]]
+    config = {
+        "n_patients": n_patients, "prevalence": list(prevalence), "visits": list(visits), "noise": noise, "layout": layout,
+        "window": window, "stride": stride, "min_valid": min_valid, "conf": conf, "duration": list(duration),
+        "random_state": random_state, "data": "simulated (gaitfeat gait simulator)",
+    }
+    report = {"clips": clip_report.to_dict(), "videos_not_preprocessed": skipped}
+    return Cohort(clips, meta, truth, videos, events, frames, [w.sequence for w in walks], config, report)

@@ -1,0 +1,233 @@
+"""Per-child gait parameters conditioned on GMFCS level, and the joint-angle curves they produce.
+
+Level 0 stands for typically developing (TD) children; it is the reference
+population of the simulated GDI and is not part of the default cohorts.
+The table :data:`LEVEL_TABLE` and ``docs/simulator.md`` give each parameter's
+distribution per level and the reasoning or source behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from gaitfeat.simulate.kinematics import TD_TOE_OFF, normative_curve, stature_for_age
+
+__all__ = ["LEVEL_TABLE", "ChildParams", "draw_child", "next_visit", "side_angles"]
+
+# (mean, sd) per level 0 (TD), I, II, III, IV. Sources and reasoning: docs/simulator.md.
+LEVEL_TABLE: dict[str, tuple[tuple[float, float], ...]] = {
+    # Cadence at age 10 (steps/min); TD children slow by ~2 steps/min per year of age.
+    "cadence": ((132, 9), (124, 12), (114, 14), (98, 15), (84, 15)),
+    # Stride-time coefficient of variation.
+    "stride_cv": ((0.025, 0.007), (0.035, 0.01), (0.05, 0.015), (0.07, 0.02), (0.09, 0.025)),
+    # Multipliers of the normative hip and knee excursions.
+    "hip_rom_scale": ((1.0, 0.07), (0.9, 0.09), (0.8, 0.10), (0.68, 0.12), (0.58, 0.12)),
+    "knee_rom_scale": ((1.0, 0.07), (0.86, 0.10), (0.75, 0.12), (0.6, 0.13), (0.5, 0.13)),
+    # Extra knee flexion in stance (deg).
+    "crouch": ((0, 3), (4, 6), (10, 8), (22, 10), (30, 10)),
+    # Extra plantarflexion (deg); crouch gait tends to dorsiflexion, so it falls again at III-IV.
+    "equinus": ((0, 3), (4, 5), (6, 6), (4, 7), (3, 7)),
+    "pelvic_tilt": ((10, 3), (12, 4), (14, 5), (17, 6), (19, 6)),
+    # Forward trunk lean from vertical and its oscillation amplitude at step frequency (deg).
+    "trunk_lean": ((3, 2), (5, 3), (8, 4), (14, 6), (18, 7)),
+    "trunk_sway": ((1.5, 0.5), (2.0, 0.8), (3.0, 1.2), (4.5, 1.5), (5.5, 2.0)),
+    "head_flexion": ((5, 4), (7, 5), (10, 6), (15, 7), (18, 8)),
+    # Arm swing amplitude as a fraction of the TD amplitude (18 deg), and elbow flexion (deg).
+    "arm_swing": ((1.0, 0.15), (0.85, 0.2), (0.65, 0.2), (0.4, 0.2), (0.3, 0.15)),
+    "elbow_flexion": ((20, 5), (25, 8), (35, 12), (50, 15), (60, 15)),
+    # Stance phase as a fraction of the gait cycle.
+    "stance": ((0.61, 0.015), (0.62, 0.02), (0.63, 0.02), (0.65, 0.025), (0.67, 0.025)),
+    # Stature relative to the age median, in SD units of 4.5 % of stature.
+    "stature_z": ((0.0, 1.0), (-0.3, 1.0), (-0.6, 1.0), (-1.0, 1.0), (-1.3, 1.0)),
+}
+
+#: Probability of unilateral (hemiplegic) involvement per level.
+P_HEMIPLEGIC = (0.0, 0.55, 0.35, 0.12, 0.05)
+#: Probability of walking with a hand-held mobility device per level.
+P_DEVICE = (0.0, 0.0, 0.15, 0.75, 0.95)
+
+_TD_ARM_AMPLITUDE = 18.0  # deg, shoulder flexion-extension amplitude of TD children
+
+
+@dataclass(frozen=True)
+class ChildParams:
+    """Gait parameters of one child at one visit. Angles in degrees; per-side values are (left, right)."""
+
+    gmfcs: int
+    age: float
+    stature: float
+    cadence: float
+    stride_cv: float
+    pelvic_tilt: float
+    trunk_lean: float
+    trunk_sway: float
+    head_flexion: float
+    arm_swing: float
+    elbow_flexion: float
+    assistive_device: bool
+    hemiplegic_side: str  # "left", "right" or "none"
+    hip_rom_scale: tuple[float, float]
+    knee_rom_scale: tuple[float, float]
+    crouch: tuple[float, float]
+    equinus: tuple[float, float]
+    stance: tuple[float, float]
+    phase_offset: float = 0.5
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def _draw(name: str, level: int, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    mean, sd = LEVEL_TABLE[name][level]
+    return rng.normal(mean, sd, size=size)
+
+
+def draw_child(level: int, rng: np.random.Generator, *, age: float | None = None) -> ChildParams:
+    """Draw one child's parameters at a GMFCS level (0 = typically developing).
+
+    Parameters
+    ----------
+    level : int
+        0 (TD), or GMFCS 1-4.
+    rng : numpy.random.Generator
+    age : float, optional
+        Age in years; drawn uniformly from 5 to 17 when omitted.
+    """
+    if level not in (0, 1, 2, 3, 4):
+        raise ValueError(f"level must be 0 (TD) or a GMFCS level 1-4, got {level}")
+    age = float(rng.uniform(5.0, 17.0)) if age is None else float(age)
+    stature = float(stature_for_age(age) * (1.0 + 0.045 * _draw("stature_z", level, rng)))
+    cadence = float(np.clip(_draw("cadence", level, rng) - 2.0 * (age - 10.0), 55.0, 175.0))
+    hemi = "none"
+    if rng.uniform() < P_HEMIPLEGIC[level]:
+        hemi = "left" if rng.uniform() < 0.5 else "right"
+    device = bool(rng.uniform() < P_DEVICE[level])
+
+    def bilateral(name: str, lo: float, hi: float) -> tuple[float, float]:
+        # Diplegic involvement: both sides share a value, with a small side difference.
+        base = _draw(name, level, rng)
+        spread = 0.15 * LEVEL_TABLE[name][level][1]
+        vals = np.clip(base + rng.normal(0.0, spread, size=2), lo, hi)
+        return float(vals[0]), float(vals[1])
+
+    hip = list(bilateral("hip_rom_scale", 0.3, 1.25))
+    knee = list(bilateral("knee_rom_scale", 0.25, 1.25))
+    crouch = list(bilateral("crouch", -4.0, 60.0))
+    equinus = list(bilateral("equinus", -8.0, 30.0))
+    stance = list(bilateral("stance", 0.54, 0.75))
+    offset = 0.5
+    if hemi != "none":
+        k = 0 if hemi == "left" else 1
+        other = 1 - k
+        # The affected side: less excursion, more equinus, shorter stance; the
+        # unaffected side is closer to typical and bears weight longer.
+        hip[k] *= 0.85
+        knee[k] *= 0.8
+        equinus[k] += abs(rng.normal(6.0, 3.0))
+        hip[other] = min(1.15, hip[other] * 1.05)
+        knee[other] = min(1.15, knee[other] * 1.08)
+        stance[k] -= 0.035
+        stance[other] += 0.025
+        offset = 0.5 + (1 if k == 0 else -1) * float(rng.uniform(0.01, 0.04))
+    lean = float(np.clip(_draw("trunk_lean", level, rng), -2.0, 40.0))
+    arm = float(np.clip(_draw("arm_swing", level, rng), 0.05, 1.5))
+    elbow = float(np.clip(_draw("elbow_flexion", level, rng), 5.0, 110.0))
+    if device:
+        lean += 5.0
+        arm *= 0.25
+        elbow = max(elbow, 70.0)
+    return ChildParams(
+        gmfcs=level,
+        age=age,
+        stature=stature,
+        cadence=cadence,
+        stride_cv=float(np.clip(_draw("stride_cv", level, rng), 0.01, 0.2)),
+        pelvic_tilt=float(np.clip(_draw("pelvic_tilt", level, rng), 0.0, 35.0)),
+        trunk_lean=lean,
+        trunk_sway=float(np.clip(_draw("trunk_sway", level, rng), 0.3, 12.0)),
+        head_flexion=float(np.clip(_draw("head_flexion", level, rng), -10.0, 45.0)),
+        arm_swing=arm,
+        elbow_flexion=elbow,
+        assistive_device=device,
+        hemiplegic_side=hemi,
+        hip_rom_scale=(hip[0], hip[1]),
+        knee_rom_scale=(knee[0], knee[1]),
+        crouch=(crouch[0], crouch[1]),
+        equinus=(equinus[0], equinus[1]),
+        stance=(float(np.clip(stance[0], 0.52, 0.78)), float(np.clip(stance[1], 0.52, 0.78))),
+        phase_offset=offset,
+    )
+
+
+def next_visit(p: ChildParams, rng: np.random.Generator) -> ChildParams:
+    """The same child at a later visit: older, taller, with small changes in gait.
+
+    GMFCS level is stable between visits (as it is clinically after age 5);
+    continuous parameters drift by a fraction of their between-child spread.
+    """
+    years = float(rng.uniform(0.5, 2.5))
+    age = min(p.age + years, 18.0)
+    growth = float(stature_for_age(age) / stature_for_age(p.age))
+
+    def jitter(value: float, name: str, frac: float = 0.25) -> float:
+        return float(value + rng.normal(0.0, frac * LEVEL_TABLE[name][p.gmfcs][1]))
+
+    def jitter2(values: tuple[float, float], name: str) -> tuple[float, float]:
+        d = rng.normal(0.0, 0.25 * LEVEL_TABLE[name][p.gmfcs][1])
+        return float(values[0] + d), float(values[1] + d)
+
+    return replace(
+        p,
+        age=age,
+        stature=p.stature * growth,
+        cadence=float(np.clip(jitter(p.cadence, "cadence") - 2.0 * (age - p.age), 55.0, 175.0)),
+        crouch=jitter2(p.crouch, "crouch"),
+        knee_rom_scale=tuple(float(np.clip(v, 0.25, 1.25)) for v in jitter2(p.knee_rom_scale, "knee_rom_scale")),
+        hip_rom_scale=tuple(float(np.clip(v, 0.3, 1.25)) for v in jitter2(p.hip_rom_scale, "hip_rom_scale")),
+        trunk_lean=jitter(p.trunk_lean, "trunk_lean"),
+        head_flexion=jitter(p.head_flexion, "head_flexion"),
+    )
+
+
+_HIP_MEAN = float(np.mean(normative_curve("hip", np.arange(100) / 100)))
+_KNEE_MIN = 5.0
+
+
+def _warp(p: np.ndarray, stance: float) -> np.ndarray:
+    """Map a leg's own cycle phase to the normative phase so that its toe-off lands on the TD toe-off."""
+    p = np.asarray(p) % 1.0
+    return np.where(
+        p < stance,
+        p * (TD_TOE_OFF / stance),
+        TD_TOE_OFF + (p - stance) * ((1.0 - TD_TOE_OFF) / (1.0 - stance)),
+    )
+
+
+def side_angles(
+    p: ChildParams, side: int, phase: np.ndarray, amplitude: np.ndarray | float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hip, knee and ankle angles (deg) of one side at its own gait phase (0-1).
+
+    Parameters
+    ----------
+    p : ChildParams
+    side : int
+        0 = left, 1 = right.
+    phase : ndarray
+        The leg's gait-cycle phase (initial contact at 0).
+    amplitude : ndarray or float
+        Extra multiplier of the hip and knee excursions (stride-to-stride
+        variation; small steps while turning).
+    """
+    q = _warp(phase, p.stance[side])
+    hip_n = normative_curve("hip", q)
+    knee_n = normative_curve("knee", q)
+    ankle_n = normative_curve("ankle", q)
+    # Crouch acts in stance: weight 1 at mid-stance (30 %), 0 in mid-swing (80 %).
+    w = 0.5 * (1.0 + np.cos(2.0 * np.pi * (q - 0.3)))
+    crouch = p.crouch[side]
+    hip = _HIP_MEAN + amplitude * p.hip_rom_scale[side] * (hip_n - _HIP_MEAN) + 0.5 * crouch * w
+    hip = hip + 0.5 * (p.pelvic_tilt - 10.0)
+    knee = _KNEE_MIN + amplitude * p.knee_rom_scale[side] * (knee_n - _KNEE_MIN) + crouch * w
+    ankle = p.knee_rom_scale[side] * ankle_n - p.equinus[side] + 0.3 * crouch * w
+    return hip, knee, ankle

@@ -1,0 +1,354 @@
+"""One simulated clinical gait video: walk across, turn, walk back; camera and detector noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import uniform_filter1d
+
+from gaitfeat.layouts import BODY25
+from gaitfeat.pose import PoseSequence
+from gaitfeat.simulate.gdi import gdi_from_params
+from gaitfeat.simulate.kinematics import forward_kinematics, ground_contact, segment_lengths
+from gaitfeat.simulate.pathology import ChildParams, draw_child, side_angles
+
+__all__ = ["simulate_walk", "SimulatedWalk", "NOISE_LEVELS"]
+
+#: Detector-noise settings. Rates are per joint and second unless stated.
+NOISE_LEVELS: dict[str, dict[str, float]] = {
+    "none": {
+        "pixel_sd": 0.0, "outlier_rate": 0.0, "burst_rate": 0.0, "far_burst_factor": 1.0,
+        "swap_rate": 0.0, "empty_frame_rate": 0.0, "conf_near": 0.95, "conf_far": 0.95, "conf_sd": 0.0,
+    },
+    "default": {
+        # pixel_sd in leg lengths; swap_rate per second of video; empty_frame_rate per frame.
+        "pixel_sd": 0.007, "outlier_rate": 0.03, "burst_rate": 0.3, "far_burst_factor": 3.0,
+        "swap_rate": 0.3, "empty_frame_rate": 0.002, "conf_near": 0.82, "conf_far": 0.45, "conf_sd": 0.15,
+    },
+    "heavy": {
+        "pixel_sd": 0.018, "outlier_rate": 0.12, "burst_rate": 0.4, "far_burst_factor": 3.0,
+        "swap_rate": 0.7, "empty_frame_rate": 0.006, "conf_near": 0.72, "conf_far": 0.4, "conf_sd": 0.2,
+    },
+}
+
+_LEG_JOINTS = {
+    side: [BODY25.index(f"{side}_{n}") for n in ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")]
+    for side in ("left", "right")
+}
+_FAR_LIMBS = {
+    side: [BODY25.index(f"{side}_{n}") for n in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "big_toe", "small_toe", "eye", "ear")]
+    for side in ("left", "right")
+}
+
+
+@dataclass
+class SimulatedWalk:
+    """A simulated video and everything that is known about it."""
+
+    sequence: PoseSequence
+    """What an OpenPose-like detector reports (BODY_25, pixels, noisy)."""
+    clean: PoseSequence
+    """The true keypoints (no detector noise), same frames and camera."""
+    frames: pd.DataFrame
+    """Per-frame truth: walking, direction, phases, joint angles, trunk pitch, position, cadence."""
+    events: pd.DataFrame
+    """Heel strikes and toe-offs: side, event, frame, time_s, heel_m (position along the walkway)."""
+    labels: dict
+    """Per-video labels: gmfcs, gdi, speed, cadence, step length, knee flexion at max extension, ..."""
+    params: ChildParams
+    """The child's parameters."""
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _stride_phase(n: int, fps: float, cadence: float, cv: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Gait phase in strides (monotone, 1 per stride) and the stride index per frame, with stride-time variability."""
+    stride_s = 120.0 / cadence
+    n_strides = int(np.ceil(n / fps / stride_s * 1.3)) + 3
+    durations = stride_s * np.clip(1.0 + cv * rng.standard_normal(n_strides), 0.6, 1.5)
+    edges = np.concatenate(([0.0], np.cumsum(durations))) - rng.uniform(0, durations[0])
+    t = np.arange(n) / fps
+    k = np.searchsorted(edges, t, side="right") - 1
+    phase = k + (t - edges[k]) / durations[k]
+    return phase, k
+
+
+def simulate_walk(
+    gmfcs: int | None = None,
+    *,
+    params: ChildParams | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    noise: str = "default",
+    image_size: tuple[int, int] | None = None,
+    patient_id: str | None = "sim000",
+    video_id: str | None = "sim000_v1",
+    random_state: int | np.random.Generator | None = 0,
+) -> SimulatedWalk:
+    """Simulate one clinical gait video of one child.
+
+    The child walks across the camera's view, turns (a near-frontal turn of
+    1-1.6 s, stepping on the spot), and walks back. The camera films from the
+    side, partly panning to follow; its distance varies. The returned sequence
+    is what an OpenPose-like detector would report, with noise set by
+    ``noise``.
+
+    Parameters
+    ----------
+    gmfcs : int, optional
+        GMFCS level 1-4 (0 = typically developing); ignored when ``params``
+        is given; drawn from the default prevalence when both are omitted.
+    params : ChildParams, optional
+        The child's parameters (see :func:`gaitfeat.simulate.draw_child`).
+    fps : float, optional
+        25, 29.97 or 30 by default (drawn).
+    duration : float, optional
+        Seconds; drawn from 8-20 s by default.
+    noise : {"none", "default", "heavy"}
+        Detector noise: pixel noise, single-frame outliers, lower confidence
+        for far-side limbs and while turning, bursts of undetected joints,
+        short left/right leg label swaps, frames without a person.
+    image_size : (int, int), optional
+        (width, height) in pixels; 640x480 (70 %) or 1280x720 by default.
+    patient_id, video_id : str
+    random_state : int, Generator or None
+        Seed; the same seed gives the same video.
+
+    Returns
+    -------
+    SimulatedWalk
+    """
+    if noise not in NOISE_LEVELS:
+        raise ValueError(f"noise must be one of {sorted(NOISE_LEVELS)}, got {noise!r}")
+    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    if params is None:
+        level = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.38, 0.25, 0.02])) if gmfcs is None else int(gmfcs)
+        params = draw_child(level, rng)
+    fps = float(rng.choice([25.0, 29.97, 30.0], p=[0.2, 0.6, 0.2])) if fps is None else float(fps)
+    duration = float(rng.uniform(8.0, 20.0)) if duration is None else float(duration)
+    if image_size is None:
+        image_size = (640, 480) if rng.uniform() < 0.7 else (1280, 720)
+    if fps <= 0 or duration <= 0:
+        raise ValueError("fps and duration must be positive")
+    n = int(round(duration * fps))
+    seg = segment_lengths(params.stature)
+    leg_m = seg["thigh"] + seg["shank"]
+
+    # --- timing: walk, turn, walk back -----------------------------------
+    turn_s = float(rng.uniform(1.0, 1.6))
+    turn_start = int(round(rng.uniform(0.4, 0.6) * n - 0.5 * turn_s * fps))
+    turn_len = max(2, int(round(turn_s * fps)))
+    k = np.arange(n)
+    heading = np.pi * _smoothstep((k - turn_start) / turn_len)
+    turning = (k >= turn_start) & (k < turn_start + turn_len)
+    walking = ~turning
+    after = k >= turn_start + turn_len
+
+    # --- gait phase and joint angles ---------------------------------------
+    stride, stride_idx = _stride_phase(n, fps, params.cadence, params.stride_cv, rng)
+    amp_per_stride = np.clip(1.0 + 0.5 * params.stride_cv * rng.standard_normal(stride_idx.max() + 2), 0.8, 1.2)
+    amplitude = amp_per_stride[stride_idx]
+    # Small steps on the spot while turning.
+    amplitude = amplitude * np.where(turning, 0.35 + 0.65 * np.abs(np.cos(heading)), 1.0)
+    phase_left = stride % 1.0
+    phase_right = (stride + params.phase_offset) % 1.0
+    hip = np.empty((n, 2))
+    knee = np.empty((n, 2))
+    ankle = np.empty((n, 2))
+    for side, ph in ((0, phase_left), (1, phase_right)):
+        hip[:, side], knee[:, side], ankle[:, side] = side_angles(params, side, ph, amplitude)
+    step_phase = 2.0 * np.pi * 2.0 * stride
+    trunk = params.trunk_lean + params.trunk_sway * np.sin(step_phase)
+    neck = params.head_flexion + 2.0 * np.sin(step_phase + 1.0)
+    arm_amp = 18.0 * params.arm_swing
+    arm_offset = 30.0 if params.assistive_device else 0.0
+    shoulder = np.stack([arm_offset - arm_amp * np.cos(2 * np.pi * (ph - 0.92)) for ph in (phase_left, phase_right)], axis=1)
+    elbow = np.stack(
+        [params.elbow_flexion + 0.3 * arm_amp * 0.5 * (1 + np.cos(2 * np.pi * (ph - 0.42))) for ph in (phase_left, phase_right)],
+        axis=1,
+    )
+    tilt = np.full(n, params.pelvic_tilt)
+    xy_body, z = forward_kinematics(seg, hip, knee, ankle, tilt, trunk, neck, shoulder, elbow)
+    stance = np.stack([phase_left < params.stance[0], phase_right < params.stance[1]], axis=1)
+    progress, height = ground_contact(xy_body, walking, stance)
+
+    # --- world and camera -----------------------------------------------------
+    d0 = 1.0 if rng.uniform() < 0.5 else -1.0
+    direction = np.where(turning, 0, np.where(after, -d0, d0)).astype(np.int8)
+    step = np.diff(progress, prepend=progress[0])
+    pelvis_u = d0 * np.cumsum(np.where(after, -step, step))
+    cos_h, sin_h = np.cos(heading), np.sin(heading)
+    u = pelvis_u[:, None] + d0 * (xy_body[:, :, 0] * cos_h[:, None] + z[None, :] * sin_h[:, None])
+    y = height[:, None] + xy_body[:, :, 1]
+    # Which side is nearer the camera: the right side on the way out (d0 = +1), the left on the way back.
+    nearness = d0 * (xy_body[:, :, 0] * sin_h[:, None] - z[None, :] * cos_h[:, None])
+
+    W, H = image_size
+    frac = float(rng.uniform(0.45, 0.75))
+    pan = float(rng.uniform(0.5, 0.95))
+    follow = uniform_filter1d(pelvis_u, max(1, int(fps)), mode="nearest")
+    cam = pan * follow
+    rel = pelvis_u - cam
+    span = np.ptp(rel) + 0.6 * params.stature
+    scale = min(frac * H / params.stature, 0.9 * W / max(span, 1e-6))
+    centre = 0.5 * (rel.max() + rel.min())
+    ground_px = H * float(rng.uniform(0.88, 0.95))
+    x_px = 0.5 * W + scale * (u - cam[:, None] - centre)
+    y_px = ground_px - scale * y
+    clean_kp = np.stack([x_px, y_px, np.ones_like(x_px)], axis=-1)
+
+    # --- detector -------------------------------------------------------------
+    leg_px = leg_m * scale
+    obs = _observe(clean_kp, nearness, turning, fps, leg_px, NOISE_LEVELS[noise], rng)
+
+    # --- truth ----------------------------------------------------------------
+    heel_u = {s: u[:, BODY25.index(f"{s}_heel")] for s in ("left", "right")}
+    # Steps per minute: two steps per stride.
+    cadence_inst = 120.0 * np.gradient(stride) * fps
+    frames = pd.DataFrame(
+        {
+            "frame": k,
+            "time_s": k / fps,
+            "walking": walking,
+            "direction": direction,
+            "phase_left": phase_left,
+            "phase_right": phase_right,
+            "hip_left": hip[:, 0], "hip_right": hip[:, 1],
+            "knee_left": knee[:, 0], "knee_right": knee[:, 1],
+            "ankle_left": ankle[:, 0], "ankle_right": ankle[:, 1],
+            "trunk_pitch": trunk,
+            "pelvis_m": pelvis_u,
+            "cadence": cadence_inst,
+        }
+    )
+    events = _events(phase_left, phase_right, params, walking, direction, heel_u, fps, turn_start, turn_len)
+    labels = _video_labels(params, frames, events, fps, leg_m, scale)
+    info = {
+        "simulator": {
+            "noise": noise, "gmfcs": params.gmfcs, "px_per_m": scale, "leg_px": leg_px, "image_size": list(image_size),
+            "pan": pan, "turn_start": int(turn_start), "turn_frames": int(turn_len), "start_direction": int(d0),
+        }
+    }
+    seq = PoseSequence(obs, fps, "body25", patient_id=patient_id, video_id=video_id, info=info)
+    clean = PoseSequence(clean_kp, fps, "body25", patient_id=patient_id, video_id=video_id, direction=direction, info=info)
+    return SimulatedWalk(seq, clean, frames, events, labels, params)
+
+
+def _events(phase_left, phase_right, params, walking, direction, heel_u, fps, turn_start, turn_len) -> pd.DataFrame:
+    """Heel strikes (phase wraps to 0) and toe-offs (phase crosses the stance fraction), away from the turn.
+
+    Heel strikes carry the clinical (footprint) step length: the distance
+    along the walking direction from the other foot's last heel strike to this
+    one (m); and the stride length: from the same foot's last heel strike (m).
+    Both are NaN for the first strikes after the start or the turn.
+    """
+    margin = int(round(0.25 * fps))
+    n = len(walking)
+    clear = walking.copy()
+    clear[max(0, turn_start - margin) : min(n, turn_start + turn_len + margin)] = False
+    strikes = []
+    for side, ph in (("left", phase_left), ("right", phase_right)):
+        strikes += [(int(f), side) for f in np.flatnonzero(np.diff(ph) < -0.5) + 1]
+    rows = []
+    last: dict[str, float] = {}
+    other = {"left": "right", "right": "left"}
+    for f, side in sorted(strikes):
+        if not clear[f]:
+            last.clear()  # a new walking segment starts after the turn
+            continue
+        d = float(direction[f])
+        heel = float(heel_u[side][f])
+        step = d * (heel - last[other[side]]) if other[side] in last else np.nan
+        stride = d * (heel - last[side]) if side in last else np.nan
+        rows.append({"side": side, "event": "heel_strike", "frame": f, "time_s": f / fps,
+                     "heel_m": heel, "step_length_m": step, "stride_length_m": stride})
+        last[side] = heel
+    for side, k, ph in (("left", 0, phase_left), ("right", 1, phase_right)):
+        for f in np.flatnonzero((ph[:-1] < params.stance[k]) & (ph[1:] >= params.stance[k])) + 1:
+            if clear[f]:
+                rows.append({"side": side, "event": "toe_off", "frame": int(f), "time_s": f / fps,
+                             "heel_m": float(heel_u[side][f]), "step_length_m": np.nan, "stride_length_m": np.nan})
+    columns = ["side", "event", "frame", "time_s", "heel_m", "step_length_m", "stride_length_m"]
+    ev = pd.DataFrame(rows, columns=columns)
+    return ev.sort_values(["frame", "side"]).reset_index(drop=True)
+
+
+def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFrame, fps: float, leg_m: float, scale: float) -> dict:
+    walk = frames["walking"].to_numpy()
+    vel = np.abs(np.gradient(frames["pelvis_m"].to_numpy())) * fps
+    speed = float(vel[walk].mean())
+    cadence = float(frames["cadence"].to_numpy()[walk].mean())
+    hs = events[events["event"] == "heel_strike"]
+    step_m = float(hs["step_length_m"].mean()) if hs["step_length_m"].notna().any() else float("nan")
+    stride_m = float(hs["stride_length_m"].mean()) if hs["stride_length_m"].notna().any() else float("nan")
+    gdi_left, gdi_right = gdi_from_params(params)
+    # Knee flexion at maximum extension: the least knee flexion in stance of the child's mean cycle.
+    kfme = []
+    for side in (0, 1):
+        q = np.linspace(0, params.stance[side], 60, endpoint=False)
+        _, knee, _ = side_angles(params, side, q)
+        kfme.append(float(knee.min()))
+    return {
+        "gmfcs": params.gmfcs,
+        "gdi": 0.5 * (gdi_left + gdi_right),
+        "gdi_left": gdi_left,
+        "gdi_right": gdi_right,
+        "speed": speed,
+        "cadence": cadence,
+        "step_length_m": step_m,
+        "stride_length_m": stride_m,
+        "step_length": step_m / leg_m,
+        "stride_length": stride_m / leg_m,
+        "knee_flex_max_extension_left": kfme[0],
+        "knee_flex_max_extension_right": kfme[1],
+        "hemiplegic_side": params.hemiplegic_side,
+        "assistive_device": params.assistive_device,
+        "age": params.age,
+        "height": params.stature,
+        "leg_length_m": leg_m,
+        "fps": fps,
+        "px_per_m": scale,
+        "n_frames": len(frames),
+    }
+
+
+def _observe(clean: np.ndarray, nearness: np.ndarray, turning: np.ndarray, fps: float, leg_px: float,
+             cfg: dict[str, float], rng: np.random.Generator) -> np.ndarray:
+    """Turn true keypoints into detector output (NaN = not detected)."""
+    obs = clean.copy()
+    n, V, _ = obs.shape
+    if cfg["pixel_sd"] == 0 and cfg["burst_rate"] == 0:
+        obs[..., 2] = cfg["conf_near"]
+        return obs
+    far = nearness < 0
+    obs[..., :2] += rng.normal(0.0, cfg["pixel_sd"] * leg_px, size=(n, V, 2))
+    conf = np.where(far, cfg["conf_far"], cfg["conf_near"]) + rng.normal(0.0, cfg["conf_sd"], size=(n, V))
+    conf = np.where(turning[:, None], conf * 0.75, conf)
+    # Single-frame outliers: a joint jumps by a fraction of a leg length.
+    outliers = rng.uniform(size=(n, V)) < cfg["outlier_rate"] / fps
+    jump = rng.normal(0.0, 0.25 * leg_px, size=(n, V, 2))
+    obs[..., :2] += np.where(outliers[..., None], jump, 0.0)
+    conf = np.where(outliers, conf * 0.6, conf)
+    obs[..., 2] = np.clip(conf, 0.02, 1.0)
+    # Bursts of undetected joints (more on the far side).
+    rate = cfg["burst_rate"] / fps * np.where(far, cfg["far_burst_factor"], 1.0)
+    starts = rng.uniform(size=(n, V)) < rate
+    for t, v in zip(*np.nonzero(starts)):
+        obs[t : t + int(rng.integers(1, 9)), v] = np.nan
+    # Short left/right leg label swaps.
+    n_swaps = rng.poisson(cfg["swap_rate"] * n / fps)
+    for t in rng.integers(0, n, size=n_swaps):
+        stop = min(n, int(t) + int(rng.integers(1, 4)))
+        left, right = _LEG_JOINTS["left"], _LEG_JOINTS["right"]
+        block = obs[t:stop].copy()
+        obs[t:stop, left] = block[:, right]
+        obs[t:stop, right] = block[:, left]
+    # Frames in which nobody is detected.
+    empty = rng.uniform(size=n) < cfg["empty_frame_rate"]
+    obs[empty] = np.nan
+    return obs
