@@ -86,6 +86,7 @@ def simulate_walk(
     duration: float | None = None,
     noise: str = "default",
     image_size: tuple[int, int] | None = None,
+    pan: float | None = None,
     patient_id: str | None = "sim000",
     video_id: str | None = "sim000_v1",
     random_state: int | np.random.Generator | None = 0,
@@ -115,6 +116,9 @@ def simulate_walk(
         short left/right leg label swaps, frames without a person.
     image_size : (int, int), optional
         (width, height) in pixels; 640x480 (70 %) or 1280x720 by default.
+    pan : float, optional
+        How much the camera follows the child (0 = fixed camera, 1 = child
+        stays centred); drawn from 0.5-0.95 by default.
     patient_id, video_id : str
     random_state : int, Generator or None
         Seed; the same seed gives the same video.
@@ -190,7 +194,7 @@ def simulate_walk(
 
     W, H = image_size
     frac = float(rng.uniform(0.45, 0.75))
-    pan = float(rng.uniform(0.5, 0.95))
+    pan = float(rng.uniform(0.5, 0.95)) if pan is None else float(pan)
     follow = uniform_filter1d(pelvis_u, max(1, int(fps)), mode="nearest")
     cam = pan * follow
     rel = pelvis_u - cam
