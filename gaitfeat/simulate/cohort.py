@@ -102,7 +102,10 @@ class Cohort:
         self.truth.to_csv(path / "truth.csv", index=False)
         self.videos.to_csv(path / "videos.csv", index=False)
         self.events.to_csv(path / "events.csv", index=False)
-        np.savez_compressed(path / "frames.npz", **{c: self.frames[c].to_numpy() for c in self.frames.columns})
+        arrays = {c: self.frames[c].to_numpy() for c in self.frames.columns}
+        # Text columns as fixed-width unicode: object arrays would need pickle.
+        arrays = {c: a.astype(str) if a.dtype == object else a for c, a in arrays.items()}
+        np.savez_compressed(path / "frames.npz", **arrays)
         with open(path / "cohort.json", "w", encoding="utf-8") as fh:
             json.dump({"format": _FORMAT, "version": _VERSION, "config": self.config, "report": self.report}, fh, indent=1, default=str)
         return path
