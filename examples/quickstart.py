@@ -1,39 +1,43 @@
-"""Quick start: the foundation's whole path on a built-in toy walker.
+"""Quick start on the embedded default data: the gait simulator.
 
-Writes a walker (walks across, turns, walks back) as an OpenPose JSON folder,
-reads it back as OpenPose output, converts BODY_25 to COCO-17, preprocesses
-it and cuts it into the seed paper's 124-frame clips.
+1. Simulates one clinical gait video of a child at GMFCS level II (walks
+   across, turns, walks back; OpenPose-like detector noise), writes it as an
+   OpenPose JSON folder and reads it back as OpenPose output.
+2. Converts BODY_25 to COCO-17, preprocesses it and cuts it into the seed
+   paper's 124-frame clips.
+3. Simulates a small labelled cohort and prints its summary.
 
-The walker is a hand-built stick figure with exactly known motion
-(``gaitfeat.testing.stick_walker``), not clinical data and not the gait
-simulator.
+Everything here is simulated data, not clinical data.
 """
 
 import tempfile
 from pathlib import Path
 
 import gaitfeat
-from gaitfeat.testing import stick_walker
 
 
 def main() -> None:
-    walker = stick_walker(450, fps=29.97, turn_at=210, turn_frames=30, patient_id="demo", video_id="demo_walk")
+    walk = gaitfeat.simulate_walk(2, noise="default", fps=29.97, duration=12.0, random_state=1,
+                                  patient_id="demo", video_id="demo_walk")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "demo_walk"
-        gaitfeat.write_openpose(walker, folder)
+        gaitfeat.write_openpose(walk.sequence, folder)
         seq = gaitfeat.read_openpose(folder, fps=29.97, patient_id="demo")
     print("read:", seq)
-    print("reader counts:", seq.info["read_openpose"])
+    print("true labels: GMFCS {gmfcs}, speed {speed:.2f} m/s, cadence {cadence:.0f} steps/min, GDI {gdi:.0f}".format(**walk.labels))
 
     clean = gaitfeat.preprocess(seq, layout="coco17")
     print("preprocessed:", clean)
-    for step in ("threshold_confidence", "fix_leg_swaps", "fill_gaps", "smooth", "orient", "scale_by_leg_length"):
+    for step in ("threshold_confidence", "fix_leg_swaps", "fill_gaps", "orient", "scale_by_leg_length"):
         print(f"  {step}: {clean.info[step]}")
 
     clips, meta, report = gaitfeat.make_clips(clean, window=124, stride=12)
     print("clips:", clips.shape, clips.dtype)
     print(report.summary())
-    print(meta[["patient_id", "video_id", "clip_start", "valid_fraction", "turning_fraction"]].head())
+
+    cohort = gaitfeat.simulate_cohort(20, random_state=0, n_jobs=1)
+    print(cohort)
+    print(cohort.truth[["cadence", "step_length", "speed", "knee_rom_left", "knee_rom_right"]].describe().round(2))
 
 
 if __name__ == "__main__":

@@ -223,8 +223,9 @@ def side_angles(
     hip_n = normative_curve("hip", q)
     knee_n = normative_curve("knee", q)
     ankle_n = normative_curve("ankle", q)
-    # Crouch acts in stance: weight 1 at mid-stance (30 %), 0 in mid-swing (80 %).
-    w = 0.5 * (1.0 + np.cos(2.0 * np.pi * (q - 0.3)))
+    # Crouch acts throughout the cycle, most in stance: weight 1 at mid-stance
+    # (30 %), about 0.75 at initial contact, 0.6 in mid-swing (80 %).
+    w = 0.6 + 0.2 * (1.0 + np.cos(2.0 * np.pi * (q - 0.3)))
     crouch = p.crouch[side]
     hip = _HIP_MEAN + amplitude * p.hip_rom_scale[side] * (hip_n - _HIP_MEAN) + 0.5 * crouch * w
     hip = hip + 0.5 * (p.pelvic_tilt - 10.0)
