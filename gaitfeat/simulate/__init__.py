@@ -5,21 +5,22 @@ See ``docs/simulator.md`` for what it models, the per-level parameter table
 and its sources, and what it does not model.
 """
 
+from gaitfeat.simulate.cohort import DEFAULT_PREVALENCE, TRUTH_COLUMNS, Cohort, simulate_cohort
 from gaitfeat.simulate.gdi import gdi_from_params
 from gaitfeat.simulate.pathology import LEVEL_TABLE, ChildParams, draw_child, next_visit
 from gaitfeat.simulate.video import NOISE_LEVELS, SimulatedWalk, simulate_walk
 
 __all__ = [
     "simulate_walk",
+    "simulate_cohort",
     "SimulatedWalk",
+    "Cohort",
     "ChildParams",
     "draw_child",
     "next_visit",
     "LEVEL_TABLE",
     "NOISE_LEVELS",
+    "DEFAULT_PREVALENCE",
+    "TRUTH_COLUMNS",
     "gdi_from_params",
 ]
-
-from gaitfeat.simulate.cohort import DEFAULT_PREVALENCE, TRUTH_COLUMNS, Cohort, simulate_cohort  # noqa: E402
-
-__all__ += ["simulate_cohort", "Cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]

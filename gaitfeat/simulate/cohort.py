@@ -129,9 +129,8 @@ class Cohort:
         videos = pd.read_csv(path / "videos.csv", dtype={"patient_id": str, "video_id": str})
         events = pd.read_csv(path / "events.csv", dtype={"video_id": str})
         truth = pd.read_csv(path / "truth.csv")
-        for table in (meta,):
-            for col in ("patient_id", "video_id"):
-                table[col] = table[col].astype(str)
+        for col in ("patient_id", "video_id"):
+            meta[col] = meta[col].astype(str)
         return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"], head["report"])
 
 

@@ -37,12 +37,6 @@ _LEG_JOINTS = {
     side: [BODY25.index(f"{side}_{n}") for n in ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")]
     for side in ("left", "right")
 }
-_FAR_LIMBS = {
-    side: [BODY25.index(f"{side}_{n}") for n in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "big_toe", "small_toe", "eye", "ear")]
-    for side in ("left", "right")
-}
-
-
 @dataclass
 class SimulatedWalk:
     """A simulated video and everything that is known about it."""
