@@ -10,7 +10,12 @@ import numpy as np
 from gaitfeat.errors import LayoutError, PoseDataError
 from gaitfeat.layouts import SkeletonLayout, convert_keypoints, get_layout
 
-__all__ = ["PoseSequence"]
+__all__ = ["PoseSequence", "openpose_undetected"]
+
+
+def openpose_undetected(keypoints: np.ndarray) -> np.ndarray:
+    """Mask ``(..., V)`` of joints OpenPose did not detect: zero confidence, or both coordinates exactly 0."""
+    return (keypoints[..., 2] <= 0) | ((keypoints[..., 0] == 0) & (keypoints[..., 1] == 0))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -135,8 +140,7 @@ class PoseSequence:
         kp = np.array(keypoints, dtype=np.float32, copy=True)
         if kp.ndim != 3 or kp.shape[-1] != 3:
             raise PoseDataError(f"keypoints must have shape (T, V, 3), got {kp.shape}")
-        undetected = (kp[..., 2] == 0) | ((kp[..., 0] == 0) & (kp[..., 1] == 0))
-        kp[undetected] = np.nan
+        kp[openpose_undetected(kp)] = np.nan
         return cls(kp, fps, layout, **kwargs)
 
     def replace(self, **changes: Any) -> PoseSequence:

@@ -11,7 +11,7 @@ import numpy as np
 
 from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
 from gaitfeat.layouts import get_layout, layout_for_joint_count
-from gaitfeat.pose import PoseSequence
+from gaitfeat.pose import PoseSequence, openpose_undetected
 
 __all__ = ["read_openpose", "write_openpose"]
 
@@ -78,8 +78,7 @@ def _parse_frame(path: Path, n_values: int | None) -> list[np.ndarray]:
 def _to_missing(person: np.ndarray) -> np.ndarray:
     """OpenPose encoding -> NaN for undetected joints."""
     p = person.astype(np.float64, copy=True)
-    undetected = (p[:, 2] <= 0) | ((p[:, 0] == 0) & (p[:, 1] == 0))
-    p[undetected] = np.nan
+    p[openpose_undetected(p)] = np.nan
     return p
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing._common import robust_leg_length
 
-__all__ = ["fix_leg_swaps", "find_leg_flips"]
+__all__ = ["fix_leg_swaps", "find_leg_flips", "exchange_legs"]
 
 
 def _leg_pairs(layout) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -34,6 +34,16 @@ def _leg_pairs(layout) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     hips = set(layout.indices("left_hip", "right_hip"))
     evidence = [(l, r) for l, r in pairs if l not in hips]
     return pairs, evidence
+
+
+def exchange_legs(keypoints: np.ndarray, start: int, stop: int, layout) -> None:
+    """Exchange the left and right leg joints (hip to toes) of frames ``start:stop``, in place."""
+    pairs, _ = _leg_pairs(layout)
+    left = [l for l, _ in pairs]
+    right = [r for _, r in pairs]
+    block = keypoints[start:stop].copy()
+    keypoints[start:stop, left] = block[:, right]
+    keypoints[start:stop, right] = block[:, left]
 
 
 def find_leg_flips(
@@ -125,14 +135,9 @@ def fix_leg_swaps(seq: PoseSequence, max_swap_s: float = 0.25, *, ratio: float =
             unpaired += 1
             i += 1
     kp = seq.keypoints.copy()
-    pairs, _ = _leg_pairs(lay)
-    left_idx = [l for l, _ in pairs]
-    right_idx = [r for _, r in pairs]
     relabelled = 0
     for start, stop in segments:
-        block = kp[start:stop].copy()
-        kp[start:stop, left_idx] = block[:, right_idx]
-        kp[start:stop, right_idx] = block[:, left_idx]
+        exchange_legs(kp, start, stop, lay)
         relabelled += int(stop - start)
     report = {"swaps_repaired": len(segments), "frames_relabelled": relabelled, "unpaired_flips": unpaired}
     return seq.replace(keypoints=kp, info={"fix_leg_swaps": report})

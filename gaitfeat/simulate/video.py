@@ -10,6 +10,7 @@ from scipy.ndimage import uniform_filter1d
 
 from gaitfeat.layouts import BODY25
 from gaitfeat.pose import PoseSequence
+from gaitfeat.preprocessing.swaps import exchange_legs
 from gaitfeat.simulate.gdi import gdi_from_params
 from gaitfeat.simulate.kinematics import forward_kinematics, ground_contact, segment_lengths
 from gaitfeat.simulate.pathology import ChildParams, draw_child, side_angles
@@ -33,10 +34,7 @@ NOISE_LEVELS: dict[str, dict[str, float]] = {
     },
 }
 
-_LEG_JOINTS = {
-    side: [BODY25.index(f"{side}_{n}") for n in ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")]
-    for side in ("left", "right")
-}
+
 @dataclass
 class SimulatedWalk:
     """A simulated video and everything that is known about it."""
@@ -341,11 +339,7 @@ def _observe(clean: np.ndarray, nearness: np.ndarray, turning: np.ndarray, fps: 
     # Short left/right leg label swaps.
     n_swaps = rng.poisson(cfg["swap_rate"] * n / fps)
     for t in rng.integers(0, n, size=n_swaps):
-        stop = min(n, int(t) + int(rng.integers(1, 4)))
-        left, right = _LEG_JOINTS["left"], _LEG_JOINTS["right"]
-        block = obs[t:stop].copy()
-        obs[t:stop, left] = block[:, right]
-        obs[t:stop, right] = block[:, left]
+        exchange_legs(obs, int(t), min(n, int(t) + int(rng.integers(1, 4))), BODY25)
     # Frames in which nobody is detected.
     empty = rng.uniform(size=n) < cfg["empty_frame_rate"]
     obs[empty] = np.nan
