@@ -13,6 +13,15 @@ from gaitfeat.errors import (
     ReaderError,
     SequenceTooShortError,
 )
+from gaitfeat.features import (
+    FEATURE_INFO,
+    FEATURE_SETS,
+    FEATURES,
+    GaitFeatureExtractor,
+    detect_events,
+    extract_features,
+    iter_features,
+)
 from gaitfeat.io import (
     KidzinskiRelease,
     read_clips_npz,
@@ -56,6 +65,13 @@ __all__ = [
     "simulate_walk",
     "simulate_cohort",
     "Cohort",
+    "extract_features",
+    "detect_events",
+    "iter_features",
+    "FEATURES",
+    "FEATURE_INFO",
+    "FEATURE_SETS",
+    "GaitFeatureExtractor",
     "GMFCS_LEVELS",
     "validate_gmfcs",
     "validate_patient_ids",

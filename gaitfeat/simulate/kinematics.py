@@ -195,7 +195,7 @@ def forward_kinematics(
     xy[:, j("mid_hip")] = 0.0
     for k, side in enumerate(("left", "right")):
         sign = 1.0 if side == "left" else -1.0
-        arm = np.radians(shoulder[:, k]) + pitch
+        arm = np.radians(shoulder[:, k]) - pitch  # relative to the trunk line, which points down and back from the neck
         elbow_pos = neck + seg["upper_arm"] * np.stack([np.sin(arm), -np.cos(arm)], axis=-1)
         fore = arm + np.radians(elbow[:, k])
         wrist_pos = elbow_pos + seg["forearm"] * np.stack([np.sin(fore), -np.cos(fore)], axis=-1)

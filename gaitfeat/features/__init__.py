@@ -1,0 +1,32 @@
+"""The clinical gait feature engine: gait events and per-clip features from preprocessed pose clips.
+
+``extract_features`` (one row per clip), ``detect_events`` (heel strikes and
+toe-offs), ``iter_features`` (streaming), ``GaitFeatureExtractor`` (the
+scikit-learn transformer). What each feature means: ``FEATURE_INFO``;
+how it is computed and how accurate it is: ``docs/features.md``.
+"""
+
+from gaitfeat.features.definitions import (
+    FEATURE_INFO,
+    FEATURE_SETS,
+    FEATURES,
+    METRE_FEATURES,
+    NAN_REASONS,
+    QUALITY_COLUMNS,
+    REGIONS,
+    FeatureInfo,
+)
+from gaitfeat.features.engine import (
+    EVENT_COLUMNS,
+    LEG_LENGTH_PER_HEIGHT,
+    detect_events,
+    extract_features,
+    iter_features,
+)
+from gaitfeat.features.extractor import GaitFeatureExtractor
+
+__all__ = [
+    "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
+    "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events", "extract_features", "iter_features",
+    "GaitFeatureExtractor",
+]

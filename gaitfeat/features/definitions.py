@@ -1,0 +1,144 @@
+"""Names, units, body regions and one-line definitions of every clinical gait feature.
+
+This module is the single place that says what each column of the feature
+table means. The order of :data:`FEATURES` is the column order of
+:func:`gaitfeat.extract_features` and the order the kernels write in.
+
+Conventions (the coordinates of preprocessed clips: hip midpoint at the origin,
+x along the walking direction, y up, lengths in leg lengths):
+
+* Angles are in degrees, computed per frame from two segment vectors with the
+  law of cosines (seed 000, eq. 1), ``acos(a.b / |a||b|)``; the sign comes
+  from the 2-D cross product, so flexion and extension are told apart.
+* Per-clip values use the clip's *usable* frames: frames whose hips are known
+  and in which the child is not turning towards the camera.
+* Symmetry index ``SI = |L - R| / (0.5 (L + R)) x 100 %`` (Robinson et al.
+  1987): 0 % is perfect symmetry.
+* Steps and strides follow the clinical footprint definitions: a step is
+  from one foot's heel strike to the other foot's next heel strike, a stride
+  from one heel strike to the same foot's next one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = [
+    "FeatureInfo", "FEATURE_INFO", "FEATURES", "FEATURE_SETS", "METRE_FEATURES", "QUALITY_COLUMNS",
+    "REGIONS", "NAN_REASONS",
+]
+
+
+class FeatureInfo(NamedTuple):
+    """Description of one feature."""
+
+    name: str
+    unit: str
+    region: str
+    definition: str
+
+
+#: Body regions features are grouped by (seed 000, Table 1, plus head and arm).
+REGIONS = ("head", "arm", "trunk", "hip", "knee", "temporal", "spatial", "symmetry")
+
+_ROWS = (
+    # -- seed 000's 24 features ------------------------------------------------
+    ("neck_angle_left", "deg", "head",
+     "mean forward flexion of the left ear-shoulder line relative to the hip-shoulder (trunk) line"),
+    ("neck_angle_right", "deg", "head",
+     "mean forward flexion of the right ear-shoulder line relative to the hip-shoulder (trunk) line"),
+    ("arm_body_angle_left", "deg", "arm",
+     "mean angle between the left upper arm (shoulder-elbow) and the trunk line; + = arm ahead of the trunk"),
+    ("arm_body_angle_right", "deg", "arm",
+     "mean angle between the right upper arm (shoulder-elbow) and the trunk line; + = arm ahead of the trunk"),
+    ("arm_swing_left", "deg", "arm", "range (max - min) of the left arm-body angle: arm swing amplitude"),
+    ("arm_swing_right", "deg", "arm", "range (max - min) of the right arm-body angle: arm swing amplitude"),
+    ("arm_swing_symmetry", "%", "arm", "symmetry index of left and right arm swing"),
+    ("trunk_inclination", "deg", "trunk",
+     "mean forward lean of the hip-midpoint to shoulder-midpoint line from vertical"),
+    ("trunk_sway", "deg", "trunk",
+     "oscillation of the trunk inclination: sqrt(2) x its standard deviation (the amplitude of a sine)"),
+    ("hip_rom_left", "deg", "hip",
+     "range of the left thigh angle (hip-knee line from vertical, + = flexion) over the clip"),
+    ("hip_rom_right", "deg", "hip",
+     "range of the right thigh angle (hip-knee line from vertical, + = flexion) over the clip"),
+    ("hip_rom_symmetry", "%", "hip", "symmetry index of left and right hip range of motion"),
+    ("knee_rom_left", "deg", "knee", "range of left knee flexion (angle between thigh and shank) over the clip"),
+    ("knee_rom_right", "deg", "knee", "range of right knee flexion (angle between thigh and shank) over the clip"),
+    ("knee_rom_symmetry", "%", "knee", "symmetry index of left and right knee range of motion"),
+    ("cadence", "steps/min", "temporal", "steps per minute: 120 / mean stride time (60 / mean step time without a full stride)"),
+    ("gait_cycle_duration", "s", "temporal", "mean stride time: heel strike to the same foot's next heel strike"),
+    ("stance_swing_ratio_left", "1", "temporal",
+     "left stance time (heel strike to toe-off) over left swing time (toe-off to heel strike), complete strides"),
+    ("stance_swing_ratio_right", "1", "temporal",
+     "right stance time (heel strike to toe-off) over right swing time (toe-off to heel strike), complete strides"),
+    ("step_length", "leg lengths", "spatial",
+     "mean step length: forward distance between the feet's contact points at successive heel strikes"),
+    ("stride_length", "leg lengths", "spatial",
+     "mean stride length: forward distance a foot's contact point travels between its successive heel strikes"),
+    ("walking_speed", "leg lengths/s", "spatial",
+     "mean forward speed of the pelvis over the ground (from the planted foot's motion relative to the pelvis)"),
+    ("step_length_symmetry", "%", "symmetry", "symmetry index of mean left and right step lengths"),
+    ("step_timing_symmetry", "%", "symmetry", "symmetry index of mean left and right step times"),
+    # -- additions: a clinically fuller set -------------------------------------
+    ("knee_flexion_ic_left", "deg", "knee", "left knee flexion at initial contact (heel strike), mean over strikes"),
+    ("knee_flexion_ic_right", "deg", "knee", "right knee flexion at initial contact (heel strike), mean over strikes"),
+    ("knee_flexion_min_stance_left", "deg", "knee",
+     "least left knee flexion in stance, mean over strides (> 30 deg: crouch gait)"),
+    ("knee_flexion_min_stance_right", "deg", "knee",
+     "least right knee flexion in stance, mean over strides (> 30 deg: crouch gait)"),
+    ("step_length_left", "leg lengths", "spatial", "mean length of steps ending with a left heel strike"),
+    ("step_length_right", "leg lengths", "spatial", "mean length of steps ending with a right heel strike"),
+    ("double_support_fraction", "1", "temporal", "fraction of the gait cycle with both feet on the ground"),
+    ("stride_time_cv", "%", "temporal", "stride-to-stride variability: coefficient of variation of stride times (>= 3 strides)"),
+)
+
+#: Every feature: name -> :class:`FeatureInfo` (also the ``*_m`` metre variants).
+FEATURE_INFO: dict[str, FeatureInfo] = {name: FeatureInfo(name, unit, region, text) for name, unit, region, text in _ROWS}
+
+#: Length features also reported in metres (and m/s) when the caller gives the leg length or height.
+METRE_FEATURES = {
+    "step_length": "step_length_m", "stride_length": "stride_length_m", "walking_speed": "walking_speed_m",
+    "step_length_left": "step_length_left_m", "step_length_right": "step_length_right_m",
+}
+for _src, _dst in METRE_FEATURES.items():
+    _info = FEATURE_INFO[_src]
+    FEATURE_INFO[_dst] = FeatureInfo(_dst, "m/s" if _src == "walking_speed" else "m", _info.region,
+                                     _info.definition + " (in metres)")
+
+#: Ordered names of the features every extraction returns (without the metre variants).
+FEATURES: tuple[str, ...] = tuple(row[0] for row in _ROWS)
+
+#: Named feature subsets.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    # The 24 clinical gait features of seed 000.
+    "paper24": FEATURES[:24],
+    # Seed 000, Table 1: the Grad-CAM-guided, clinically curated 14.
+    "paper14": (
+        "hip_rom_left", "hip_rom_right", "hip_rom_symmetry",
+        "knee_rom_left", "knee_rom_right", "knee_rom_symmetry",
+        "trunk_inclination",
+        "step_length", "stride_length", "walking_speed",
+        "cadence", "gait_cycle_duration",
+        "step_length_symmetry", "step_timing_symmetry",
+    ),
+    "all": FEATURES,
+}
+
+#: Per-clip quality columns appended after the features.
+QUALITY_COLUMNS = (
+    "n_heel_strikes_left", "n_heel_strikes_right", "n_toe_offs_left", "n_toe_offs_right", "n_strides",
+    "usable_fraction", "turning_fraction", "nan_reason",
+)
+
+#: Why a feature is NaN, by the code the kernels write (0 = computed).
+NAN_REASONS = {
+    1: "too few usable frames with the joints it needs",
+    2: "fewer than two heel strikes in one walking stretch",
+    3: "no complete stride",
+    4: "no stride with a toe-off",
+    5: "a left or right value is missing, or their mean is zero",
+    6: "fewer than three strides",
+    7: "too few usable frame pairs to follow the planted foot",
+    8: "no heel strike of this foot",
+}

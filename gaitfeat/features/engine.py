@@ -1,0 +1,329 @@
+"""Public entry points of the feature engine: validation, conversion, tables.
+
+The numerical work happens in :mod:`gaitfeat.features._kernels`; this module
+checks what the caller passes, converts it to what the kernels assume, and
+turns the kernels' arrays into DataFrames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from gaitfeat.errors import LayoutError, PoseDataError
+from gaitfeat.features import _kernels as K
+from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS, QUALITY_COLUMNS
+from gaitfeat.layouts import SkeletonLayout, get_layout, layout_for_joint_count
+
+__all__ = ["extract_features", "detect_events", "iter_features", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT"]
+
+#: Columns of :func:`detect_events`.
+EVENT_COLUMNS = ("clip", "side", "event", "frame", "time_s")
+
+#: Hip-to-ankle length as a fraction of standing height (thigh 0.245 + shank 0.246;
+#: Drillis & Contini, tabulated by Winter 2009). Used to turn ``height_m`` into a leg length.
+LEG_LENGTH_PER_HEIGHT = 0.491
+
+_METHODS = {"coordinate": 0.0, "velocity": 1.0}
+
+
+def _joint_table(layout: SkeletonLayout) -> np.ndarray:
+    names = []
+    for part in ("shoulder", "hip", "knee", "ankle", "elbow", "ear", "heel", "big_toe"):
+        names += [f"left_{part}", f"right_{part}"]
+    table = np.array([layout.index(n) if layout.has(n) else -1 for n in names], dtype=np.int64)
+    needed = table[: 2 * 6]
+    if (needed < 0).any():
+        missing = [n for n, i in zip(names[:12], needed) if i < 0]
+        raise LayoutError(f"layout {layout.name!r} lacks joints the features need: {missing}")
+    if (table[12] < 0) != (table[14] < 0):
+        table[12:16] = -1  # heels without toes (or the reverse): use the ankles
+    return table
+
+
+def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominence_window_s, prominence,
+            method, velocity_prominence) -> np.ndarray:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+    values = {
+        "turn_width": turn_width, "turn_margin_s": turn_margin_s, "min_usable_s": min_usable_s,
+        "peak_window_s": peak_window_s, "prominence_window_s": prominence_window_s, "prominence": prominence,
+        "velocity_prominence": velocity_prominence,
+    }
+    for name, value in values.items():
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+    P = np.zeros(K.N_PARAMS)
+    P[K.P_TURN_WIDTH] = turn_width
+    P[K.P_TURN_MARGIN_S] = turn_margin_s
+    P[K.P_MIN_USABLE_S] = min_usable_s
+    P[K.P_PEAK_WINDOW_S] = peak_window_s
+    P[K.P_PROM_WINDOW_S] = prominence_window_s
+    P[K.P_PROMINENCE] = prominence
+    P[K.P_METHOD] = _METHODS[method]
+    P[K.P_VELOCITY_PROMINENCE] = velocity_prominence
+    return P
+
+
+def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayout]:
+    arr = np.asarray(clips)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise PoseDataError(f"clips must have shape (N, T, V, C), got {arr.shape}")
+    N, T, V, C = arr.shape
+    if C < 2:
+        raise PoseDataError(f"clips need x and y channels (C >= 2), got C = {C}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise PoseDataError(f"clips must be numeric, got dtype {arr.dtype}")
+    lay = layout_for_joint_count(V) if layout is None else get_layout(layout)
+    if len(lay.joints) != V:
+        raise LayoutError(f"layout {lay.name!r} has {len(lay.joints)} joints but the clips have V = {V}")
+    rates = np.broadcast_to(np.asarray(fps, dtype=np.float64), (N,)) if np.ndim(fps) == 0 else np.asarray(fps, float)
+    if rates.shape != (N,):
+        raise ValueError(f"fps must be a number or one value per clip ({N}), got shape {rates.shape}")
+    if not (np.isfinite(rates).all() and (rates > 0).all()):
+        raise ValueError("fps must be finite and positive")
+    arr = np.ascontiguousarray(arr[..., :2], dtype=np.float32)
+    if np.isinf(arr).any():
+        raise PoseDataError("clips contain infinite coordinates; mark missing joints with NaN")
+    if N:
+        # Preprocessed clips are in leg lengths around the hips; pixel coordinates would give
+        # meaningless speeds and lengths, so refuse them instead of returning numbers.
+        sample = arr[:: max(1, N // 64)]
+        finite = np.abs(sample[np.isfinite(sample)])
+        if finite.size and np.median(finite) > 10.0:
+            raise PoseDataError(
+                "clips look like raw pixel coordinates (median |coordinate| "
+                f"{np.median(finite):.0f}); run gaitfeat.preprocess first (hip-centred, in leg lengths)"
+            )
+    return arr, np.ascontiguousarray(rates, dtype=np.float64), lay
+
+
+def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
+    if leg_length_m is not None and height_m is not None:
+        raise ValueError("give leg_length_m or height_m, not both")
+    if leg_length_m is None and height_m is None:
+        return None
+    value = leg_length_m if leg_length_m is not None else np.asarray(height_m, float) * LEG_LENGTH_PER_HEIGHT
+    value = np.broadcast_to(np.asarray(value, dtype=float), (n,)) if np.ndim(value) == 0 else np.asarray(value, float)
+    if value.shape != (n,):
+        raise ValueError(f"leg_length_m / height_m must be a number or one value per clip ({n}), got {value.shape}")
+    if not (np.isfinite(value) & (value > 0)).all():
+        raise ValueError("leg_length_m / height_m must be finite and positive")
+    return value
+
+
+def _run(clips, fps, layout, params):
+    arr, rates, lay = _validate(clips, fps, layout)
+    N = arr.shape[0]
+    feat = np.empty((N, K.N_FEATURES))
+    reason = np.zeros((N, K.N_FEATURES), dtype=np.int8)
+    quality = np.empty((N, K.N_QUALITY))
+    events = np.empty((N, 2, 2, K.MAX_EVENTS))
+    n_events = np.zeros((N, 2, 2), dtype=np.int64)
+    if N:
+        K.extract_batch(arr, rates, _joint_table(lay), params, feat, reason, quality, events, n_events)
+    return feat, reason, quality, events, n_events, rates
+
+
+def _reason_text(reason: np.ndarray) -> np.ndarray:
+    """One string per clip naming each NaN feature's reason (empty when every feature was computed)."""
+    out = np.full(reason.shape[0], "", dtype=object)
+    if not reason.any():
+        return out
+    rows, inverse = np.unique(reason, axis=0, return_inverse=True)
+    texts = []
+    for row in rows:
+        parts = []
+        for code in np.unique(row[row > 0]):
+            names = [FEATURES[i] for i in np.flatnonzero(row == code)]
+            parts.append(f"{NAN_REASONS[int(code)]}: {', '.join(names)}")
+        texts.append("; ".join(parts))
+    return np.asarray(texts, dtype=object)[inverse.ravel()]
+
+
+def extract_features(
+    clips: np.ndarray,
+    fps: float | np.ndarray,
+    layout: str | None = None,
+    *,
+    leg_length_m: float | np.ndarray | None = None,
+    height_m: float | np.ndarray | None = None,
+    method: str = "coordinate",
+    turn_width: float = 0.15,
+    turn_margin_s: float = 0.15,
+    min_usable_s: float = 1.0,
+    peak_window_s: float = 0.2,
+    prominence_window_s: float = 0.6,
+    prominence: float = 0.05,
+    velocity_prominence: float = 0.5,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Clinical gait features of every clip, one row per clip.
+
+    Parameters
+    ----------
+    clips : array (N, T, V, C) or (T, V, C)
+        Preprocessed clips (:func:`gaitfeat.preprocess` then
+        :func:`gaitfeat.make_clips`): hip midpoint at the origin, x along the
+        walking direction, y up, in leg lengths; NaN for missing joints.
+        Channels beyond x, y (confidence) are ignored.
+    fps : float or array (N,)
+        Frame rate (frames/s), one for all clips or one per clip.
+    layout : {"coco17", "body25"}, optional
+        Inferred from V when omitted. BODY_25 uses heels (heel strike, foot
+        contact) and big toes (toe-off); COCO-17 uses the ankles.
+    leg_length_m, height_m : float or array (N,), optional
+        The child's leg length (hip to ankle, m) or standing height (m,
+        converted with :data:`LEG_LENGTH_PER_HEIGHT`); adds the columns of
+        :data:`~gaitfeat.features.definitions.METRE_FEATURES` in metres.
+        From a pixel scale: ``leg_length_m = leg_length_px * metres_per_px``
+        (each preprocessed sequence keeps its leg length in pixels in
+        ``info["scale_by_leg_length"]["leg_length"]``).
+    method : {"coordinate", "velocity"}
+        Gait-event detection: "coordinate" (Zeni et al. 2008: heel strike at
+        the most anterior heel/ankle position relative to the pelvis,
+        toe-off at the most posterior toe/ankle position) or "velocity"
+        (O'Connor et al. 2007: heel strike at the fastest downward foot
+        velocity, toe-off at the fastest upward one).
+    turn_width : float
+        Left-right separation of the shoulders (or twice that of the hips),
+        in leg lengths, above which a frame counts as turning.
+    turn_margin_s : float
+        Frames this close (s) to a turning frame are not used either.
+    min_usable_s : float
+        Fewest seconds of usable frames an angle feature needs.
+    peak_window_s, prominence_window_s, prominence, velocity_prominence : float
+        Event detection: an event is the extreme value within
+        +-``peak_window_s``, and the signal must fall by ``prominence`` (leg
+        lengths; ``velocity_prominence`` in leg lengths/s for the velocity
+        method) within ``prominence_window_s`` on both sides.
+    index : pandas Index, optional
+        Index of the returned table (default: a RangeIndex).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`~gaitfeat.FEATURES` (units in
+        :data:`~gaitfeat.FEATURE_INFO`), the metre columns if requested,
+        then :data:`~gaitfeat.features.definitions.QUALITY_COLUMNS`: events
+        and strides found, the usable and turning fractions, and
+        ``nan_reason``, which names every NaN feature and why it could not
+        be measured.
+
+    Raises
+    ------
+    PoseDataError
+        Wrong shape, infinite values, or coordinates that are clearly not
+        preprocessed.
+    LayoutError
+        The layout does not match V or lacks joints the features need.
+    """
+    params = _params(turn_width=turn_width, turn_margin_s=turn_margin_s, min_usable_s=min_usable_s,
+                     peak_window_s=peak_window_s, prominence_window_s=prominence_window_s, prominence=prominence,
+                     method=method, velocity_prominence=velocity_prominence)
+    feat, reason, quality, _, _, _ = _run(clips, fps, layout, params)
+    N = feat.shape[0]
+    legs = _leg_length_m(N, leg_length_m, height_m)
+    columns = {name: feat[:, i] for i, name in enumerate(FEATURES)}
+    if legs is not None:
+        for src, dst in METRE_FEATURES.items():
+            columns[dst] = columns[src] * legs
+    q_names = QUALITY_COLUMNS[:-1]
+    for i, name in enumerate(q_names):
+        columns[name] = quality[:, i].astype(np.int64) if name.startswith("n_") else quality[:, i]
+    columns["nan_reason"] = _reason_text(reason)
+    return pd.DataFrame(columns, index=index)
+
+
+def detect_events(
+    clips: np.ndarray,
+    fps: float | np.ndarray,
+    layout: str | None = None,
+    *,
+    method: str = "coordinate",
+    turn_width: float = 0.15,
+    turn_margin_s: float = 0.15,
+    peak_window_s: float = 0.2,
+    prominence_window_s: float = 0.6,
+    prominence: float = 0.05,
+    velocity_prominence: float = 0.5,
+) -> pd.DataFrame:
+    """Heel strikes and toe-offs of each foot in each clip.
+
+    Parameters are those of :func:`extract_features`. No event is reported in
+    frames near a turn (see ``turn_width``, ``turn_margin_s``), or where the
+    foot or hips are missing.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`EVENT_COLUMNS`: ``clip`` (row of ``clips``), ``side``
+        ("left"/"right"), ``event`` ("heel_strike"/"toe_off"), ``frame``
+        (sub-frame position within the clip, float) and ``time_s``; sorted by
+        clip and frame.
+    """
+    params = _params(turn_width=turn_width, turn_margin_s=turn_margin_s, min_usable_s=1.0,
+                     peak_window_s=peak_window_s, prominence_window_s=prominence_window_s, prominence=prominence,
+                     method=method, velocity_prominence=velocity_prominence)
+    _, _, _, events, n_events, rates = _run(clips, fps, layout, params)
+    parts = {"clip": [], "side": [], "event": [], "frame": []}
+    sides, kinds = ("left", "right"), ("heel_strike", "toe_off")
+    for s in range(2):
+        for k in range(2):
+            counts = n_events[:, s, k]
+            clip_idx = np.repeat(np.arange(len(counts)), counts)
+            mask = np.arange(K.MAX_EVENTS)[None, :] < counts[:, None]
+            parts["clip"].append(clip_idx)
+            parts["side"].append(np.full(clip_idx.size, sides[s], dtype=object))
+            parts["event"].append(np.full(clip_idx.size, kinds[k], dtype=object))
+            parts["frame"].append(events[:, s, k][mask])
+    table = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
+    table["clip"] = table["clip"].astype(np.int64)
+    table["time_s"] = table["frame"] / rates[table["clip"].to_numpy()] if len(table) else np.empty(0)
+    return table.sort_values(["clip", "frame", "side"], kind="stable").reset_index(drop=True)
+
+
+def iter_features(
+    chunks: Iterable[np.ndarray] | np.ndarray,
+    fps: float,
+    layout: str | None = None,
+    *,
+    chunk_size: int = 4096,
+    **options,
+) -> Iterator[pd.DataFrame]:
+    """Stream features over an arbitrarily long sequence of clips with bounded memory.
+
+    Parameters
+    ----------
+    chunks : iterable of arrays (n_i, T, V, C), or one array (N, T, V, C)
+        For example batches read from disk, or a memory-mapped array (which
+        is then read ``chunk_size`` clips at a time).
+    fps : float
+        Frame rate shared by the stream's clips.
+    layout : str, optional
+    chunk_size : int
+        Clips per kernel call when ``chunks`` is one array.
+    **options
+        Passed to :func:`extract_features`.
+
+    Yields
+    ------
+    DataFrame
+        The features of each chunk; the index counts clips from the start of
+        the stream.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if isinstance(chunks, np.ndarray):
+        array = chunks
+        chunks = (array[i : i + chunk_size] for i in range(0, array.shape[0], chunk_size))
+    start = 0
+    for chunk in chunks:
+        n = np.shape(chunk)[0]
+        index = pd.RangeIndex(start, start + n)
+        yield extract_features(chunk, fps, layout, index=index, **options)
+        start += n
