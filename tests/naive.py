@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gaitfeat.features import FEATURES
-from gaitfeat.features._kernels import FOOT_ANKLE_HEIGHT, FOOT_HEEL, FOOT_TOE, PLANT_BAND
+from gaitfeat.features._kernels import FACING_FRACTION, FACING_MIN, FOOT_ANKLE_HEIGHT, FOOT_HEEL, FOOT_TOE, PLANT_BAND
 from gaitfeat.layouts import get_layout
 
 DEFAULTS = dict(turn_width=0.15, turn_margin_s=0.15, min_usable_s=1.0, peak_window_s=0.2,
@@ -109,9 +109,14 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[d
 
     hx = pair_mean(x[:, j("left_hip")], x[:, j("right_hip")])
     hy = pair_mean(y[:, j("left_hip")], y[:, j("right_hip")])
+    width = np.abs(x[:, j("left_shoulder")] - x[:, j("right_shoulder")])
+    width = np.where(np.isnan(width), 2 * np.abs(x[:, j("left_hip")] - x[:, j("right_hip")]), width)
+    facing = x[:, j("nose")] - pair_mean(x[:, j("left_ear")], x[:, j("right_ear")])
+    typical_width = np.median(width[~np.isnan(width)]) if (~np.isnan(width)).any() else np.nan
+    typical_facing = np.median(facing[~np.isnan(facing)]) if (~np.isnan(facing)).any() else np.nan
     with np.errstate(invalid="ignore"):
-        turn = (np.abs(x[:, j("left_shoulder")] - x[:, j("right_shoulder")]) > o["turn_width"]) | (
-            2 * np.abs(x[:, j("left_hip")] - x[:, j("right_hip")]) > o["turn_width"])
+        turn = (width - typical_width > o["turn_width"]) | (
+            (typical_facing > FACING_MIN) & (facing < FACING_FRACTION * typical_facing))
     margin = int(round(o["turn_margin_s"] * fps))
     near = np.array([turn[max(0, t - margin) : t + margin + 1].any() for t in range(T)])
     usable = ~near & ~np.isnan(hx)
@@ -273,7 +278,11 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[d
         toe_offs = [t for t in events[(sides[s], "toe_off")] if fq < t < fe]
         if not toe_offs:
             continue
-        to = min(toe_offs)
+        strength = [interp(to_sig[sides[s]], t) for t in toe_offs]
+        to = toe_offs[0]
+        for t, v in zip(toe_offs, strength):
+            if v > strength[toe_offs.index(to)]:
+                to = t
         window = knee[sides[s]][int(np.ceil(fq)) : int(np.floor(to)) + 1]
         low = np.nanmin(window) if np.isfinite(window).any() else np.nan
         stance[s].append((to - fq, fe - to, low))

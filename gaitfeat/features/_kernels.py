@@ -26,8 +26,14 @@ from numba import njit, prange
 from gaitfeat.features.definitions import FEATURES
 
 # Joint-table slots.
-J_SHOULDER, J_HIP, J_KNEE, J_ANKLE, J_ELBOW, J_EAR, J_HEEL, J_TOE = 0, 2, 4, 6, 8, 10, 12, 14
-N_JOINT_SLOTS = 16
+J_SHOULDER, J_HIP, J_KNEE, J_ANKLE, J_ELBOW, J_EAR, J_HEEL, J_TOE, J_NOSE = 0, 2, 4, 6, 8, 10, 12, 14, 16
+N_JOINT_SLOTS = 17
+
+# Turn detection by the facing cue: the nose is ahead of the ears by at least
+# FACING_MIN leg lengths in a typical frame of a side view, and a frame whose
+# cue falls below FACING_FRACTION of the clip's median faces the camera.
+FACING_MIN = 0.05
+FACING_FRACTION = 0.35
 
 # Parameter slots.
 P_TURN_WIDTH, P_TURN_MARGIN_S, P_MIN_USABLE_S, P_PEAK_WINDOW_S, P_PROM_WINDOW_S, P_PROMINENCE, P_METHOD, \
@@ -44,12 +50,9 @@ FOOT_ANKLE_HEIGHT = 0.039 / 0.491
 FOOT_HEEL = 0.035 / 0.491
 FOOT_TOE = 0.115 / 0.491
 
-#: Most events of one kind and side kept per clip.
-MAX_EVENTS = 64
-
-# Quality slots.
-Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING = range(7)
-N_QUALITY = 7
+# Quality slots (the last one flags infinite coordinates, which the wrapper refuses).
+Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING, Q_INFINITE = range(8)
+N_QUALITY = 8
 
 # NaN reason codes (texts in definitions.NAN_REASONS).
 R_FRAMES, R_STEPS, R_STRIDE, R_TOE_OFF, R_SIDES, R_THREE, R_CONTACT, R_NO_STRIKE = 1, 2, 3, 4, 5, 6, 7, 8
@@ -104,6 +107,24 @@ def _signed_angle(ax, ay, bx, by):
     if ax * by - ay * bx < 0.0:
         return -angle
     return angle
+
+
+@njit(cache=True)
+def _nanmedian(values):
+    """Median of the known values (NaN if none)."""
+    n = 0
+    for v in values:
+        if v == v:
+            n += 1
+    if n == 0:
+        return _NAN
+    known = np.empty(n)
+    k = 0
+    for v in values:
+        if v == v:
+            known[k] = v
+            k += 1
+    return np.median(known)
 
 
 @njit(cache=True)
@@ -204,15 +225,26 @@ def _frame_signals(kp, fps, J, P, usable, sig):
     velocity = P[P_METHOD] == 1.0
     hx = np.empty(T)
     hy = np.empty(T)
-    turn = np.zeros(T, dtype=np.bool_)
+    width = np.empty(T)
+    facing = np.empty(T)
     for t in range(T):
         hx[t] = _pair_mean(kp[t, J[J_HIP], 0], kp[t, J[J_HIP + 1], 0])
         hy[t] = _pair_mean(kp[t, J[J_HIP], 1], kp[t, J[J_HIP + 1], 1])
-        # A child seen from the side shows one shoulder and one hip line; while
-        # turning towards the camera the left and right joints separate.
-        w_sh = abs(kp[t, J[J_SHOULDER], 0] - kp[t, J[J_SHOULDER + 1], 0])
-        w_hip = 2.0 * abs(kp[t, J[J_HIP], 0] - kp[t, J[J_HIP + 1], 0])
-        turn[t] = w_sh > P[P_TURN_WIDTH] or w_hip > P[P_TURN_WIDTH]
+        # Seen from the side, the left and right shoulders (hips) nearly share an x;
+        # turning towards the camera separates them.
+        width[t] = abs(kp[t, J[J_SHOULDER], 0] - kp[t, J[J_SHOULDER + 1], 0])
+        if not (width[t] == width[t]):
+            width[t] = 2.0 * abs(kp[t, J[J_HIP], 0] - kp[t, J[J_HIP + 1], 0])
+        facing[t] = kp[t, J[J_NOSE], 0] - _pair_mean(kp[t, J[J_EAR], 0], kp[t, J[J_EAR + 1], 0])
+    # Relative to the clip's typical frame: detectors place the two shoulders and
+    # hips apart even in a clean side view, by an amount that depends on the camera.
+    typical_width = _nanmedian(width)
+    typical_facing = _nanmedian(facing)
+    turn = np.zeros(T, dtype=np.bool_)
+    for t in range(T):
+        wide = width[t] - typical_width > P[P_TURN_WIDTH]
+        frontal = typical_facing > FACING_MIN and facing[t] < FACING_FRACTION * typical_facing
+        turn[t] = wide or frontal
     margin = int(round(P[P_TURN_MARGIN_S] * fps))
     n_turn = 0
     for t in range(T):
@@ -409,11 +441,18 @@ def _set(feat, reason, k, value, code):
 def _clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
     """All features of one clip; also its events.
 
-    ``events`` (2 sides, 2 kinds [heel strike, toe-off], MAX_EVENTS) receives
-    sub-frame event positions and ``n_events`` (2, 2) their counts.
+    ``events`` (2 sides, 2 kinds [heel strike, toe-off], capacity) receives
+    sub-frame event positions and ``n_events`` (2, 2) their counts; the
+    capacity must be at least T // (peak window + 1) + 1, the most events the
+    peak rule can find.
     """
     T = kp.shape[0]
     kp = kp.astype(np.float64)  # all arithmetic in double precision, as in the reference
+    quality[Q_INFINITE] = 0.0
+    for t in range(T):
+        for v in range(kp.shape[1]):
+            if math.isinf(kp[t, v, 0]) or math.isinf(kp[t, v, 1]):
+                quality[Q_INFINITE] = 1.0
     usable = np.zeros(T, dtype=np.bool_)
     sig = np.empty((16, T))
     n_turn = _frame_signals(kp, fps, J, P, usable, sig)
@@ -543,12 +582,17 @@ def _clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
         if length == length:
             stride_len_sum += length
             stride_len_n += 1
-        # Toe-off of this foot inside the stride.
+        # Toe-off of this foot inside the stride: of several candidates, the
+        # strongest (most posterior toe, or fastest lift-off).
         to = _NAN
+        best = -np.inf
         for m in range(n_events[s, 1]):
             f = events[s, 1, m]
-            if hs_f[q] < f < hs_f[e] and not (to == to and to < f):
-                to = f
+            if hs_f[q] < f < hs_f[e]:
+                v = _interp(sig[11 + s], f)
+                if v > best or not (to == to):
+                    best = v
+                    to = f
         if not (to == to):
             continue
         stance_sum[s] += to - hs_f[q]

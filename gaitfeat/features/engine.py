@@ -33,10 +33,11 @@ def _joint_table(layout: SkeletonLayout) -> np.ndarray:
     names = []
     for part in ("shoulder", "hip", "knee", "ankle", "elbow", "ear", "heel", "big_toe"):
         names += [f"left_{part}", f"right_{part}"]
+    names.append("nose")
     table = np.array([layout.index(n) if layout.has(n) else -1 for n in names], dtype=np.int64)
-    needed = table[: 2 * 6]
+    needed = np.r_[table[:12], table[16]]
     if (needed < 0).any():
-        missing = [n for n, i in zip(names[:12], needed) if i < 0]
+        missing = [n for n, i in zip(names[:12] + ["nose"], needed) if i < 0]
         raise LayoutError(f"layout {layout.name!r} lacks joints the features need: {missing}")
     if (table[12] < 0) != (table[14] < 0):
         table[12:16] = -1  # heels without toes (or the reverse): use the ankles
@@ -86,9 +87,8 @@ def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayou
         raise ValueError(f"fps must be a number or one value per clip ({N}), got shape {rates.shape}")
     if not (np.isfinite(rates).all() and (rates > 0).all()):
         raise ValueError("fps must be finite and positive")
-    arr = np.ascontiguousarray(arr[..., :2], dtype=np.float32)
-    if np.isinf(arr).any():
-        raise PoseDataError("clips contain infinite coordinates; mark missing joints with NaN")
+    # The kernels read x and y of float32 C-contiguous clips; copy only when the input is not that.
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
     if N:
         # Preprocessed clips are in leg lengths around the hips; pixel coordinates would give
         # meaningless speeds and lengths, so refuse them instead of returning numbers.
@@ -118,14 +118,20 @@ def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
 
 def _run(clips, fps, layout, params):
     arr, rates, lay = _validate(clips, fps, layout)
-    N = arr.shape[0]
+    N, T = arr.shape[:2]
     feat = np.empty((N, K.N_FEATURES))
     reason = np.zeros((N, K.N_FEATURES), dtype=np.int8)
     quality = np.empty((N, K.N_QUALITY))
-    events = np.empty((N, 2, 2, K.MAX_EVENTS))
+    # Peaks are more than one peak window apart: this many events always fit, none is dropped.
+    w = max(1, int(round(params[K.P_PEAK_WINDOW_S] * rates.min()))) if N else 1
+    events = np.empty((N, 2, 2, T // (w + 1) + 1))
     n_events = np.zeros((N, 2, 2), dtype=np.int64)
     if N:
         K.extract_batch(arr, rates, _joint_table(lay), params, feat, reason, quality, events, n_events)
+        infinite = np.flatnonzero(quality[:, K.Q_INFINITE])
+        if infinite.size:
+            raise PoseDataError(f"{infinite.size} clips contain infinite coordinates (first: clip {infinite[0]}); "
+                                "mark missing joints with NaN")
     return feat, reason, quality, events, n_events, rates
 
 
@@ -134,7 +140,10 @@ def _reason_text(reason: np.ndarray) -> np.ndarray:
     out = np.full(reason.shape[0], "", dtype=object)
     if not reason.any():
         return out
-    rows, inverse = np.unique(reason, axis=0, return_inverse=True)
+    # Unique rows through a void view: much faster than np.unique(axis=0).
+    keys = np.ascontiguousarray(reason).view(np.dtype((np.void, reason.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rows = reason[first]
     texts = []
     for row in rows:
         parts = []
@@ -190,8 +199,10 @@ def extract_features(
         (O'Connor et al. 2007: heel strike at the fastest downward foot
         velocity, toe-off at the fastest upward one).
     turn_width : float
-        Left-right separation of the shoulders (or twice that of the hips),
-        in leg lengths, above which a frame counts as turning.
+        A frame counts as turning when the left-right separation of its
+        shoulders (twice that of the hips when a shoulder is missing) exceeds
+        the clip's median by this much (leg lengths), or when the nose is
+        hardly ahead of the ears (less than 0.35 of the clip's median).
     turn_margin_s : float
         Frames this close (s) to a turning frame are not used either.
     min_usable_s : float
@@ -232,7 +243,7 @@ def extract_features(
     if legs is not None:
         for src, dst in METRE_FEATURES.items():
             columns[dst] = columns[src] * legs
-    q_names = QUALITY_COLUMNS[:-1]
+    q_names = QUALITY_COLUMNS[:-1]  # the kernels' quality slots, in order (the last slot is the infinity flag)
     for i, name in enumerate(q_names):
         columns[name] = quality[:, i].astype(np.int64) if name.startswith("n_") else quality[:, i]
     columns["nan_reason"] = _reason_text(reason)
@@ -276,7 +287,7 @@ def detect_events(
         for k in range(2):
             counts = n_events[:, s, k]
             clip_idx = np.repeat(np.arange(len(counts)), counts)
-            mask = np.arange(K.MAX_EVENTS)[None, :] < counts[:, None]
+            mask = np.arange(events.shape[3])[None, :] < counts[:, None]
             parts["clip"].append(clip_idx)
             parts["side"].append(np.full(clip_idx.size, sides[s], dtype=object))
             parts["event"].append(np.full(clip_idx.size, kinds[k], dtype=object))
