@@ -1,6 +1,6 @@
 """Accuracy of the feature engine against the simulator's ground truth.
 
-Usage: python benchmarks/feature_accuracy.py [--patients 200] [--seed 2024]
+Usage: python benchmarks/feature_accuracy.py [--patients 200] [--seed 2024] [--method coordinate|velocity]
 
 For each layout (COCO-17, BODY_25) and detector noise ("none", "default"),
 simulates a cohort, extracts the features of every clip, and prints the median
@@ -60,11 +60,11 @@ def event_errors(cohort: gaitfeat.Cohort, events: pd.DataFrame, kind: str) -> tu
     return err[ok].to_numpy(float), int((~ok & ~near_turn).sum()), int(ok.sum())
 
 
-def evaluate(layout: str, noise: str, patients: int, seed: int) -> dict:
+def evaluate(layout: str, noise: str, patients: int, seed: int, method: str) -> dict:
     t0 = time.perf_counter()
     cohort = gaitfeat.simulate_cohort(patients, noise=noise, layout=layout, random_state=seed)
     fps = cohort.meta["fps"].to_numpy()
-    table = extract_features(cohort.clips, fps, layout)
+    table = extract_features(cohort.clips, fps, layout, method=method)
     truth = cohort.truth
     out = {"clips": len(table), "patients": patients}
     for label, feat, col, relative in ROWS:
@@ -79,7 +79,7 @@ def evaluate(layout: str, noise: str, patients: int, seed: int) -> dict:
             measured.append(table[f].notna())
         out[label] = float(pd.concat(errs).median())
         out[label + " measured"] = float(pd.concat(measured).mean())
-    events = detect_events(cohort.clips, fps, layout)
+    events = detect_events(cohort.clips, fps, layout, method=method)
     for kind in ("heel_strike", "toe_off"):
         err, unmatched, n = event_errors(cohort, events, kind)
         out[f"{kind} |error|"] = float(np.median(np.abs(err)))
@@ -93,15 +93,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=200)
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--method", default="coordinate", choices=["coordinate", "velocity"])
     args = ap.parse_args()
     results = {}
     for layout in ("coco17", "body25"):
         for noise in ("none", "default"):
-            results[(layout, noise)] = evaluate(layout, noise, args.patients, args.seed)
+            results[(layout, noise)] = evaluate(layout, noise, args.patients, args.seed, args.method)
             print(f"done {layout} / {noise}: {results[(layout, noise)]['clips']} clips, "
                   f"{results[(layout, noise)]['seconds']:.0f} s", flush=True)
     keys = list(results)
-    print(f"\nMedian absolute error, {args.patients} simulated patients (seed {args.seed}); "
+    print(f"\nMedian absolute error, {args.patients} simulated patients (seed {args.seed}, {args.method} events); "
           "relative for cadence, lengths and speed, degrees for angles, frames for events\n")
     print("| quantity | " + " | ".join(f"{lay} / {noise}" for lay, noise in keys) + " |")
     print("|---|" + "---|" * len(keys))

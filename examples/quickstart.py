@@ -35,9 +35,19 @@ def main() -> None:
     print("clips:", clips.shape, clips.dtype)
     print(report.summary())
 
+    # Clinical gait features of this video's clips, against the simulator's truth for the video.
+    table = gaitfeat.extract_features(clips, clean.fps, "coco17", height_m=walk.labels["height"])
+    print("measured (median over clips): cadence {:.0f} steps/min, speed {:.2f} m/s, step length {:.2f} m, "
+          "knee ROM L/R {:.0f}/{:.0f} deg".format(*table[["cadence", "walking_speed_m", "step_length_m",
+                                                          "knee_rom_left", "knee_rom_right"]].median()))
+    print("true: cadence {cadence:.0f} steps/min, speed {speed:.2f} m/s, step length {step_length_m:.2f} m".format(**walk.labels))
+
     cohort = gaitfeat.simulate_cohort(20, random_state=0, n_jobs=1)
     print(cohort)
-    print(cohort.truth[["cadence", "step_length", "speed", "knee_rom_left", "knee_rom_right"]].describe().round(2))
+    features = gaitfeat.extract_features(cohort.clips, cohort.meta["fps"].to_numpy(), "coco17")
+    summary = features[list(gaitfeat.FEATURE_SETS["paper14"])].groupby(cohort.meta["gmfcs"]).median()
+    print("simulated cohort (not clinical data): median paper14 features per GMFCS level")
+    print(summary.T.round(2))
 
 
 if __name__ == "__main__":

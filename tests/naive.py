@@ -233,6 +233,9 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[d
     for s in sides:
         events[(s, "heel_strike")] = peaks(hs_sig[s], w, span, prom, floor)
         events[(s, "toe_off")] = peaks(to_sig[s], w, span, prom, floor)
+        if velocity:
+            events[(s, "heel_strike")] = [f for f in events[(s, "heel_strike")] if contact[s][int(round(f))] > 0]
+            events[(s, "toe_off")] = [f for f in events[(s, "toe_off")] if contact[s][int(round(f))] < 0]
 
     # Speed and progression.
     planted = advance[~np.isnan(advance)]

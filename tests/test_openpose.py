@@ -157,3 +157,23 @@ def test_real_openpose_folder():
     clean = gaitfeat.preprocess(seq, layout="coco17")
     clips = gaitfeat.make_clips(clean, on_short="skip")
     assert clips.clips.shape[1:] == (124, 17, 3)
+
+
+@pytest.mark.skipif(not os.environ.get("GAITFEAT_REAL_OPENPOSE"), reason="set GAITFEAT_REAL_OPENPOSE to a real OpenPose JSON folder")
+@pytest.mark.parametrize("layout", ["body25", "coco17"])
+def test_real_openpose_features_are_plausible(layout):
+    """A child walking, turning and walking back: plausible numbers, and every NaN has a reason."""
+    seq = gaitfeat.preprocess(read_openpose(Path(os.environ["GAITFEAT_REAL_OPENPOSE"]), fps=30.0), layout=layout)
+    clips = gaitfeat.make_clips(seq, on_short="skip")
+    table = gaitfeat.extract_features(clips.clips, seq.fps, layout)
+    assert table["usable_fraction"].median() > 0.7
+    assert 80 < table["cadence"].median() < 160
+    assert 0.8 < table["gait_cycle_duration"].median() < 1.5
+    for side in ("left", "right"):
+        assert 30 < table[f"hip_rom_{side}"].median() < 70
+        assert 40 < table[f"knee_rom_{side}"].median() < 95
+        assert 1.0 < table[f"stance_swing_ratio_{side}"].median() < 2.5
+    for i, row in table.iterrows():
+        for name in gaitfeat.FEATURES:
+            if np.isnan(row[name]):
+                assert name in row["nan_reason"], (i, name)

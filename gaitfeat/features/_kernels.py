@@ -491,6 +491,18 @@ def _clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
     for s in range(2):
         n_events[s, 0] = _peaks(sig[9 + s], w, span, prominence, floor, events[s, 0])
         n_events[s, 1] = _peaks(sig[11 + s], w, span, prominence, floor, events[s, 1])
+        if velocity:
+            # Vertical foot speed has other extremes (the pelvis bobs); a heel strike
+            # happens with the foot ahead of the hips, a toe-off with it behind them.
+            for kind in range(2):
+                kept = 0
+                for e in range(n_events[s, kind]):
+                    f = events[s, kind, e]
+                    x = sig[13 + s, int(round(f))]
+                    if (kind == 0 and x > 0.0) or (kind == 1 and x < 0.0):
+                        events[s, kind, kept] = f
+                        kept += 1
+                n_events[s, kind] = kept
     quality[Q_HS_L] = n_events[0, 0]
     quality[Q_HS_R] = n_events[1, 0]
     quality[Q_TO_L] = n_events[0, 1]
