@@ -413,3 +413,15 @@ def test_extractor_api(clean_cohort):
         GaitFeatureExtractor(features=["cadence", "bogus"]).fit(X)
     with pytest.raises(PoseDataError):
         GaitFeatureExtractor().fit(X[:, :, :, 0])
+
+
+def test_whole_video_keeps_every_event():
+    """A long input (a whole video, not a clip) is not truncated: events scale with its length."""
+    walk = gaitfeat.simulate_walk(2, noise="none", duration=20.0, fps=60.0, random_state=4)
+    seq = gaitfeat.preprocess(walk.sequence, layout="coco17")
+    ev = detect_events(seq.keypoints, seq.fps, "coco17")
+    true = walk.events[walk.events["event"] == "heel_strike"]
+    found = ev[ev["event"] == "heel_strike"]
+    assert len(found) >= 0.9 * len(true)
+    t = extract_features(seq.keypoints, seq.fps, "coco17")
+    assert t["cadence"].iloc[0] == pytest.approx(walk.labels["cadence"], rel=0.03)
