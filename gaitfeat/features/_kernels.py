@@ -216,7 +216,8 @@ def _frame_signals(kp, fps, J, P, usable, sig):
     Writes ``usable`` (T,) and ``sig`` (16, T), rows: 0 trunk inclination,
     1-2 hip (thigh) angle L/R, 3-4 knee flexion L/R, 5-6 neck angle L/R,
     7-8 arm-body angle L/R, 9-10 heel-strike signal L/R, 11-12 toe-off
-    signal L/R, 13-14 contact-point x L/R (heel or ankle, relative to the hip
+    signal L/R, 13-14 contact-point x L/R (the heel, or for COCO-17 the
+    modelled heel written by ``_progression_ankles``; relative to the hip
     midpoint), 15 pelvis progression increment. All NaN where unknown or
     not usable. Returns the number of turning frames.
     """
@@ -277,13 +278,13 @@ def _frame_signals(kp, fps, J, P, usable, sig):
             try_ = kp[t, sh, 1] - kp[t, hip, 1]
             sig[5 + s, t] = -_signed_angle(trx, try_, kp[t, ear, 0] - kp[t, sh, 0], kp[t, ear, 1] - kp[t, sh, 1])
             sig[7 + s, t] = _signed_angle(-trx, -try_, kp[t, elbow, 0] - kp[t, sh, 0], kp[t, elbow, 1] - kp[t, sh, 1])
-            contact = J[J_HEEL + s] if has_feet else ankle
+            strike = J[J_HEEL + s] if has_feet else ankle
             if has_feet:
-                sig[13 + s, t] = kp[t, contact, 0] - hx[t]
+                sig[13 + s, t] = kp[t, strike, 0] - hx[t]
             if not velocity:
                 # Zeni et al. 2008: heel strike at the most anterior heel, toe-off at the most posterior toe.
                 toe = J[J_TOE + s] if has_feet else ankle
-                sig[9 + s, t] = kp[t, contact, 0] - hx[t]
+                sig[9 + s, t] = kp[t, strike, 0] - hx[t]
                 sig[11 + s, t] = -(kp[t, toe, 0] - hx[t])
     if velocity:
         # Foot-centre vertical velocity (O'Connor et al. 2007): heel strike at its

@@ -34,6 +34,7 @@ def _joint_table(layout: SkeletonLayout) -> np.ndarray:
     for part in ("shoulder", "hip", "knee", "ankle", "elbow", "ear", "heel", "big_toe"):
         names += [f"left_{part}", f"right_{part}"]
     names.append("nose")
+    assert len(names) == K.N_JOINT_SLOTS
     table = np.array([layout.index(n) if layout.has(n) else -1 for n in names], dtype=np.int64)
     needed = np.r_[table[:12], table[16]]
     if (needed < 0).any():
