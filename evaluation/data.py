@@ -1,0 +1,295 @@
+"""Data sources for the harness: one :class:`Dataset` from simulated, Gillette, OpenPose or ``.npz`` data.
+
+Every source ends in the same shape: pose clips ``(N, T, V, 3)`` (preprocessed:
+leg lengths, hip-centred, walking direction +x), a metadata DataFrame with one
+row per clip (``patient_id``, ``video_id``, ``fps``, labels), and a report of
+everything that was dropped and why. Clinical features are computed from the
+clips on first use (they involve no fitting, so computing them once for the
+whole data set leaks nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gaitfeat.errors import GaitError, LabelError, ReaderError
+from gaitfeat.features import extract_features
+from gaitfeat.io import read_clips_npz, read_kidzinski, read_openpose
+from gaitfeat.labels import validate_gmfcs
+from gaitfeat.preprocessing import make_clips, preprocess_many
+from gaitfeat.simulate import simulate_cohort
+
+from evaluation.splits import resolve_patient_ids
+
+__all__ = ["Dataset", "load_data", "SOURCES"]
+
+#: Data source kinds accepted by :func:`load_data` (``kind`` or ``kind:PATH``).
+SOURCES: tuple[str, ...] = ("synthetic", "kidzinski", "openpose", "npz")
+
+
+@dataclass
+class Dataset:
+    """Clips, their metadata and where they came from.
+
+    Attributes
+    ----------
+    clips : float32 array ``(N, T, V, 3)``
+        Preprocessed pose clips.
+    meta : DataFrame
+        One row per clip: ``patient_id`` (after :func:`resolve_patient_ids`),
+        ``video_id``, ``fps``, label columns (``gmfcs``, ``gdi``, ...).
+    source : str
+        The source as given (``"synthetic"``, ``"kidzinski:PATH"``, ...).
+    description : str
+        One sentence for reports.
+    simulated : bool
+        True for data from the gait simulator: reports then say, prominently,
+        that the numbers are not clinical evidence.
+    video_as_patient : bool
+        True when each video was treated as its own patient (no patient IDs).
+    layout : str
+        Skeleton layout of the clips.
+    report : dict
+        What was dropped on the way and why (videos, windows).
+    """
+
+    clips: np.ndarray
+    meta: pd.DataFrame
+    source: str
+    description: str
+    simulated: bool = False
+    video_as_patient: bool = False
+    layout: str = "coco17"
+    report: dict = field(default_factory=dict)
+    _features: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.clips.ndim != 4:
+            raise ValueError(f"clips must have shape (N, T, V, C), got {self.clips.shape}")
+        if len(self.meta) != self.clips.shape[0]:
+            raise ValueError(f"meta has {len(self.meta)} rows but there are {self.clips.shape[0]} clips")
+        self.meta = self.meta.reset_index(drop=True)
+        self.meta["patient_id"] = resolve_patient_ids(self.meta, video_as_patient=self.video_as_patient).to_numpy()
+        self.meta["video_id"] = self.meta["video_id"].astype(str)
+
+    def __len__(self) -> int:
+        return self.clips.shape[0]
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """The clinical feature table (one row per clip), computed once."""
+        if self._features is None:
+            self._features = extract_features(self.clips, self.meta["fps"].to_numpy(float), self.layout)
+        return self._features
+
+    def subset(self, rows: np.ndarray) -> Dataset:
+        """The rows ``rows`` (indices or a boolean mask) as a new Dataset; features are carried over."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=np.int64)
+        feats = None if self._features is None else self._features.iloc[rows].reset_index(drop=True)
+        return Dataset(self.clips[rows], self.meta.iloc[rows].reset_index(drop=True), self.source, self.description,
+                       self.simulated, self.video_as_patient, self.layout, dict(self.report), feats)
+
+    def counts(self, target: str | None = None) -> dict:
+        """Clips, videos and patients, in total and per target value (for classification targets)."""
+        m = self.meta
+        out = {"clips": int(len(m)), "videos": int(m["video_id"].nunique()), "patients": int(m["patient_id"].nunique())}
+        if target is not None and target in m.columns and target == "gmfcs":
+            per = {}
+            for level, g in m.groupby(target, sort=True):
+                per[int(level)] = {"clips": int(len(g)), "videos": int(g["video_id"].nunique()),
+                                   "patients": int(g["patient_id"].nunique())}
+            out["per_class"] = per
+        return out
+
+
+def _gdi_column(meta: pd.DataFrame) -> pd.DataFrame:
+    """Add ``gdi`` as the mean of the two sides where only side-specific values exist."""
+    if "gdi" not in meta.columns and {"gdi_left", "gdi_right"} <= set(meta.columns):
+        left = pd.to_numeric(meta["gdi_left"], errors="coerce")
+        right = pd.to_numeric(meta["gdi_right"], errors="coerce")
+        meta = meta.assign(gdi=pd.concat([left, right], axis=1).mean(axis=1, skipna=False))
+    return meta
+
+
+def _clip_sequences(sequences, labels: pd.DataFrame, *, layout: str, window: int, stride: int, min_valid: float,
+                    conf: float, report: dict) -> tuple[np.ndarray, pd.DataFrame]:
+    converted = [s.to_layout(layout) if s.layout != layout else s for s in sequences]
+    processed, skipped = preprocess_many(converted, on_error="skip")
+    report["videos_not_preprocessed"] = skipped
+    if not processed:
+        raise GaitError("no video could be preprocessed: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:3]))
+    clips, meta, clip_report = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
+                                          labels=labels, on_short="skip")
+    report["clips"] = clip_report.to_dict()
+    report["clips_summary"] = clip_report.summary()
+    if len(clips) == 0:
+        raise GaitError(f"no clip passed the quality filter: {clip_report.summary()}")
+    return clips, meta
+
+
+def _split_source(source: str) -> tuple[str, str | None]:
+    kind, _, path = source.partition(":")
+    kind = kind.strip().lower()
+    if kind not in SOURCES:
+        raise ValueError(f"unknown data source {source!r}; use one of: synthetic, kidzinski:PATH, openpose:PATH, npz:PATH")
+    if kind == "synthetic":
+        if path:
+            raise ValueError(f"the synthetic source takes no path, got {source!r}")
+        return kind, None
+    if not path:
+        raise ValueError(f"the {kind} source needs a path: {kind}:PATH")
+    return kind, path
+
+
+def load_data(
+    source: str = "synthetic",
+    *,
+    labels: str | Path | None = None,
+    fps: float | None = None,
+    window: int = 124,
+    stride: int = 12,
+    min_valid: float = 0.8,
+    conf: float = 0.2,
+    layout: str = "coco17",
+    n_patients: int = 200,
+    noise: str = "default",
+    video_as_patient: bool = False,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+) -> Dataset:
+    """Load one of the harness's data sources as a :class:`Dataset`.
+
+    Parameters
+    ----------
+    source : str
+        ``"synthetic"`` (a fixed-seed simulated cohort), ``"kidzinski:PATH"``
+        (the Gillette release folder), ``"openpose:PATH"`` (a folder of
+        OpenPose JSON folders, one per video, with ``labels``) or
+        ``"npz:PATH"`` (clips written by :func:`gaitfeat.write_clips_npz`).
+    labels : path, optional
+        For ``openpose``: a CSV with one row per video and columns
+        ``video_id`` (the JSON folder's name), ``patient_id``, and labels
+        (``gmfcs``, ``gdi`` or ``gdi_left``/``gdi_right``, ...); an ``fps``
+        column is used when present.
+    fps : float, optional
+        Frame rate of OpenPose videos without an ``fps`` label column.
+    window, stride, min_valid, conf
+        Windowing and quality filter (seed paper: 124 frames, stride 12,
+        >= 80 % of keypoints with confidence >= 0.2).
+    layout : {"coco17", "body25"}
+        Layout the models see (the seed paper converts BODY_25 to COCO-17).
+    n_patients, noise
+        Size and detector noise of the simulated cohort.
+    video_as_patient : bool
+        Treat each video as its own patient when the data have no patient IDs.
+    random_state : int
+        Seed of the simulated cohort.
+    n_jobs : int, optional
+        Worker processes for the simulator.
+
+    Raises
+    ------
+    ValueError
+        An unknown source or a bad option.
+    ReaderError, LabelError, GaitError
+        Unreadable or unusable data (all subclasses of ``ValueError``).
+    """
+    kind, path = _split_source(source)
+    report: dict = {}
+    if kind == "synthetic":
+        cohort = simulate_cohort(n_patients, noise=noise, layout=layout, window=window, stride=stride,
+                                 min_valid=min_valid, conf=conf, random_state=random_state, n_jobs=n_jobs)
+        report.update(cohort.report)
+        report["clips_summary"] = (
+            f"{cohort.report['clips']['windows_kept']} of {cohort.report['clips']['windows_total']} windows kept"
+        )
+        desc = (f"SIMULATED cohort from the gaitfeat gait simulator: {n_patients} children, seed {random_state}, "
+                f"detector noise '{noise}' (not clinical data)")
+        return Dataset(cohort.clips, cohort.meta, source, desc, simulated=True, video_as_patient=video_as_patient,
+                       layout=layout, report=report)
+
+    if kind == "npz":
+        clips, meta, extra = read_clips_npz(path)
+        report["npz_extra"] = {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)}
+        simulated = bool(extra.get("simulated", False))
+        meta = _gdi_column(meta)
+        if "fps" not in meta.columns:
+            if fps is None:
+                raise LabelError(f"{path}: the clip table has no fps column; give fps")
+            meta["fps"] = float(fps)
+        lay = str(meta["layout"].iloc[0]) if "layout" in meta.columns and len(meta) else layout
+        desc = f"clips from {Path(path).name}" + (" (SIMULATED data)" if simulated else "")
+        return Dataset(clips, meta, source, desc, simulated=simulated, video_as_patient=video_as_patient,
+                       layout=lay, report=report)
+
+    if kind == "kidzinski":
+        release = read_kidzinski(path, missing_patient="video" if video_as_patient else "raise", on_error="skip")
+        report["reader"] = {k: v for k, v in release.report.items()}
+        table = _gdi_column(release.labels)
+        clips, meta = _clip_sequences(release.sequences, table.drop(columns=["patient_id"], errors="ignore"),
+                                      layout=layout, window=window, stride=stride, min_valid=min_valid, conf=conf,
+                                      report=report)
+        desc = f"Kidziński et al. (2020) Gillette release at {path}: {len(release.sequences)} videos"
+        return Dataset(clips, meta, source, desc, video_as_patient=video_as_patient, layout=layout, report=report)
+
+    # openpose
+    root = Path(path)
+    if not root.is_dir():
+        raise ReaderError(f"{root}: no such folder", root)
+    if labels is None:
+        raise LabelError("the openpose source needs a label table (--labels labels.csv) with video_id, patient_id and labels")
+    table = _read_label_table(Path(labels), video_as_patient=video_as_patient)
+    folders = {p.name: p for p in sorted(root.iterdir()) if p.is_dir()}
+    if not folders and any(root.glob("*_keypoints.json")):
+        folders = {root.name: root}
+    labelled = set(table["video_id"])
+    report["video_folders_without_labels"] = sorted(set(folders) - labelled)
+    report["labels_without_video_folder"] = sorted(labelled - set(folders))
+    sequences, unreadable = [], {}
+    for row in table.itertuples(index=False):
+        folder = folders.get(row.video_id)
+        if folder is None:
+            continue
+        rate = getattr(row, "fps", None) if "fps" in table.columns else None
+        rate = float(rate) if rate is not None and np.isfinite(rate) else fps
+        if rate is None:
+            raise LabelError(f"{labels}: no fps for video {row.video_id!r}; add an fps column or give fps (--fps)")
+        try:
+            sequences.append(read_openpose(folder, rate, patient_id=getattr(row, "patient_id", None), video_id=row.video_id))
+        except ReaderError as exc:
+            unreadable[row.video_id] = str(exc)
+    report["videos_unreadable"] = unreadable
+    if not sequences:
+        raise GaitError(f"{root}: no labelled, readable OpenPose folder (labels name {len(labelled)} videos, "
+                        f"{len(folders)} folders found, {len(unreadable)} unreadable)")
+    clips, meta = _clip_sequences(sequences, table.drop(columns=["patient_id", "fps"], errors="ignore"), layout=layout,
+                                  window=window, stride=stride, min_valid=min_valid, conf=conf, report=report)
+    desc = f"OpenPose output in {root} with labels from {Path(labels).name}: {len(sequences)} videos"
+    return Dataset(clips, meta, source, desc, video_as_patient=video_as_patient, layout=layout, report=report)
+
+
+def _read_label_table(path: Path, *, video_as_patient: bool) -> pd.DataFrame:
+    """A per-video label CSV: ``video_id``, ``patient_id`` and label columns, IDs kept as text."""
+    if not path.is_file():
+        raise ReaderError(f"{path}: no such label file", path)
+    try:
+        table = pd.read_csv(path, dtype={"video_id": str, "patient_id": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ReaderError(f"{path}: not a readable CSV label table ({exc})", path) from exc
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "video_id" not in table.columns:
+        raise LabelError(f"{path}: the label table needs a video_id column; columns are {list(table.columns)}")
+    table["video_id"] = table["video_id"].astype(str).str.strip()
+    dup = table["video_id"][table["video_id"].duplicated()]
+    if len(dup):
+        raise LabelError(f"{path}: videos listed more than once: {dup.unique()[:5].tolist()}")
+    if "patient_id" not in table.columns and not video_as_patient:
+        raise LabelError(f"{path}: the label table has no patient_id column; patient-level splits need one "
+                         "(or treat each video as its own patient: --video-as-patient)")
+    if "gmfcs" in table.columns:
+        table["gmfcs"] = validate_gmfcs(table["gmfcs"], where=str(path), ids=table["video_id"])
+    return _gdi_column(table)

@@ -1,0 +1,443 @@
+"""The patient-level cross-validation harness: every model on the same folds.
+
+:func:`cross_validate` loads (or takes) a :class:`~evaluation.data.Dataset`,
+makes patient-level splits, and for each split and model:
+
+1. splits the training patients again into a fitting part and a
+   patient-disjoint validation part;
+2. chooses hyperparameters (the spec's ``grid``) and, for boosting, the
+   number of rounds (early stopping) on the validation part;
+3. refits the chosen setting on the whole training fold;
+4. predicts the test patients' clips.
+
+Every split, including user-supplied ones, passes the leakage guard
+(:func:`evaluation.splits.check_disjoint`). The out-of-fold predictions are
+scored by :mod:`evaluation.results`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.class_weight import compute_sample_weight
+
+from gaitfeat.errors import LabelError
+from gaitfeat.labels import validate_gmfcs
+
+from evaluation.data import Dataset, load_data
+from evaluation.results import CVResults
+from evaluation.splits import Split, check_disjoint, holdout_split, inner_split, patient_folds, stratification_labels
+from evaluation.zoo import MODELS, ModelSpec, feature_columns
+
+__all__ = ["Suite", "SUITES", "cross_validate", "resolve_models"]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A prediction task on the harness."""
+
+    name: str
+    task: str                      # "classification" or "regression"
+    target: str                    # metadata column
+    labels: tuple | None = None    # classes in ordinal order (classification)
+    unit: str = ""
+    title: str = ""
+
+
+SUITES: dict[str, Suite] = {
+    "gmfcs": Suite("gmfcs", "classification", "gmfcs", (1, 2, 3, 4), "GMFCS level", "GMFCS level (I-IV) classification"),
+    "gdi": Suite("gdi", "regression", "gdi", None, "GDI points", "Gait Deviation Index regression"),
+}
+
+
+def resolve_models(models, suite: Suite) -> dict[str, ModelSpec]:
+    """Turn ``models`` (None, a name, names, an estimator, or a mapping) into ``{name: ModelSpec}``."""
+    available = MODELS.get(suite.name, {})
+    if models is None:
+        return dict(available)
+    if isinstance(models, str):
+        models = [models]
+    if isinstance(models, BaseEstimator):
+        models = {type(models).__name__: models}
+    if isinstance(models, Mapping):
+        out = {}
+        for name, m in models.items():
+            if isinstance(m, ModelSpec):
+                out[str(name)] = m
+            elif hasattr(m, "fit") and hasattr(m, "get_params"):
+                out[str(name)] = ModelSpec(lambda rs, _m=m: _with_seed(clone(_m), rs), f"user estimator {type(m).__name__}")
+            else:
+                raise TypeError(f"model {name!r} must be a ModelSpec or a scikit-learn estimator, got {type(m).__name__}")
+        return out
+    out = {}
+    for name in models:
+        if name not in available:
+            raise ValueError(f"unknown model {name!r} for suite {suite.name!r}; available: {', '.join(available)}")
+        out[name] = available[name]
+    return out
+
+
+def _with_seed(est: BaseEstimator, random_state: int) -> BaseEstimator:
+    params = est.get_params(deep=True)
+    seeds = {k: random_state for k in params if k == "random_state" or k.endswith("__random_state")}
+    return est.set_params(**seeds) if seeds else est
+
+
+def _target(dataset: Dataset, suite: Suite) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Validated target values, the mask of clips without a label, and their counts."""
+    meta = dataset.meta
+    if suite.target not in meta.columns:
+        raise LabelError(f"the data have no {suite.target!r} label column (columns: {', '.join(map(str, meta.columns))})")
+    if suite.task == "classification":
+        y = validate_gmfcs(meta[suite.target], where=f"{suite.target} labels", ids=meta["video_id"])
+        missing = y.isna().to_numpy()
+        values = np.where(missing, 0, y.fillna(0).to_numpy(dtype=np.int64))
+    else:
+        raw = pd.to_numeric(meta[suite.target], errors="coerce").to_numpy(dtype=float)
+        missing = ~np.isfinite(raw)
+        values = raw
+    info = {"clips_without_label": int(missing.sum()),
+            "videos_without_label": int(meta.loc[missing, "video_id"].nunique())}
+    return values, missing, info
+
+
+def _final_fit_kwargs(est: BaseEstimator, **kwargs) -> dict:
+    if isinstance(est, Pipeline):
+        last = est.steps[-1][0]
+        return {f"{last}__{k}": v for k, v in kwargs.items()}
+    return kwargs
+
+
+def _accepts(est: BaseEstimator, name: str) -> bool:
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    return name in inspect.signature(final.fit).parameters
+
+
+def _encode(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    present = np.unique(y)
+    return present, np.searchsorted(present, y)
+
+
+class _Fitter:
+    """Fits one spec on one split: selection on the validation part, refit on the training fold."""
+
+    def __init__(self, spec: ModelSpec, task: str, class_weight: str | None, random_state: int):
+        self.spec = spec
+        self.task = task
+        self.class_weight = class_weight if spec.class_weight else None
+        self.random_state = random_state
+
+    def _build(self, params: dict) -> BaseEstimator:
+        est = self.spec.build(self.random_state)
+        return est.set_params(**params) if params else est
+
+    def _weights(self, y: np.ndarray) -> np.ndarray | None:
+        return compute_sample_weight("balanced", y) if (self.class_weight == "balanced" and self.task == "classification") else None
+
+    def _fit(self, est: BaseEstimator, X, y, weights, eval_set=None, eval_weights=None) -> BaseEstimator:
+        kwargs = {}
+        if weights is not None:
+            kwargs["sample_weight"] = weights
+        if eval_set is not None:
+            kwargs["eval_set"] = eval_set
+            kwargs["verbose"] = False
+            if eval_weights is not None:
+                kwargs["sample_weight_eval_set"] = [eval_weights]
+        est.fit(X, y, **_final_fit_kwargs(est, **kwargs))
+        return est
+
+    def _score(self, est: BaseEstimator, X, y, weights) -> float:
+        """Validation loss (lower is better): log loss or RMSE."""
+        if self.task == "classification":
+            proba = np.clip(est.predict_proba(X), 1e-15, 1.0)
+            proba = proba / proba.sum(axis=1, keepdims=True)
+            loss = -np.log(proba[np.arange(len(y)), y])
+        else:
+            loss = (est.predict(X) - y) ** 2
+        value = float(np.average(loss, weights=weights))
+        return value if self.task == "classification" else float(np.sqrt(value))
+
+    def select(self, X_fit, y_fit, X_val, y_val) -> tuple[dict, int | None, list]:
+        """Choose parameters (and boosting rounds) on the validation part."""
+        spec = self.spec
+        candidates = list(spec.grid) or [{}]
+        if len(candidates) == 1 and spec.early_stopping is None:
+            return candidates[0], None, []
+        if self.task == "classification":
+            present, y_fit_c = _encode(y_fit)
+            # A class that only the validation patients have cannot be scored by a model that never saw it.
+            keep = np.flatnonzero(np.isin(y_val, present))
+            X_val = X_val.iloc[keep] if hasattr(X_val, "iloc") else X_val[keep]
+            y_val_c = np.searchsorted(present, y_val[keep])
+        else:
+            y_fit_c, y_val_c = y_fit, y_val
+        w_fit, w_val = self._weights(y_fit_c), self._weights(y_val_c)
+        tried = []
+        best = (np.inf, candidates[0], None)
+        for params in candidates:
+            est = self._build(params)
+            rounds = None
+            if spec.early_stopping is not None:
+                prefix = est[:-1].fit(X_fit) if isinstance(est, Pipeline) else None
+                Xv = prefix.transform(X_val) if prefix is not None else X_val
+                est.set_params(**_final_fit_kwargs(est, early_stopping_rounds=spec.early_stopping))
+                self._fit(est, X_fit, y_fit_c, w_fit, eval_set=[(Xv, y_val_c)], eval_weights=w_val)
+                final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+                rounds = int(final.best_iteration) + 1
+            else:
+                self._fit(est, X_fit, y_fit_c, w_fit)
+            score = self._score(est, X_val, y_val_c, w_val)
+            tried.append({"params": params, "rounds": rounds, "validation_loss": score})
+            if score < best[0]:
+                best = (score, params, rounds)
+        return best[1], best[2], tried
+
+    def fit_predict(self, X_train, y_train, X_test, params: dict, rounds: int | None, n_classes: int):
+        est = self._build(params)
+        if rounds is not None:
+            est.set_params(**_final_fit_kwargs(est, n_estimators=rounds, early_stopping_rounds=None))
+        if self.task == "classification":
+            present, y_c = _encode(y_train)
+            self._fit(est, X_train, y_c, self._weights(y_c))
+            if hasattr(est, "predict_proba"):
+                local = np.asarray(est.predict_proba(X_test), dtype=float)
+            else:  # a classifier without probabilities: one-hot of its prediction
+                local = np.eye(len(present))[np.asarray(est.predict(X_test), dtype=np.int64)]
+            proba = np.zeros((local.shape[0], n_classes))
+            proba[:, present] = local
+            return proba
+        self._fit(est, X_train, y_train, None)
+        return np.asarray(est.predict(X_test), dtype=float)
+
+
+def _inputs(spec: ModelSpec, dataset: Dataset, rows: np.ndarray):
+    if spec.inputs == "clips":
+        return dataset.clips[rows]
+    if spec.inputs != "features":
+        raise ValueError(f"model inputs must be 'features' or 'clips', got {spec.inputs!r}")
+    return dataset.features.iloc[rows][feature_columns(spec)].reset_index(drop=True)
+
+
+def _user_splits(cv, dataset: Dataset, y_strat: np.ndarray) -> list[Split]:
+    patients = dataset.meta["patient_id"].to_numpy()
+    if hasattr(cv, "split"):
+        pairs = list(cv.split(np.zeros(len(dataset)), y_strat, patients))
+    else:
+        pairs = list(cv)
+    out = []
+    for f, (train, test) in enumerate(pairs):
+        train, test = np.asarray(train), np.asarray(test)
+        if train.dtype == bool:
+            train, test = np.flatnonzero(train), np.flatnonzero(test)
+        check_disjoint(patients, train, test, where=f"user split {f}")
+        out.append(Split(0, f, np.sort(train), np.sort(test)))
+    if not out:
+        raise ValueError("cv produced no splits")
+    return out
+
+
+def cross_validate(
+    models=None,
+    data: Dataset | str = "synthetic",
+    suite: str = "gmfcs",
+    *,
+    protocol: str = "cv",
+    n_splits: int = 5,
+    n_repeats: int = 1,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.3,
+    class_weight: str | None = None,
+    n_bootstrap: int = 1000,
+    reference: str | None = None,
+    cv=None,
+    data_options: dict | None = None,
+    random_state: int = 0,
+    progress: bool = False,
+) -> CVResults:
+    """Evaluate models with patient-level splits on one data set.
+
+    Parameters
+    ----------
+    models : None, str, list of str, estimator, or dict
+        ``None``: every model of the suite (:data:`evaluation.zoo.MODELS`);
+        names from it; or ``{name: ModelSpec or estimator}`` (an estimator
+        receives the full feature table).
+    data : Dataset or str
+        A loaded :class:`~evaluation.data.Dataset` or a source string for
+        :func:`~evaluation.data.load_data` (``"synthetic"``, ``"kidzinski:PATH"``, ...).
+    suite : {"gmfcs", "gdi"}
+    protocol : {"cv", "holdout"}
+        ``cv``: stratified patient-level K-fold (``n_splits``, ``n_repeats``);
+        ``holdout``: the seed paper's single stratified patient split
+        (``test_fraction`` of the patients for testing).
+    val_fraction : float
+        Share of each training fold's patients held out for model selection
+        and early stopping (``1 / round(1 / val_fraction)`` of them).
+    class_weight : {None, "balanced"}
+        Weight training clips inversely to their class frequency (helps the
+        rare GMFCS IV; classification only).
+    n_bootstrap : int
+        Patient resamples for confidence intervals and paired comparisons.
+    reference : str, optional
+        Model the others are compared with (default: the suite's baseline).
+    cv : splitter or iterable of (train, test), optional
+        Your own splits (e.g. ``GroupKFold``); they must be patient-disjoint
+        or :class:`~evaluation.splits.LeakageError` is raised.
+    data_options : dict, optional
+        Passed to :func:`load_data` when ``data`` is a string.
+    random_state : int
+        Seed of the folds, the models, the bootstrap (and a simulated cohort).
+    progress : bool
+        Show a progress bar (stderr).
+
+    Returns
+    -------
+    CVResults
+        Out-of-fold predictions, scores with CIs, comparisons; ``.write(out)``
+        writes ``metrics.json``, ``predictions.csv`` and ``index.html``.
+    """
+    started = time.perf_counter()
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    if protocol not in ("cv", "holdout"):
+        raise ValueError(f"protocol must be 'cv' or 'holdout', got {protocol!r}")
+    if class_weight not in (None, "none", "balanced"):
+        raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}")
+    class_weight = None if class_weight == "none" else class_weight
+    if n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    s = SUITES[suite]
+    specs = resolve_models(models, s)
+    if not specs:
+        raise ValueError("no models to evaluate")
+    for spec in specs.values():
+        if spec.inputs == "features":
+            feature_columns(spec)
+    if reference is None:
+        reference = next((n for n, sp in specs.items() if sp.baseline), None)
+    elif reference not in specs:
+        raise ValueError(f"reference model {reference!r} is not among the evaluated models {list(specs)}")
+
+    t0 = time.perf_counter()
+    if isinstance(data, str):
+        options = {"random_state": random_state, **(data_options or {})}
+        data = load_data(data, **options)
+    elif not isinstance(data, Dataset):
+        raise TypeError(f"data must be a Dataset or a source string, got {type(data).__name__}")
+    load_s = time.perf_counter() - t0
+
+    y_all, missing, target_info = _target(data, s)
+    dataset = data.subset(~missing) if missing.any() else data
+    y = y_all[~missing]
+    if len(dataset) == 0:
+        raise LabelError(f"no clip has a {s.target} label")
+    if s.task == "regression" and np.ptp(y) == 0:
+        raise LabelError(f"every clip has the same {s.target}; nothing to learn")
+    if s.task == "classification" and len(np.unique(y)) < 2:
+        raise LabelError(f"every clip has the same {s.target}; nothing to classify")
+    patients = dataset.meta["patient_id"].to_numpy()
+    y_strat = stratification_labels(y, s.task)
+
+    t0 = time.perf_counter()
+    if any(spec.inputs == "features" for spec in specs.values()):
+        _ = dataset.features
+    features_s = time.perf_counter() - t0
+
+    if cv is not None:
+        splits = _user_splits(cv, dataset, y_strat)
+        protocol_desc = f"user-supplied splits ({len(splits)})"
+    elif protocol == "holdout":
+        splits = holdout_split(y_strat, patients, test_fraction=test_fraction, random_state=random_state)
+        protocol_desc = f"single stratified patient-level holdout (~{1 / round(1 / test_fraction):.0%} of patients for testing)"
+    else:
+        splits = patient_folds(y_strat, patients, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+        protocol_desc = f"stratified patient-level {n_splits}-fold cross-validation" + (f", {n_repeats} repeats" if n_repeats > 1 else "")
+
+    labels = np.asarray(s.labels) if s.task == "classification" else None
+    y_fit_space = np.searchsorted(labels, y) if labels is not None else y   # class positions 0..K-1
+    n_classes = len(labels) if labels is not None else 0
+    rows, selection, fold_rows, notes = [], [], [], []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(splits) * len(specs), desc=f"{suite}", unit="fit", disable=not progress, file=sys.stderr,
+               leave=False)
+    for split in splits:
+        fit_idx, val_idx = inner_split(y_strat, patients, split.train, val_fraction=val_fraction,
+                                       random_state=random_state + 1000 * split.repeat + split.fold)
+        fold_rows.append(_fold_row(split, fit_idx, val_idx, patients, y, s))
+        if s.task == "classification":
+            absent = sorted(set(labels.tolist()) - set(y[split.train].tolist()))
+            if absent:
+                notes.append(f"repeat {split.repeat} fold {split.fold}: level(s) {absent} absent from the training patients "
+                             "(their probability is 0 in that fold)")
+        for name, spec in specs.items():
+            bar.set_postfix_str(f"r{split.repeat} f{split.fold} {name}")
+            fitter = _Fitter(spec, s.task, class_weight, random_state)
+            t_fit = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning, module="xgboost")
+                params, rounds, tried = fitter.select(
+                    _inputs(spec, dataset, fit_idx), y_fit_space[fit_idx], _inputs(spec, dataset, val_idx), y_fit_space[val_idx]
+                )
+                out = fitter.fit_predict(_inputs(spec, dataset, split.train), y_fit_space[split.train],
+                                         _inputs(spec, dataset, split.test), params, rounds, n_classes)
+            elapsed = time.perf_counter() - t_fit
+            selection.append({"model": name, "repeat": split.repeat, "fold": split.fold, "params": params,
+                              "rounds": rounds, "candidates": tried, "fit_seconds": elapsed})
+            rows.append(_prediction_frame(name, split, dataset, y, out, labels))
+            bar.update(1)
+    bar.close()
+    predictions = pd.concat(rows, ignore_index=True)
+    config = {
+        "suite": suite, "task": s.task, "target": s.target, "protocol": protocol, "protocol_description": protocol_desc,
+        "n_splits": n_splits if protocol == "cv" and cv is None else len({sp.fold for sp in splits}),
+        "n_repeats": n_repeats if protocol == "cv" and cv is None else 1, "val_fraction": val_fraction,
+        "test_fraction": test_fraction if protocol == "holdout" else None, "class_weight": class_weight or "none",
+        "n_bootstrap": n_bootstrap, "random_state": random_state, "reference": reference,
+        "models": {n: {"description": sp.description, "inputs": sp.inputs,
+                       "features": (sp.features if isinstance(sp.features, str) else list(sp.features)),
+                       "grid": list(sp.grid), "early_stopping": sp.early_stopping} for n, sp in specs.items()},
+        "user_splits": cv is not None,
+    }
+    timings = {"load_s": load_s, "features_s": features_s, "fit_s": float(sum(r["fit_seconds"] for r in selection))}
+    return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
+                     selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
+                     started=started)
+
+
+def _fold_row(split: Split, fit_idx, val_idx, patients, y, suite: Suite) -> dict:
+    row = {"repeat": split.repeat, "fold": split.fold,
+           "train_patients": int(len(np.unique(patients[split.train]))), "train_clips": int(len(split.train)),
+           "fit_patients": int(len(np.unique(patients[fit_idx]))), "val_patients": int(len(np.unique(patients[val_idx]))),
+           "test_patients": int(len(np.unique(patients[split.test]))), "test_clips": int(len(split.test))}
+    if suite.task == "classification":
+        for level in suite.labels:
+            row[f"test_clips_{level}"] = int(np.sum(y[split.test] == level))
+    return row
+
+
+def _prediction_frame(name: str, split: Split, dataset: Dataset, y: np.ndarray, out: np.ndarray, labels) -> pd.DataFrame:
+    meta = dataset.meta.iloc[split.test]
+    frame = pd.DataFrame({
+        "model": name, "repeat": split.repeat, "fold": split.fold, "row": split.test,
+        "patient_id": meta["patient_id"].to_numpy(), "video_id": meta["video_id"].to_numpy(),
+        "clip_start": meta["clip_start"].to_numpy() if "clip_start" in meta.columns else -1,
+        "y_true": y[split.test],
+    })
+    if labels is None:
+        frame["y_pred"] = out
+        return frame
+    frame["y_pred"] = labels[np.argmax(out, axis=1)]
+    for j, level in enumerate(labels):
+        frame[f"proba_{level}"] = out[:, j]
+    return frame
+

@@ -1,0 +1,156 @@
+"""Command line: ``python -m evaluation.run --suite gmfcs``.
+
+Evaluates every model of a suite on the same patient-level folds and writes
+``<out>/<suite>/index.html``, ``metrics.json`` and ``predictions.csv``.
+Exit codes: 0 success, 2 bad arguments or unusable data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+__all__ = ["main", "PROFILES", "build_parser"]
+
+#: Run sizes. ``quick``: a tiny simulated cohort and 3 folds (well under a
+#: minute; used by the tests). ``default``: the full suite on 2 cores in a few minutes.
+PROFILES: dict[str, dict] = {
+    "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200},
+    "default": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000},
+}
+
+_EPILOG = """\
+data sources:
+  synthetic            a fixed-seed simulated cohort (default; size from --profile or --patients)
+  kidzinski:PATH       the Kidzinski et al. (2020) Gillette release folder (video_csvs/, alldata_processed.csv)
+  openpose:PATH        a folder of OpenPose JSON folders, one per video; needs --labels (video_id, patient_id,
+                       gmfcs, gdi or gdi_left/gdi_right, optional fps) and --fps if the table has no fps column
+  npz:PATH             clips written by gaitfeat.write_clips_npz (preprocessed, with patient_id, video_id, labels)
+
+outputs (in OUT/SUITE/):
+  index.html           self-contained report: data summary, metrics with 95 % patient-bootstrap CIs at clip,
+                       video and patient level, per-class recall, paired comparisons, confusion matrices, ROC
+                       curves (gmfcs) or scatter and Bland-Altman plots (gdi), configuration
+  metrics.json         the same numbers, versioned schema (docs/evaluation.md)
+  predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
+
+examples:
+  python -m evaluation.run --suite gmfcs
+  python -m evaluation.run --suite gdi --profile quick --out /tmp/reports
+  python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
+  python -m evaluation.run --suite gmfcs --data openpose:videos/ --labels labels.csv --fps 29.97
+
+exit status: 0 on success, 2 for bad arguments or unusable data.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from evaluation.harness import SUITES
+    from evaluation.zoo import MODELS
+
+    p = argparse.ArgumentParser(
+        prog="python -m evaluation.run",
+        description="Evaluate GMFCS classifiers or GDI regressors with patient-level cross-validation and write an HTML report.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--suite", choices=sorted(SUITES), default="gmfcs",
+                   help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression (default: gmfcs)")
+    p.add_argument("--data", default="synthetic", metavar="SOURCE",
+                   help="synthetic | kidzinski:PATH | openpose:PATH | npz:PATH (default: synthetic)")
+    p.add_argument("--labels", metavar="CSV", help="label table for openpose data (video_id, patient_id, gmfcs, gdi, ...)")
+    p.add_argument("--fps", type=float, help="frame rate of OpenPose videos when the label table has no fps column")
+    p.add_argument("--out", default="reports", help="output folder; the report goes to OUT/SUITE/ (default: reports)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                   help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples (< 1 min); "
+                        "default: 200 patients, 5 folds, 1000 resamples")
+    p.add_argument("--protocol", choices=("cv", "holdout"), default="cv",
+                   help="cv: stratified patient-level K-fold; holdout: the seed paper's single stratified patient split")
+    p.add_argument("--folds", type=int, metavar="K", help="number of folds (default from --profile)")
+    p.add_argument("--repeats", type=int, default=1, metavar="R", help="repeat the K-fold split with R different shuffles (default 1)")
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of each training fold's patients used for model selection and early stopping (default 0.2)")
+    p.add_argument("--test-fraction", type=float, default=0.3, help="share of patients in the holdout test set (default 0.3)")
+    models = ", ".join(f"{s}: {', '.join(m)}" for s, m in MODELS.items())
+    p.add_argument("--models", metavar="NAMES", help=f"comma-separated subset of the suite's models ({models}); default: all")
+    p.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                   help="weight training clips inversely to class frequency (for the rare GMFCS IV; default none)")
+    p.add_argument("--bootstrap", type=int, metavar="B", help="patient resamples for confidence intervals (default from --profile)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the cohort, folds, models and bootstrap (default 0)")
+    p.add_argument("--patients", type=int, help="size of the simulated cohort (default from --profile)")
+    p.add_argument("--noise", choices=("none", "default", "heavy"), default="default", help="simulated detector noise (default: default)")
+    p.add_argument("--layout", choices=("coco17", "body25"), default="coco17", help="skeleton layout of the clips (default coco17)")
+    p.add_argument("--window", type=int, default=124, help="clip length in frames (default 124)")
+    p.add_argument("--stride", type=int, default=12, help="step between clips in frames (default 12)")
+    p.add_argument("--min-valid", type=float, default=0.8,
+                   help="keep a clip when at least this share of its keypoints is detected (default 0.8)")
+    p.add_argument("--conf", type=float, default=0.2, help="confidence a keypoint needs to count as detected (default 0.2)")
+    p.add_argument("--video-as-patient", action="store_true",
+                   help="data without patient IDs: treat each video as its own patient (the report warns about leakage)")
+    p.add_argument("--no-html", action="store_true", help="write metrics.json and predictions.csv only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile]
+    n_splits = args.folds if args.folds is not None else profile["n_splits"]
+    n_boot = args.bootstrap if args.bootstrap is not None else profile["n_bootstrap"]
+    n_patients = args.patients if args.patients is not None else profile["n_patients"]
+    checks = [(n_splits >= 2, "--folds must be at least 2"), (args.repeats >= 1, "--repeats must be at least 1"),
+              (n_boot >= 1, "--bootstrap must be at least 1"), (n_patients >= 1, "--patients must be at least 1"),
+              (0 < args.val_fraction < 1, "--val-fraction must be between 0 and 1"),
+              (0 < args.test_fraction < 1, "--test-fraction must be between 0 and 1"),
+              (args.window >= 1 and args.stride >= 1, "--window and --stride must be positive"),
+              (0 <= args.min_valid <= 1, "--min-valid must be between 0 and 1"),
+              (args.fps is None or args.fps > 0, "--fps must be positive"),
+              (args.labels is None or args.data.startswith("openpose:"), "--labels is only used with openpose:PATH data")]
+    for ok, message in checks:
+        if not ok:
+            parser.print_usage(sys.stderr)
+            return _fail(message)
+
+    import evaluation
+    from gaitfeat.errors import GaitError
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    started = time.perf_counter()
+    try:
+        print(f"loading data: {args.data}", file=sys.stderr)
+        data = evaluation.load_data(
+            args.data, labels=args.labels, fps=args.fps, window=args.window, stride=args.stride, min_valid=args.min_valid,
+            conf=args.conf, layout=args.layout, n_patients=n_patients, noise=args.noise,
+            video_as_patient=args.video_as_patient, random_state=args.seed,
+        )
+        load_s = time.perf_counter() - started
+        print(f"{data.description}: {len(data)} clips, {data.meta['video_id'].nunique()} videos, "
+              f"{data.meta['patient_id'].nunique()} patients", file=sys.stderr)
+        results = evaluation.cross_validate(
+            models, data, args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
+            val_fraction=args.val_fraction, test_fraction=args.test_fraction, class_weight=args.class_weight,
+            n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
+        )
+        results.started = started          # the run time in the report includes loading the data
+        results.timings["load_s"] = load_s
+        results.config["profile"] = args.profile
+        results.config["command"] = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
+        folder = results.write(args.out, html=not args.no_html)
+    except (GaitError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        return _fail(str(exc))
+    print()
+    print(results.format_summary())
+    print(f"report: {folder / ('index.html' if not args.no_html else 'metrics.json')}  "
+          f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
