@@ -1,9 +1,6 @@
 """The evaluation harness: leakage guard, known-answer data, data sources, CLI, report safety."""
 
 import json
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +8,7 @@ from sklearn.model_selection import GroupKFold, KFold
 
 import evaluation
 from evaluation import Dataset, LeakageError, check_disjoint, cross_validate, load_data
+from evaluation.browser import dump_dom, find_chromium, screenshot
 from evaluation.run import main
 from gaitfeat import FEATURES, simulate_walk, write_clips_npz, write_openpose
 from gaitfeat.errors import GaitError, LabelError
@@ -80,6 +78,7 @@ def test_every_clip_predicted_once_per_model_and_folds_disjoint():
     assert set(res.folds["repeat"]) == {0, 1}
 
 
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored by KFold")
 def test_leakage_guard_refuses_planted_leaks():
     patients = np.array(["a", "a", "b", "b", "c", "c"])
     check_disjoint(patients, np.array([0, 1, 2, 3]), np.array([4, 5]))
@@ -169,12 +168,12 @@ def test_report_escapes_data_strings(tmp_path):
     assert "<script" not in page.lower()
     record = json.loads((folder / "metrics.json").read_text())
     assert record["schema_version"] == evaluation.SCHEMA_VERSION
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    if find_chromium() is None:
         pytest.skip("no Chromium on this machine: the page was checked as text only")
-    dom = subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                          (folder / "index.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = dump_dom(folder / "index.html")
     assert "<table" in dom and "<script" not in dom.lower()
+    png = screenshot(folder / "index.html", tmp_path / "page.png", height=1200)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
 
 

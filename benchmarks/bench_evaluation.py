@@ -1,0 +1,75 @@
+"""Throughput and memory of the evaluation harness.
+
+Times each stage of a default-profile ``gmfcs`` run (simulated cohort, feature
+extraction, fitting every model on every fold, scoring with the patient
+bootstrap, writing the report) and the patient bootstrap alone.
+
+    python benchmarks/bench_evaluation.py [--patients 200] [--bootstrap 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+
+import numpy as np
+
+import evaluation
+from evaluation.stats import bootstrap_classification, patient_resamples
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--suite", default="gmfcs")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    data = evaluation.load_data("synthetic", n_patients=args.patients, random_state=0)
+    t_load = time.perf_counter() - t
+    t = time.perf_counter()
+    _ = data.features
+    t_feat = time.perf_counter() - t
+    t = time.perf_counter()
+    res = evaluation.cross_validate(None, data, args.suite, n_bootstrap=args.bootstrap, random_state=0)
+    t_fit = time.perf_counter() - t
+    t = time.perf_counter()
+    res.scores()
+    t_score = time.perf_counter() - t
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        res.write(out)
+    t_write = time.perf_counter() - t
+    n = len(data)
+    print(f"data: {n} clips, {data.meta['patient_id'].nunique()} patients; suite {args.suite}; "
+          f"{len(res.models)} models x {len(res.folds)} folds")
+    print(f"simulate cohort      {t_load:7.1f} s")
+    print(f"extract features     {t_feat:7.1f} s  ({n / t_feat:,.0f} clips/s incl. numba load)")
+    print(f"fit + predict        {t_fit:7.1f} s  ({len(res.models) * len(res.folds) / t_fit:.2f} model-folds/s)")
+    print(f"score (B={args.bootstrap})     {t_score:7.1f} s  (3 levels x {len(res.models)} models + comparisons)")
+    print(f"write report         {t_write:7.1f} s")
+    print(f"total                {t_load + t_feat + t_fit + t_score + t_write:7.1f} s; peak RSS {peak_mb():,.0f} MB")
+
+    # the patient bootstrap alone: clip level, 4 classes, with AUC and log loss
+    rng = np.random.default_rng(0)
+    n_pat, n_units = 200, 10_000
+    patient = rng.integers(0, n_pat, n_units)
+    y = rng.integers(0, 4, n_units)
+    proba = rng.dirichlet(np.ones(4), n_units)
+    counts = patient_resamples(n_pat, args.bootstrap, 0)
+    t = time.perf_counter()
+    bootstrap_classification(y, proba.argmax(1), patient, counts, 4, proba)
+    dt = time.perf_counter() - t
+    print(f"bootstrap alone: {args.bootstrap} replicates of {n_units:,} clips / {n_pat} patients in {dt:.2f} s "
+          f"({args.bootstrap / dt:,.0f} replicates/s); peak RSS {peak_mb():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
