@@ -93,6 +93,11 @@ class Dataset:
         return Dataset(self.clips[rows], self.meta.iloc[rows].reset_index(drop=True), self.source, self.description,
                        self.simulated, self.video_as_patient, self.layout, dict(self.report), feats)
 
+    def with_meta(self, meta: pd.DataFrame) -> Dataset:
+        """The same clips (not copied) and features with another metadata table of the same length."""
+        return Dataset(self.clips, meta, self.source, self.description, self.simulated, self.video_as_patient,
+                       self.layout, dict(self.report), self._features)
+
     def counts(self, target: str | None = None) -> dict:
         """Clips, videos and patients, in total and per target value (for classification targets)."""
         m = self.meta
@@ -254,12 +259,13 @@ def load_data(
         folder = folders.get(row.video_id)
         if folder is None:
             continue
-        rate = getattr(row, "fps", None) if "fps" in table.columns else None
-        rate = float(rate) if rate is not None and np.isfinite(rate) else fps
+        rate = float(row.fps) if "fps" in table.columns and np.isfinite(row.fps) else fps
         if rate is None:
             raise LabelError(f"{labels}: no fps for video {row.video_id!r}; add an fps column or give fps (--fps)")
         try:
-            sequences.append(read_openpose(folder, rate, patient_id=getattr(row, "patient_id", None), video_id=row.video_id))
+            pid = getattr(row, "patient_id", None)
+            pid = pid if isinstance(pid, str) and pid else None
+            sequences.append(read_openpose(folder, rate, patient_id=pid, video_id=row.video_id))
         except ReaderError as exc:
             unreadable[row.video_id] = str(exc)
     report["videos_unreadable"] = unreadable
@@ -290,6 +296,15 @@ def _read_label_table(path: Path, *, video_as_patient: bool) -> pd.DataFrame:
     if "patient_id" not in table.columns and not video_as_patient:
         raise LabelError(f"{path}: the label table has no patient_id column; patient-level splits need one "
                          "(or treat each video as its own patient: --video-as-patient)")
+    if "patient_id" in table.columns:
+        table["patient_id"] = table["patient_id"].str.strip()
     if "gmfcs" in table.columns:
         table["gmfcs"] = validate_gmfcs(table["gmfcs"], where=str(path), ids=table["video_id"])
+    if "fps" in table.columns:
+        rate = pd.to_numeric(table["fps"], errors="coerce")
+        bad = table["fps"].notna() & ~(rate > 0)
+        if bad.any():
+            raise LabelError(f"{path}: fps must be a positive number; bad values for videos "
+                             f"{table.loc[bad, 'video_id'].tolist()[:5]}")
+        table["fps"] = rate
     return _gdi_column(table)

@@ -135,6 +135,9 @@ class _Fitter:
         self.task = task
         self.class_weight = class_weight if spec.class_weight else None
         self.random_state = random_state
+        if self.class_weight is not None and task == "classification" and not _accepts(spec.build(random_state), "sample_weight"):
+            raise ValueError(f"class_weight='balanced' needs models whose fit takes sample_weight; "
+                             f"{spec.description!r} does not")
 
     def _build(self, params: dict) -> BaseEstimator:
         est = self.spec.build(self.random_state)
@@ -176,6 +179,9 @@ class _Fitter:
             present, y_fit_c = _encode(y_fit)
             # A class that only the validation patients have cannot be scored by a model that never saw it.
             keep = np.flatnonzero(np.isin(y_val, present))
+            if keep.size == 0:
+                return candidates[0], None, [{"params": candidates[0], "rounds": None, "validation_loss": None,
+                                              "note": "no validation clip of a level seen in fitting: not tuned"}]
             X_val = X_val.iloc[keep] if hasattr(X_val, "iloc") else X_val[keep]
             y_val_c = np.searchsorted(present, y_val[keep])
         else:
@@ -227,21 +233,36 @@ def _inputs(spec: ModelSpec, dataset: Dataset, rows: np.ndarray):
     return dataset.features.iloc[rows][feature_columns(spec)].reset_index(drop=True)
 
 
-def _user_splits(cv, dataset: Dataset, y_strat: np.ndarray) -> list[Split]:
+def _user_splits(cv, dataset: Dataset, y_strat: np.ndarray, kept_rows: np.ndarray, n_original: int) -> list[Split]:
+    """User splits, checked for leaks; index lists refer to the rows of the data as given."""
     patients = dataset.meta["patient_id"].to_numpy()
     if hasattr(cv, "split"):
         pairs = list(cv.split(np.zeros(len(dataset)), y_strat, patients))
     else:
-        pairs = list(cv)
+        # Rows given by the user point into the original data; clips without a label were removed since.
+        new_index = np.full(n_original, -1)
+        new_index[kept_rows] = np.arange(len(kept_rows))
+        pairs = []
+        for train, test in cv:
+            train, test = np.asarray(train), np.asarray(test)
+            if train.dtype == bool:
+                train, test = np.flatnonzero(train), np.flatnonzero(test)
+            if train.size and (train.min() < 0 or train.max() >= n_original) or test.size and (test.min() < 0 or test.max() >= n_original):
+                raise ValueError(f"cv rows must be in [0, {n_original})")
+            train, test = new_index[train], new_index[test]
+            pairs.append((train[train >= 0], test[test >= 0]))
     out = []
+    tested = np.zeros(len(dataset), dtype=np.int64)
     for f, (train, test) in enumerate(pairs):
-        train, test = np.asarray(train), np.asarray(test)
-        if train.dtype == bool:
-            train, test = np.flatnonzero(train), np.flatnonzero(test)
+        train, test = np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)
         check_disjoint(patients, train, test, where=f"user split {f}")
+        tested[test] += 1
         out.append(Split(0, f, np.sort(train), np.sort(test)))
     if not out:
         raise ValueError("cv produced no splits")
+    if (tested > 1).any():
+        raise ValueError(f"the test sets of the user splits overlap ({int((tested > 1).sum())} clips are tested more than "
+                         "once); give splits whose test sets are disjoint, like K-fold")
     return out
 
 
@@ -336,8 +357,13 @@ def cross_validate(
     load_s = time.perf_counter() - t0
 
     y_all, missing, target_info = _target(data, s)
-    dataset = data.subset(~missing) if missing.any() else data
+    kept_rows = np.flatnonzero(~missing)
+    dataset = data.subset(kept_rows) if missing.any() else data
     y = y_all[~missing]
+    # The validated labels (e.g. "II" -> 2) replace the raw ones in the evaluated copy of the metadata.
+    meta = dataset.meta.copy()
+    meta[s.target] = y
+    dataset = dataset.with_meta(meta)
     if len(dataset) == 0:
         raise LabelError(f"no clip has a {s.target} label")
     if s.task == "regression" and np.ptp(y) == 0:
@@ -353,7 +379,7 @@ def cross_validate(
     features_s = time.perf_counter() - t0
 
     if cv is not None:
-        splits = _user_splits(cv, dataset, y_strat)
+        splits = _user_splits(cv, dataset, y_strat, kept_rows, len(data))
         protocol_desc = f"user-supplied splits ({len(splits)})"
     elif protocol == "holdout":
         splits = holdout_split(y_strat, patients, test_fraction=test_fraction, random_state=random_state)

@@ -47,6 +47,11 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _or(value, default: float) -> float:
+    """``value`` unless it is undefined (None/NaN in metrics.json); 0 stays 0."""
+    return default if value is None or (isinstance(value, float) and not np.isfinite(value)) else value
+
+
 def _num(v, digits: int = 3, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "n/a"
@@ -159,7 +164,7 @@ def _classification_tables(record: dict) -> str:
            "within one: share predicted at most one level off; AUC: mean of the one-vs-rest AUCs of the levels "
            "present. Clip level is the unit of the seed paper's Table 3.</p>"]
     for level in LEVELS:
-        best = max(models, key=lambda m: (models[m]["levels"][level]["metrics"]["kappa_linear"] or -9))
+        best = max(models, key=lambda m: _or(models[m]["levels"][level]["metrics"]["kappa_linear"], -9.0))
         rows = []
         for name, m in models.items():
             s = m["levels"][level]
@@ -203,7 +208,7 @@ def _regression_tables(record: dict) -> str:
            '<p class="note">RMSE, MAE and bias in GDI points; bias and limits of agreement (LoA) from Bland–Altman '
            "analysis of predicted − measured; 95 % patient-bootstrap intervals in brackets.</p>"]
     for level in LEVELS:
-        best = min(models, key=lambda m: (models[m]["levels"][level]["metrics"]["rmse"] or 1e9))
+        best = min(models, key=lambda m: _or(models[m]["levels"][level]["metrics"]["rmse"], 1e9))
         rows = []
         for name, m in models.items():
             met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
@@ -262,7 +267,8 @@ def _figures(results, record: dict) -> str:
         for level in ("clip", "patient"):
             mats = {n: np.asarray(record["models"][n]["levels"][level]["metrics"]["confusion"]) for n in names}
             out.append(f"<h3>Confusion matrices, {esc(level)} level</h3>")
-            title = f"{level} level: counts and row % (GMFCS level, true in rows)"
+            reps = record["configuration"]["n_repeats"]
+            title = f"{level} level: counts and row % (GMFCS level, true in rows)" + (f", summed over {reps} repeats" if reps > 1 else "")
             out.append(f'<img alt="confusion matrices at {esc(level)} level" src="{confusion_figure(mats, short, title)}">')
         curves: dict = {}
         for n in names:
@@ -295,9 +301,9 @@ def _patient_table(results, record: dict) -> str:
     """Patient-level predictions of the best model (by patient-level kappa or RMSE), for review."""
     models = record["models"]
     if record["task"] == "classification":
-        best = max(models, key=lambda m: (models[m]["levels"]["patient"]["metrics"]["kappa_linear"] or -9))
+        best = max(models, key=lambda m: _or(models[m]["levels"]["patient"]["metrics"]["kappa_linear"], -9.0))
     else:
-        best = min(models, key=lambda m: (models[m]["levels"]["patient"]["metrics"]["rmse"] or 1e9))
+        best = min(models, key=lambda m: _or(models[m]["levels"]["patient"]["metrics"]["rmse"], 1e9))
     u = results.units(best, "patient", 0)
     cols = results.proba_columns
     rows = []

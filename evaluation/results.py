@@ -213,6 +213,8 @@ class CVResults:
                         points.append(regression_metrics(u["y_true"], u["y_pred"]))
                         reps.append(bootstrap_regression(u["y_true"].to_numpy(float), u["y_pred"].to_numpy(float), pat, counts))
                 point = _combine_points(points)
+                if len(repeats) > 1:
+                    point["confusion_repeats"] = len(repeats)   # confusion counts are summed over the repeats
                 boot = _combine_boot(reps)
                 ci = {m: percentile_ci(boot[m]) for m in headline if m in boot}
                 if task == "classification":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["main", "PROFILES", "build_parser"]
 
@@ -111,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
               (0 < args.test_fraction < 1, "--test-fraction must be between 0 and 1"),
               (args.window >= 1 and args.stride >= 1, "--window and --stride must be positive"),
               (0 <= args.min_valid <= 1, "--min-valid must be between 0 and 1"),
+              (0 <= args.conf <= 1, "--conf must be between 0 and 1"),
+              (args.repeats == 1 or args.protocol == "cv", "--repeats applies to --protocol cv only"),
+              (args.folds is None or args.protocol == "cv", "--folds applies to --protocol cv only"),
               (args.fps is None or args.fps > 0, "--fps must be positive"),
-              (args.labels is None or args.data.startswith("openpose:"), "--labels is only used with openpose:PATH data")]
+              (args.labels is None or args.data.lower().startswith("openpose:"), "--labels is only used with openpose:PATH data")]
     for ok, message in checks:
         if not ok:
             parser.print_usage(sys.stderr)
@@ -122,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     from gaitfeat.errors import GaitError
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    folder = Path(args.out) / args.suite
+    try:  # find out now, not after the run, that the report cannot be written
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return _fail(f"cannot write the report to {folder}: {exc}")
     started = time.perf_counter()
     try:
         print(f"loading data: {args.data}", file=sys.stderr)
@@ -143,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         results.config["profile"] = args.profile
         results.config["command"] = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
         folder = results.write(args.out, html=not args.no_html)
-    except (GaitError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+    except (GaitError, ValueError, OSError) as exc:
         return _fail(str(exc))
     print()
     print(results.format_summary())

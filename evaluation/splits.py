@@ -94,13 +94,14 @@ def resolve_patient_ids(meta: pd.DataFrame, *, video_as_patient: bool = False) -
     if "video_id" not in meta.columns:
         raise LabelError("the data have no video_id column")
     if video_as_patient:
-        return meta["video_id"].astype(str).rename("patient_id")
+        return meta["video_id"].astype(str).str.strip().rename("patient_id")
     if "patient_id" not in meta.columns:
         raise LabelError(
             "the data have no patient_id column; patient-level splits need one "
             "(or ask to treat each video as its own patient: --video-as-patient)"
         )
     ids = meta["patient_id"]
+    # Surrounding blanks would make "P01" and "P01 " two patients: a leak the guard could not see.
     missing = ids.isna() | (ids.astype(str).str.strip() == "")
     if missing.any():
         videos = meta.loc[missing, "video_id"].astype(str).unique()
@@ -108,7 +109,7 @@ def resolve_patient_ids(meta: pd.DataFrame, *, video_as_patient: bool = False) -
             f"{missing.sum()} clips from {len(videos)} video(s) have no patient ID (e.g. {', '.join(videos[:3])}); "
             "patient-level splits need one (or ask to treat each video as its own patient: --video-as-patient)"
         )
-    ids = ids.astype(str)
+    ids = ids.astype(str).str.strip()
     per_video = pd.DataFrame({"v": meta["video_id"].astype(str), "p": ids}).groupby("v")["p"].nunique()
     if (per_video > 1).any():
         bad = per_video[per_video > 1].index.tolist()

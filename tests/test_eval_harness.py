@@ -177,6 +177,34 @@ def test_report_escapes_data_strings(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
 
 
+def test_two_levels_roman_labels_and_padded_ids(tmp_path):
+    ds = toy_dataset(n_patients=24)
+    keep = ds.meta["gmfcs"].isin([1, 2]).to_numpy()
+    two = ds.subset(keep)
+    two.meta["gmfcs"] = two.meta["gmfcs"].map({1: "I", 2: "GMFCS II"})     # valid spellings of levels 1 and 2
+    two.meta.loc[two.meta.index[:3], "patient_id"] = " " + two.meta["patient_id"].iloc[:3] + " "
+    two = Dataset(two.clips, two.meta, "toy", "toy", _features=two.features)
+    assert two.meta["patient_id"].nunique() == 12                        # padded IDs are the same patients
+    res = cross_validate(["majority", "xgb_all"], two, "gmfcs", n_splits=3, n_bootstrap=20)
+    assert res.scores()["models"]["xgb_all"]["clip"]["metrics"]["accuracy"] > 0.9
+    record = json.loads((res.write(tmp_path) / "metrics.json").read_text())
+    assert set(record["data"]["counts"]["per_class"]) == {"1", "2"}
+
+
+def test_user_split_rows_refer_to_the_data_as_given():
+    ds = toy_dataset(n_patients=12)
+    ds.meta.loc[:7, "gmfcs"] = np.nan                                  # patient P000's clips carry no label
+    patients = ds.meta["patient_id"].to_numpy()
+    folds = [(np.flatnonzero(~np.isin(patients, g)), np.flatnonzero(np.isin(patients, g)))
+             for g in (["P000", "P001", "P002", "P003"], ["P004", "P005", "P006", "P007"], ["P008", "P009", "P010", "P011"])]
+    res = cross_validate(list(FAST), ds, "gmfcs", cv=folds, n_bootstrap=10)
+    pred = res.predictions[res.predictions["model"] == "majority"]
+    assert len(pred) == len(ds) - 8
+    assert (res.dataset.meta["patient_id"].to_numpy()[pred["row"]] == pred["patient_id"].to_numpy()).all()
+    with pytest.raises(ValueError, match="overlap"):
+        cross_validate(list(FAST), ds, "gmfcs", cv=folds + folds[:1], n_bootstrap=10)
+
+
 # ---------------------------------------------------------------- data sources and the command line
 
 @pytest.fixture(scope="module")
@@ -207,6 +235,9 @@ def test_openpose_source(tmp_path, walks):
     pd.DataFrame([{"video_id": "vid0", "patient_id": "c", "gmfcs": "VI"}]).to_csv(bad, index=False)
     with pytest.raises(LabelError):
         load_data(f"openpose:{root}", labels=bad, fps=30.0)
+    pd.DataFrame([{"video_id": "vid0", "patient_id": "c", "gmfcs": 1, "fps": "abc"}]).to_csv(bad, index=False)
+    with pytest.raises(LabelError, match="fps"):
+        load_data(f"openpose:{root}", labels=bad)
     with pytest.raises(LabelError, match="label table"):
         load_data(f"openpose:{root}")
 
@@ -280,8 +311,17 @@ def test_cli_gdi_quick(tmp_path):
     assert "Bland" in (tmp_path / "gdi" / "index.html").read_text()
 
 
+def test_cli_unwritable_output_exits_2_before_running(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert main(["--profile", "quick", "--out", str(blocker / "sub"), "--no-progress"]) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [
     ["--folds", "1"],
+    ["--conf", "2"],
+    ["--protocol", "holdout", "--repeats", "3"],
     ["--suite", "speed"],
     ["--data", "nonsense"],
     ["--data", "npz:/no/such/file.npz"],
