@@ -56,6 +56,8 @@ class Suite:
 SUITES: dict[str, Suite] = {
     "gmfcs": Suite("gmfcs", "classification", "gmfcs", (1, 2, 3, 4), "GMFCS level", "GMFCS level (I-IV) classification"),
     "gdi": Suite("gdi", "regression", "gdi", None, "GDI points", "Gait Deviation Index regression"),
+    "features": Suite("features", "classification", "gmfcs", (1, 2, 3, 4), "GMFCS level",
+                      "Feature-importance comparison (GMFCS level)"),
 }
 
 
@@ -283,6 +285,8 @@ def cross_validate(
     data_options: dict | None = None,
     random_state: int = 0,
     progress: bool = False,
+    importance: bool = False,
+    importance_options: dict | None = None,
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -319,6 +323,11 @@ def cross_validate(
         Seed of the folds, the models, the bootstrap (and a simulated cohort).
     progress : bool
         Show a progress bar (stderr).
+    importance : bool
+        Also run the feature-importance study (:func:`evaluation.importance.feature_study`)
+        on the same folds (always on for the ``features`` suite, which fits no other model).
+    importance_options : dict, optional
+        Passed to ``feature_study`` (``backward``, ``sfs_thin``, ``sfs_max_features``, ...).
 
     Returns
     -------
@@ -338,7 +347,8 @@ def cross_validate(
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
     s = SUITES[suite]
     specs = resolve_models(models, s)
-    if not specs:
+    importance = importance or suite == "features"
+    if not specs and not importance:
         raise ValueError("no models to evaluate")
     for spec in specs.values():
         if spec.inputs == "features":
@@ -374,7 +384,7 @@ def cross_validate(
     y_strat = stratification_labels(y, s.task)
 
     t0 = time.perf_counter()
-    if any(spec.inputs == "features" for spec in specs.values()):
+    if importance or any(spec.inputs == "features" for spec in specs.values()):
         _ = dataset.features
     features_s = time.perf_counter() - t0
 
@@ -421,8 +431,15 @@ def cross_validate(
                               "rounds": rounds, "candidates": tried, "fit_seconds": elapsed})
             rows.append(_prediction_frame(name, split, dataset, y, out, labels))
             bar.update(1)
+    study = None
+    if importance:
+        from evaluation.importance import feature_study
+
+        bar.set_postfix_str("feature-importance study")
+        study = feature_study(dataset, s, splits, random_state=random_state, **(importance_options or {}))
     bar.close()
-    predictions = pd.concat(rows, ignore_index=True)
+    predictions = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["model", "repeat", "fold", "row", "patient_id", "video_id", "clip_start", "y_true", "y_pred"])
     config = {
         "suite": suite, "task": s.task, "target": s.target, "protocol": protocol, "protocol_description": protocol_desc,
         "n_splits": n_splits if protocol == "cv" and cv is None else len({sp.fold for sp in splits}),
@@ -433,11 +450,13 @@ def cross_validate(
                        "features": (sp.features if isinstance(sp.features, str) else list(sp.features)),
                        "grid": list(sp.grid), "early_stopping": sp.early_stopping} for n, sp in specs.items()},
         "user_splits": cv is not None,
+        "importance": bool(importance),
     }
-    timings = {"load_s": load_s, "features_s": features_s, "fit_s": float(sum(r["fit_seconds"] for r in selection))}
+    timings = {"load_s": load_s, "features_s": features_s, "fit_s": float(sum(r["fit_seconds"] for r in selection)),
+               "importance_s": study["seconds"] if study else 0.0}
     return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                      selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
-                     started=started)
+                     started=started, importance=study)
 
 
 def _fold_row(split: Split, fit_idx, val_idx, patients, y, suite: Suite) -> dict:

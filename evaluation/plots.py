@@ -145,3 +145,80 @@ def bland_altman_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: s
     fig.suptitle(_text(title), fontsize=11)
     fig.tight_layout()
     return _uri(fig)
+
+
+def selection_curve_figure(curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], ylabel: str, title: str) -> str:
+    """Score against number of features: ``curves[name] = (k, mean, sd)`` (SD band over folds)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    for i, (name, (k, mean, sd)) in enumerate(curves.items()):
+        colour = _COLOURS[i % len(_COLOURS)]
+        ax.plot(k, mean, marker="o", ms=3, lw=1.3, color=colour, label=_text(name))
+        if sd is not None:
+            ax.fill_between(k, mean - sd, mean + sd, color=colour, alpha=0.15, lw=0)
+    ax.set_xlabel("number of features")
+    ax.set_ylabel(_text(ylabel))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(_text(title), fontsize=10)
+    fig.tight_layout()
+    return _uri(fig)
+
+
+def class_importance_figure(table: dict[str, dict[str, float]], class_names: list[str], title: str, top: int = 15) -> str:
+    """Stacked horizontal bars of mean |SHAP| per class for the ``top`` features (``table[feature][class]``)."""
+    plt = _plt()
+    names = sorted(table, key=lambda f: -sum(v for v in table[f].values() if v is not None))[:top][::-1]
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(names) + 1.2))
+    left = np.zeros(len(names))
+    for i, cls in enumerate(class_names):
+        vals = np.array([table[f].get(cls) or 0.0 for f in names])
+        ax.barh(range(len(names)), vals, left=left, color=_COLOURS[i % len(_COLOURS)], label=_text(cls))
+        left += vals
+    ax.set_yticks(range(len(names)), [_text(n) for n in names], fontsize=8)
+    ax.set_xlabel("mean |SHAP| (log-odds), summed over levels")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(_text(title), fontsize=10)
+    fig.tight_layout()
+    return _uri(fig)
+
+
+def beeswarm_figure(values: np.ndarray, X: np.ndarray, names: list[str], title: str, top: int = 12) -> str:
+    """SHAP summary plot: one row per feature (largest mean |SHAP| on top), dots coloured by the feature's value."""
+    plt = _plt()
+    order = np.argsort(-np.nanmean(np.abs(values), axis=0))[:top]
+    fig, ax = plt.subplots(figsize=(7.0, 0.36 * len(order) + 1.2))
+    rng = np.random.default_rng(0)
+    for row, j in enumerate(order[::-1]):
+        v = values[:, j]
+        x = X[:, j]
+        finite = np.isfinite(x)
+        lo, hi = (np.nanpercentile(x, 5), np.nanpercentile(x, 95)) if finite.any() else (0.0, 1.0)
+        colour = np.clip((x - lo) / (hi - lo + 1e-12), 0, 1)
+        jitter = rng.uniform(-0.3, 0.3, len(v))
+        ax.scatter(v[finite], row + jitter[finite], c=colour[finite], cmap="coolwarm", s=5, alpha=0.6, edgecolors="none")
+        ax.scatter(v[~finite], row + jitter[~finite], color="#999999", s=5, alpha=0.6, edgecolors="none")
+    ax.axvline(0, color="#666666", lw=0.8)
+    ax.set_yticks(range(len(order)), [_text(names[j]) for j in order[::-1]], fontsize=8)
+    ax.set_xlabel("SHAP value (log-odds of the level; blue = low, red = high feature value, grey = not measured)")
+    ax.set_title(_text(title), fontsize=10)
+    fig.tight_layout()
+    return _uri(fig)
+
+
+def region_figure(shares: dict[str, dict[str, float]], title: str) -> str:
+    """Heat map of importance shares per body region (rows) and method (columns)."""
+    plt = _plt()
+    regions = list(shares)
+    methods = list(next(iter(shares.values())))
+    m = np.array([[shares[r][k] or 0.0 for k in methods] for r in regions])
+    fig, ax = plt.subplots(figsize=(1.0 * len(methods) + 2.5, 0.4 * len(regions) + 1.4))
+    ax.imshow(m, cmap="Greens", vmin=0, vmax=max(0.01, float(m.max())), aspect="auto")
+    for i in range(len(regions)):
+        for j in range(len(methods)):
+            ax.text(j, i, f"{100 * m[i, j]:.0f}%", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(methods)), [_text(k) for k in methods], rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(regions)), [_text(r) for r in regions], fontsize=8)
+    ax.set_title(_text(title), fontsize=10)
+    fig.tight_layout()
+    return _uri(fig)

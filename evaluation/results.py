@@ -47,7 +47,7 @@ __all__ = ["CVResults", "SCHEMA", "SCHEMA_VERSION"]
 SCHEMA = "gaitfeat-evaluation-metrics"
 #: Version of the ``metrics.json`` layout (docs/evaluation.md). Bump the major
 #: number when a key is removed or changes meaning.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"   # 1.1: "importance" (feature-importance study) added
 
 #: Metrics compared between each model and the reference (paired bootstrap).
 COMPARED = {"classification": ("accuracy", "kappa_linear", "balanced_accuracy"), "regression": ("rmse", "mae")}
@@ -159,6 +159,7 @@ class CVResults:
     notes: list
     timings: dict
     started: float = field(default_factory=time.perf_counter)
+    importance: dict | None = None
     _scores: dict | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ scoring
@@ -187,6 +188,8 @@ class CVResults:
         return self._scores
 
     def _compute_scores(self) -> dict:
+        if not self.models:
+            return {"models": {}, "comparisons": {"reference": None, "models": {}}}
         task = self.suite.task
         labels = self.labels
         repeats = sorted(self.predictions["repeat"].unique())
@@ -282,7 +285,7 @@ class CVResults:
             return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) else f"{v:.3f}"
 
         lines = []
-        for level in ("clip", "patient"):
+        for level in ("clip", "patient") if self.models else ():
             table = self.summary_table(level)
             metrics = [c for c in table.columns if not c.endswith("_ci")]
             header = f"{'model':<16}" + "".join(f"{m:>26}" for m in metrics)
@@ -290,6 +293,8 @@ class CVResults:
             for name, row in table.iterrows():
                 lines.append(f"{name:<16}" + "".join(f"{fmt(row[m], row[m + '_ci']):>26}" for m in metrics))
             lines.append("")
+        if self.importance:
+            lines += _importance_summary(self.importance)
         if self.dataset.simulated:
             lines.append("Data: SIMULATED cohort - these numbers test the software; they are not clinical accuracy.")
         if self.dataset.video_as_patient:
@@ -354,6 +359,7 @@ class CVResults:
             "models": models,
             "comparisons": scores["comparisons"],
             "notes": self.notes,
+            "importance": None if self.importance is None else {k: v for k, v in self.importance.items() if not k.startswith("_")},
             "environment": environment(),
             "seed": self.config["random_state"],
             "timings": self.timings,
@@ -368,7 +374,27 @@ class CVResults:
         (folder / "metrics.json").write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
         self.predictions.to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
         if html:
-            from evaluation.report import render_html
+            from evaluation.report import render_html, render_importance_html
 
-            (folder / "index.html").write_text(render_html(self, record), encoding="utf-8")
+            if self.models:
+                (folder / "index.html").write_text(render_html(self, record), encoding="utf-8")
+            if self.importance:
+                page = render_importance_html(self, record)
+                (folder / ("features.html" if self.models else "index.html")).write_text(page, encoding="utf-8")
         return folder
+
+
+def _importance_summary(study: dict) -> list[str]:
+    """Lines for the console: top features by each method and the forward-selection curve."""
+    lines = [f"Feature importance ({study['folds']} folds; normalised, mean over folds):"]
+    imp = pd.DataFrame(study["importance"])
+    for method in imp.columns:
+        top = imp[method].sort_values(ascending=False).index[:5]
+        lines.append(f"  {method:<20} " + ", ".join(top))
+    fwd = study["sfs"]["forward"]
+    curve = fwd["heldout_mean"]
+    best = int(np.argmax(curve)) if "accuracy" in fwd["score"] else int(np.argmin(curve))
+    shown = ", ".join(f"{k + 1}: {curve[k]:.3f}" for k in sorted({0, 1, 2, 4, 9, 13, best, len(curve) - 1}) if k < len(curve))
+    lines.append(f"  forward selection, held-out {fwd['score'].split(' ')[0]} by number of features: {shown}")
+    lines.append("")
+    return lines

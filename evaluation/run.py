@@ -17,9 +17,13 @@ __all__ = ["main", "PROFILES", "build_parser"]
 #: Run sizes. ``quick``: a tiny simulated cohort and 3 folds (well under a
 #: minute; used by the tests). ``default``: the full suite on 2 cores in a few minutes.
 PROFILES: dict[str, dict] = {
-    "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200},
-    "default": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000},
+    "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200,
+              "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 400, "n_permutation": 3}},
+    "default": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000,
+                "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 1500, "n_permutation": 5}},
 }
+#: The ``features`` suite runs the study alone, so it can afford more SHAP rows and permutation repeats.
+FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
 
 _EPILOG = """\
 data sources:
@@ -33,12 +37,16 @@ outputs (in OUT/SUITE/):
   index.html           self-contained report: data summary, metrics with 95 % patient-bootstrap CIs at clip,
                        video and patient level, per-class recall, paired comparisons, confusion matrices, ROC
                        curves (gmfcs) or scatter and Bland-Altman plots (gdi), configuration
+  features.html        feature importance: SHAP, permutation, gain and sequential selection side by side, their
+                       agreement and stability, body regions, evidence statements per patient
+                       (the features suite writes it as index.html)
   metrics.json         the same numbers, versioned schema (docs/evaluation.md)
   predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
 
 examples:
   python -m evaluation.run --suite gmfcs
   python -m evaluation.run --suite gdi --profile quick --out /tmp/reports
+  python -m evaluation.run --suite features
   python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
   python -m evaluation.run --suite gmfcs --data openpose:videos/ --labels labels.csv --fps 29.97
 
@@ -56,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--suite", choices=sorted(SUITES), default="gmfcs",
-                   help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression (default: gmfcs)")
+                   help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression; features: the "
+                        "feature-importance comparison alone (SHAP, permutation, gain, forward/backward selection, "
+                        "evidence statements) for GMFCS (default: gmfcs)")
     p.add_argument("--data", default="synthetic", metavar="SOURCE",
                    help="synthetic | kidzinski:PATH | openpose:PATH | npz:PATH (default: synthetic)")
     p.add_argument("--labels", metavar="CSV", help="label table for openpose data (video_id, patient_id, gmfcs, gdi, ...)")
@@ -88,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conf", type=float, default=0.2, help="confidence a keypoint needs to count as detected (default 0.2)")
     p.add_argument("--video-as-patient", action="store_true",
                    help="data without patient IDs: treat each video as its own patient (the report warns about leakage)")
+    p.add_argument("--no-importance", action="store_true",
+                   help="skip the feature-importance study (features.html) in the gmfcs and gdi suites")
     p.add_argument("--no-html", action="store_true", help="write metrics.json and predictions.csv only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -149,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             models, data, args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, class_weight=args.class_weight,
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
+            importance=not args.no_importance or args.suite == "features",
+            importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if args.suite == "features" else {})},
         )
         results.started = started          # the run time in the report includes loading the data
         results.timings["load_s"] = load_s

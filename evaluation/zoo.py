@@ -105,6 +105,16 @@ def _xgb_classifier(random_state: int) -> BaseEstimator:
                          min_child_weight=1.0, tree_method="hist", n_jobs=2, random_state=random_state)
 
 
+def _ordinal(estimator: str) -> Callable[[int], BaseEstimator]:
+    def build(random_state: int) -> BaseEstimator:
+        from models.tabular import FeatureTableClassifier
+
+        return FeatureTableClassifier(estimator=estimator, ordinal=True, n_estimators=200, max_depth=4, n_jobs=2,
+                                      random_state=random_state)
+
+    return build
+
+
 def _mean(random_state: int) -> BaseEstimator:
     return DummyRegressor(strategy="mean")
 
@@ -132,6 +142,9 @@ MODELS: dict[str, dict[str, ModelSpec]] = {
         "logreg_paper14": ModelSpec(_logreg, "multinomial logistic regression, 14 curated features", "paper14", grid=_C_GRID),
         "xgb_all": ModelSpec(_xgb_classifier, "XGBoost, all 32 features", "all", grid=_DEPTH_GRID, early_stopping=30),
         "xgb_paper14": ModelSpec(_xgb_classifier, "XGBoost, 14 curated features", "paper14", grid=_DEPTH_GRID, early_stopping=30),
+        "logreg_ordinal_all": ModelSpec(_ordinal("logreg"), "ordinal (threshold) logistic regression, all 32 features", "all",
+                                        grid=tuple({"C": c} for c in (0.01, 0.1, 1.0, 10.0))),
+        "xgb_ordinal_all": ModelSpec(_ordinal("xgb"), "ordinal (threshold) XGBoost, all 32 features", "all", grid=_DEPTH_GRID),
     },
     "gdi": {
         "mean": ModelSpec(_mean, "mean GDI of the training patients", class_weight=False, baseline=True),

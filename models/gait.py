@@ -1,0 +1,145 @@
+"""Estimators that take pose clips ``(N, T, V, C)`` and predict from clinical gait features.
+
+Each is a scikit-learn estimator wrapping three steps fitted together:
+feature extraction (:class:`gaitfeat.GaitFeatureExtractor`, no learned
+state), then a :class:`~models.tabular.FeatureTableClassifier` or
+:class:`~models.tabular.FeatureTableRegressor` (imputation, scaling and the
+model, fitted on the training clips only). They work wherever scikit-learn
+estimators do, e.g. ``cross_val_score(est, clips, y, groups=patients,
+cv=GroupKFold(5))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from gaitfeat.features import GaitFeatureExtractor
+
+from models.tabular import FeatureTableClassifier, FeatureTableRegressor
+
+__all__ = ["GaitFeatureClassifier", "GaitFeatureRegressor"]
+
+
+def _clips(X) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 4:
+        raise ValueError(f"expected pose clips of shape (N, T, V, C), got an array of shape {X.shape}")
+    return X
+
+
+class _ClipModel(BaseEstimator):
+    def _table_model(self):
+        raise NotImplementedError
+
+    def fit(self, X, y, sample_weight=None):
+        """Extract features from the clips ``X`` and fit the model to ``y``. Returns ``self``."""
+        X = _clips(X)
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"{X.shape[0]} clips but {y.shape[0]} labels")
+        self.pipeline_ = Pipeline([
+            ("features", GaitFeatureExtractor(fps=self.fps, layout=self.layout, features=self.features)),
+            ("model", self._table_model()),
+        ])
+        kwargs = {} if sample_weight is None else {"model__sample_weight": sample_weight}
+        self.pipeline_.fit(X, y, **kwargs)
+        self.feature_names_ = list(self.pipeline_.named_steps["features"].get_feature_names_out())
+        return self
+
+    def transform_features(self, X):
+        """The feature table the model sees for clips ``X`` (DataFrame)."""
+        check_is_fitted(self)
+        out = self.pipeline_.named_steps["features"].transform(_clips(X))
+        import pandas as pd
+
+        return pd.DataFrame(out, columns=self.feature_names_)
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return self.pipeline_.predict(_clips(X))
+
+
+class GaitFeatureClassifier(ClassifierMixin, _ClipModel):
+    """Pose clips in, GMFCS level (or any ordered class) out, through clinical gait features.
+
+    Parameters
+    ----------
+    fps : float
+        Frame rate of the clips (one per estimator).
+    layout : {"coco17", "body25"}, optional
+        Skeleton layout (default: inferred from the joint count).
+    features : str or list of str
+        Feature set name (``"paper14"``, ``"paper24"``, ``"all"``) or feature names.
+    estimator : {"xgb", "logreg", "rf"}
+    ordinal : bool
+        Ordinal (threshold) model instead of plain multiclass.
+    class_weight : {None, "balanced"}
+    n_estimators, max_depth, C : see :class:`~models.tabular.FeatureTableClassifier`
+    random_state : int, optional
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    pipeline_ : Pipeline
+        ``features`` -> ``model``.
+    feature_names_ : list of str
+    """
+
+    def __init__(self, *, fps=30.0, layout=None, features="paper14", estimator="xgb", ordinal=False, class_weight=None,
+                 n_estimators=200, max_depth=4, C=1.0, random_state=None):
+        self.fps = fps
+        self.layout = layout
+        self.features = features
+        self.estimator = estimator
+        self.ordinal = ordinal
+        self.class_weight = class_weight
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.C = C
+        self.random_state = random_state
+
+    def _table_model(self):
+        return FeatureTableClassifier(estimator=self.estimator, ordinal=self.ordinal, class_weight=self.class_weight,
+                                      n_estimators=self.n_estimators, max_depth=self.max_depth, C=self.C,
+                                      random_state=self.random_state)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.named_steps["model"].classes_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(N, n_classes)`` in the order of ``classes_``."""
+        check_is_fitted(self)
+        return self.pipeline_.predict_proba(_clips(X))
+
+
+class GaitFeatureRegressor(RegressorMixin, _ClipModel):
+    """Pose clips in, a continuous score (e.g. GDI) out, through clinical gait features.
+
+    Parameters
+    ----------
+    fps, layout, features : see :class:`GaitFeatureClassifier`
+    estimator : {"xgb", "ridge", "rf"}
+    alpha : float
+        Ridge penalty.
+    n_estimators, max_depth, random_state : see :class:`~models.tabular.FeatureTableRegressor`
+    """
+
+    def __init__(self, *, fps=30.0, layout=None, features="all", estimator="xgb", alpha=1.0, n_estimators=200,
+                 max_depth=4, random_state=None):
+        self.fps = fps
+        self.layout = layout
+        self.features = features
+        self.estimator = estimator
+        self.alpha = alpha
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.random_state = random_state
+
+    def _table_model(self):
+        return FeatureTableRegressor(estimator=self.estimator, alpha=self.alpha, n_estimators=self.n_estimators,
+                                     max_depth=self.max_depth, random_state=self.random_state)
