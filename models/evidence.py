@@ -24,7 +24,7 @@ import pandas as pd
 
 from gaitfeat.features import FEATURE_INFO
 
-__all__ = ["TYPICAL_RANGES", "load_typical_ranges", "evidence_statements", "feature_label"]
+__all__ = ["TYPICAL_RANGES", "load_typical_ranges", "evidence_statements", "feature_label", "decimals"]
 
 _RANGES_FILE = Path(__file__).resolve().parent / "typical_ranges.csv"
 
@@ -65,16 +65,20 @@ def feature_label(name: str) -> str:
     return side + text
 
 
-def _digits(unit: str) -> int:
-    return 0 if unit in ("deg", "%", "steps/min") else 2
+def decimals(unit: str, magnitude: float = 100.0) -> int:
+    """Decimals a value is stated with: whole degrees, percent and steps/min (one decimal below 10), else two."""
+    if unit in ("deg", "%", "steps/min"):
+        return 0 if abs(magnitude) >= 10 else 1
+    return 2
 
 
-def _fmt(value: float, unit: str) -> str:
-    return f"{value:.{_digits(unit)}f}{_UNITS.get(unit, ' ' + unit)}"
+def _fmt(value: float, unit: str, d: int | None = None) -> str:
+    d = decimals(unit, value) if d is None else d
+    return f"{value:.{d}f}{_UNITS.get(unit, ' ' + unit)}"
 
 
-def _round(value: float, unit: str) -> float:
-    return round(float(value), _digits(unit))
+def _round(value: float, unit: str, d: int | None = None) -> float:
+    return round(float(value), decimals(unit, value) if d is None else d)
 
 
 def evidence_statements(features: pd.Series, contributions: pd.Series, *, n: int = 5,
@@ -97,7 +101,7 @@ def evidence_statements(features: pd.Series, contributions: pd.Series, *, n: int
     Returns
     -------
     list of dict
-        ``feature``, ``value`` (rounded as printed), ``unit``, ``low``,
+        ``feature``, ``value`` (rounded as printed, to ``decimals``), ``unit``, ``low``,
         ``high``, ``status`` (``below``/``within``/``above``),
         ``contribution``, ``text``; strongest contribution first. Left/right
         features of a pair with a symmetry index are stated together.
@@ -132,17 +136,18 @@ def evidence_statements(features: pd.Series, contributions: pd.Series, *, n: int
                 text += f" (symmetry index {_fmt(features[sym], '%')}"
                 text += f", typical up to {_fmt(s_high, '%')})" if np.isfinite(s_high) else ")"
             used.update({left, right, sym})
-            out.append({"feature": name, "value": _round(value, unit), "unit": unit, "low": low, "high": high,
+            out.append({"feature": name, "value": _round(value, unit), "decimals": decimals(unit, value), "unit": unit,
+                        "low": low, "high": high,
                         "status": status, "contribution": float(contrib[name]), "text": text,
                         "pair": {left: _round(features[left], punit), right: _round(features[right], punit),
                                  **({sym: _round(features[sym], "%")} if sym in features.index and pd.notna(features[sym]) else {})}})
             continue
         text = f"{feature_label(name)} {_fmt(value, unit)}"
         if np.isfinite(low) and np.isfinite(high):
-            d = _digits(unit)
+            d = decimals(unit, max(abs(low), abs(high)))
             text += f" (typical {low:.{d}f}–{high:.{d}f}{_UNITS.get(unit, ' ' + unit)})"
             text += {"below": ": below the typical range", "above": ": above the typical range", "within": ""}[status]
         used.add(name)
-        out.append({"feature": name, "value": _round(value, unit), "unit": unit, "low": low, "high": high,
-                    "status": status, "contribution": float(contrib[name]), "text": text})
+        out.append({"feature": name, "value": _round(value, unit), "decimals": decimals(unit, value), "unit": unit,
+                    "low": low, "high": high, "status": status, "contribution": float(contrib[name]), "text": text})
     return out

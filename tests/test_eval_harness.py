@@ -10,7 +10,8 @@ import evaluation
 from evaluation import Dataset, LeakageError, check_disjoint, cross_validate, load_data
 from evaluation.browser import dump_dom, find_chromium, screenshot
 from evaluation.run import main
-from gaitfeat import FEATURES, simulate_walk, write_clips_npz, write_openpose
+from gaitfeat import FEATURE_INFO, FEATURES, simulate_walk, write_clips_npz, write_openpose
+from models.evidence import decimals
 from gaitfeat.errors import GaitError, LabelError
 
 
@@ -335,3 +336,41 @@ def test_cli_bad_arguments_exit_2(argv, tmp_path, capsys):
         raise SystemExit(code)
     assert exc.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_feature_study_evidence_matches_feature_table(tmp_path):
+    ds = load_data("synthetic", n_patients=24, random_state=2, n_jobs=1)
+    res = cross_validate(["majority", "logreg_all"], ds, "gmfcs", n_splits=3, n_bootstrap=20, importance=True,
+                         importance_options={"shap_rows": 200, "n_permutation": 2})
+    study = res.importance
+    assert set(study["importance"]) >= {"shap_xgb", "shap_linear", "permutation_xgb", "gain_xgb", "sfs_forward",
+                                        "sfs_backward"}
+    for values in study["importance"].values():
+        assert sum(values.values()) == pytest.approx(1.0)
+    assert len(study["sfs"]["forward"]["heldout_mean"]) == len(FEATURES)
+    # every held-out patient has statements, and their numbers are the patient's mean feature values
+    table = res.dataset.features
+    patients = res.dataset.meta["patient_id"]
+    assert {e["patient_id"] for e in study["evidence"]} == set(patients)
+    for e in study["evidence"][:8]:
+        means = table.loc[(patients == e["patient_id"]).to_numpy(), list(FEATURES)].mean()
+        assert 3 <= len(e["statements"]) <= 5
+        for st in e["statements"]:
+            assert st["value"] == round(float(means[st["feature"]]), st["decimals"])
+            assert f"{st['value']:.{st['decimals']}f}" in st["text"] or "pair" in st
+            for name, value in st.get("pair", {}).items():
+                mean = float(means[name])
+                assert value == round(mean, decimals(FEATURE_INFO[name].unit, mean))
+    folder = res.write(tmp_path)
+    page = (folder / "features.html").read_text()
+    assert "Rankings side by side" in page and "Evidence statements" in page and "SIMULATED DATA" in page
+    assert 'href="features.html"' in (folder / "index.html").read_text()
+    assert json.loads((folder / "metrics.json").read_text())["importance"]["folds"] == 3
+
+
+def test_cli_features_suite(tmp_path):
+    assert main(["--suite", "features", "--profile", "quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    page = (tmp_path / "features" / "index.html").read_text()
+    assert "backward elimination" in page and "<script" not in page.lower()
+    record = json.loads((tmp_path / "features" / "metrics.json").read_text())
+    assert record["models"] == {} and record["importance"]["agreement"]

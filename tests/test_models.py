@@ -1,0 +1,179 @@
+"""models: estimator API, ordinal model, SHAP additivity, sequential selection, importance agreement, evidence."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gaitfeat import FEATURES, simulate_cohort
+from models import (
+    FeatureTableClassifier,
+    FeatureTableRegressor,
+    GaitFeatureClassifier,
+    GaitFeatureRegressor,
+    OrdinalClassifier,
+    TYPICAL_RANGES,
+    by_region,
+    evidence_statements,
+    gain_ranking,
+    rank_agreement,
+    sequential_selection,
+    shap_values,
+)
+
+_RANDOM_WEIGHTING = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "row subsampling (XGBoost) and bootstrap samples (random forest) draw rows at random, so a weight of 2 "
+        "is not the same draw as a repeated row",
+}
+
+
+def _expected_failures(est):
+    if getattr(est, "estimator", None) in ("xgb", "rf"):
+        return _RANDOM_WEIGHTING
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        FeatureTableClassifier(estimator="xgb", n_estimators=10, random_state=0),
+        FeatureTableClassifier(estimator="logreg"),
+        FeatureTableClassifier(estimator="rf", n_estimators=10, random_state=0),
+        FeatureTableClassifier(estimator="logreg", ordinal=True),
+        OrdinalClassifier(),
+        FeatureTableRegressor(estimator="xgb", n_estimators=10, random_state=0),
+        FeatureTableRegressor(estimator="ridge"),
+        FeatureTableRegressor(estimator="rf", n_estimators=10, random_state=0),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_conformance(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return simulate_cohort(16, random_state=5, n_jobs=1)
+
+
+def test_gait_classifier_api(cohort, tmp_path):
+    clips, meta = cohort.clips, cohort.meta
+    y = meta["gmfcs"].to_numpy()
+    est = GaitFeatureClassifier(fps=30.0, features="paper14", estimator="xgb", n_estimators=30, random_state=3)
+    params = est.get_params()
+    assert clone(est).get_params() == params
+    assert est.set_params(max_depth=3).get_params()["max_depth"] == 3
+    est.fit(clips, y)
+    proba = est.predict_proba(clips)
+    assert proba.shape == (len(y), len(np.unique(y))) and np.allclose(proba.sum(axis=1), 1)
+    assert set(est.predict(clips)) <= set(est.classes_)
+    assert est.feature_names_ == list(__import__("gaitfeat").FEATURE_SETS["paper14"])
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(back.predict_proba(clips), proba)
+    again = clone(est).fit(clips, y)
+    np.testing.assert_array_equal(again.predict_proba(clips), proba)     # same random_state, same model
+    with pytest.raises(ValueError, match="pose clips"):
+        est.predict(clips[0])
+    scores = cross_val_score(GaitFeatureClassifier(fps=30.0, estimator="logreg"), clips, y,
+                             groups=meta["patient_id"], cv=GroupKFold(4))
+    assert scores.shape == (4,) and np.all((0 <= scores) & (scores <= 1))
+
+
+def test_gait_regressor_and_ordinal_under_grouped_cv(cohort):
+    clips, meta = cohort.clips, cohort.meta
+    groups = meta["patient_id"]
+    r = cross_val_score(GaitFeatureRegressor(fps=30.0, estimator="ridge"), clips, meta["gdi"].to_numpy(),
+                        groups=groups, cv=GroupKFold(4), scoring="neg_root_mean_squared_error")
+    assert np.all(np.isfinite(r))
+    o = GaitFeatureClassifier(fps=30.0, estimator="logreg", ordinal=True).fit(clips, meta["gmfcs"].to_numpy())
+    assert isinstance(o.pipeline_.named_steps["model"].model_, OrdinalClassifier)
+
+
+def test_ordinal_probabilities_are_consistent():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = np.digitize(x[:, 0] + 0.3 * rng.normal(size=400), [-1.0, 0.0, 1.0]) + 1      # levels 1..4 by one feature
+    model = OrdinalClassifier().fit(x, y)
+    above = model.exceedance_proba(x)
+    assert np.all(np.diff(above, axis=1) <= 1e-12)          # P(y > k) never grows with k
+    proba = model.predict_proba(x)
+    assert np.all(proba >= 0) and np.allclose(proba.sum(axis=1), 1)
+    assert np.mean(model.predict(x) == y) > 0.75
+    np.testing.assert_array_equal(model.classes_, [1, 2, 3, 4])
+
+
+def _toy_table(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, len(FEATURES))), columns=FEATURES)
+    score = 1.5 * X["cadence"] - 1.5 * X["knee_rom_left"]
+    y = np.digitize(score + 0.3 * rng.normal(size=n), [-1.5, 0.0, 1.5]) + 1
+    groups = np.repeat(np.arange(n // 6), 6)
+    return X, y, groups
+
+
+def test_sequential_selection_finds_the_informative_features_first():
+    X, y, groups = _toy_table()
+    fwd = sequential_selection(X, y, groups, direction="forward")
+    assert set(fwd["feature"].iloc[:2]) == {"cadence", "knee_rom_left"}
+    assert fwd["score"].iloc[1] > fwd["score"].iloc[0] > 0.4
+    assert len(fwd) == len(FEATURES)
+    bwd = sequential_selection(X, y, groups, direction="backward")
+    removed = list(bwd["feature"].iloc[1:])
+    survivor = (set(FEATURES) - set(removed)).pop()
+    assert {survivor, removed[-1]} == {"cadence", "knee_rom_left"}      # the informative pair is removed last
+    rng = np.random.default_rng(1)
+    reg = sequential_selection(X, 3 * X["walking_speed"] + 0.1 * rng.normal(size=len(X)), groups, task="regression",
+                               max_features=3)
+    assert reg["feature"].iloc[0] == "walking_speed" and len(reg) == 3
+
+
+@pytest.mark.parametrize("estimator", ["xgb", "logreg"])
+def test_shap_values_add_up_to_the_model_output(estimator):
+    X, y, _ = _toy_table(300)
+    X.iloc[::7, 3] = np.nan                                           # missing values are explained too
+    model = FeatureTableClassifier(estimator=estimator, n_estimators=30, random_state=0).fit(X, y)
+    sv = shap_values(model, X.iloc[:80])
+    assert sv.values.shape == (80, len(FEATURES), 4)
+    Xa = X.iloc[:80].to_numpy(float)
+    if estimator == "xgb":
+        margin = model.model_.predict(Xa, output_margin=True)
+    else:
+        margin = model.model_.decision_function(Xa)
+    np.testing.assert_allclose(sv.values.sum(axis=1) + sv.expected, margin, atol=1e-4)
+    reg = FeatureTableRegressor(estimator="xgb", n_estimators=30, random_state=0).fit(X, X["cadence"].fillna(0) * 2)
+    rv = shap_values(reg, X.iloc[:50])
+    np.testing.assert_allclose(rv.values.sum(axis=1) + rv.expected[0], reg.predict(X.iloc[:50]), atol=1e-4)
+    gain = gain_ranking(FeatureTableClassifier(estimator="xgb", n_estimators=20, random_state=0).fit(X, y))
+    assert gain.sum() == pytest.approx(1.0) and set(gain.sort_values().index[-2:]) == {"cadence", "knee_rom_left"}
+
+
+def test_rank_agreement_and_regions():
+    a = pd.Series([5.0, 4, 3, 2, 1], index=["cadence", "knee_rom_left", "trunk_sway", "neck_angle_left", "hip_rom_left"])
+    same = rank_agreement({"a": a, "b": a * 2}, top_k=2).iloc[0]
+    assert same["kendall_tau"] == pytest.approx(1.0) and same["top_k_overlap"] == 1.0
+    rev = rank_agreement({"a": a, "b": -a}, top_k=2).iloc[0]
+    assert rev["kendall_tau"] == pytest.approx(-1.0) and rev["top_k_overlap"] == 0.0
+    regions = by_region(a)
+    assert regions.sum() == pytest.approx(1.0)
+    assert regions["temporal"] == pytest.approx(5 / 15) and regions["knee"] == pytest.approx(4 / 15)
+
+
+def test_evidence_statements_cite_the_feature_table():
+    feats = pd.Series({name: float(TYPICAL_RANGES.loc[name, "median"]) for name in FEATURES})
+    feats["cadence"] = 88.4
+    feats["knee_rom_left"], feats["knee_rom_right"], feats["knee_rom_symmetry"] = 38.2, 55.1, 36.6
+    feats["trunk_sway"] = np.nan                                       # not measured: never stated
+    contrib = pd.Series(0.01, index=FEATURES)
+    contrib[["cadence", "knee_rom_right", "trunk_sway", "walking_speed"]] = [2.0, 1.0, 5.0, -3.0]
+    st = evidence_statements(feats, contrib, n=3)
+    assert [s["feature"] for s in st][:2] == ["cadence", "knee_rom_right"]
+    assert st[0]["value"] == 88.0 and "cadence 88 steps/min" in st[0]["text"] and st[0]["status"] == "below"
+    assert "typical 110–155 steps/min" in st[0]["text"]
+    assert st[1]["pair"] == {"knee_rom_left": 38.0, "knee_rom_right": 55.0, "knee_rom_symmetry": 37.0}
+    assert "left knee ROM 38° vs right 55° (symmetry index 37 %" in st[1]["text"]
+    assert all(s["feature"] != "trunk_sway" for s in st)
+    assert len(st) == 3
