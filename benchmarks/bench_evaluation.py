@@ -38,7 +38,10 @@ def main() -> None:
     _ = data.features
     t_feat = time.perf_counter() - t
     t = time.perf_counter()
-    res = evaluation.cross_validate(None, data, args.suite, n_bootstrap=args.bootstrap, random_state=0)
+    from evaluation.run import PROFILES
+
+    res = evaluation.cross_validate(None, data, args.suite, n_bootstrap=args.bootstrap, random_state=0, importance=True,
+                                    importance_options=PROFILES["default"]["importance"])
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
     res.scores()
@@ -52,10 +55,13 @@ def main() -> None:
           f"{len(res.models)} models x {len(res.folds)} folds")
     print(f"simulate cohort      {t_load:7.1f} s")
     print(f"extract features     {t_feat:7.1f} s  ({n / t_feat:,.0f} clips/s incl. numba load)")
-    print(f"fit + predict        {t_fit:7.1f} s  ({len(res.models) * len(res.folds) / t_fit:.2f} model-folds/s)")
+    fit_s, study_s = res.timings["fit_s"], res.timings["importance_s"]
+    print(f"fit + predict        {fit_s:7.1f} s  ({len(res.models) * len(res.folds) / fit_s:.2f} model-folds/s)")
+    print(f"importance study     {study_s:7.1f} s  (SHAP, permutation, gain, forward + backward selection, evidence)")
     print(f"score (B={args.bootstrap})     {t_score:7.1f} s  (3 levels x {len(res.models)} models + comparisons)")
     print(f"write report         {t_write:7.1f} s")
-    print(f"total                {t_load + t_feat + t_fit + t_score + t_write:7.1f} s; peak RSS {peak_mb():,.0f} MB")
+    print(f"total                {t_load + t_feat + t_fit + t_score + t_write:7.1f} s; peak RSS {peak_mb():,.0f} MB "
+          f"(cross_validate {t_fit:.1f} s incl. bookkeeping)")
 
     # the patient bootstrap alone: clip level, 4 classes, with AUC and log loss
     rng = np.random.default_rng(0)

@@ -288,10 +288,10 @@ class CVResults:
         for level in ("clip", "patient") if self.models else ():
             table = self.summary_table(level)
             metrics = [c for c in table.columns if not c.endswith("_ci")]
-            header = f"{'model':<16}" + "".join(f"{m:>26}" for m in metrics)
+            header = f"{'model':<20}" + "".join(f"{m:>26}" for m in metrics)
             lines += [f"{level}-level ({self.config['protocol_description']}):", header]
             for name, row in table.iterrows():
-                lines.append(f"{name:<16}" + "".join(f"{fmt(row[m], row[m + '_ci']):>26}" for m in metrics))
+                lines.append(f"{name:<20}" + "".join(f"{fmt(row[m], row[m + '_ci']):>26}" for m in metrics))
             lines.append("")
         if self.importance:
             lines += _importance_summary(self.importance)
