@@ -99,8 +99,8 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
         Stop forward selection after this many features (default: all);
         the remaining features follow in their original order.
     shap_rows : int
-        At most this many held-out clips per fold for SHAP (sampled); the
-        evidence statements use all of them.
+        At most this many held-out clips per fold (sampled) are kept for the
+        SHAP summary plots; importance and evidence use all of them.
 
     Returns
     -------
@@ -142,13 +142,15 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
         sample = np.sort(rng.choice(len(te), size=min(shap_rows, len(te)), replace=False))
         imp = {}
         for label, model in (("xgb", xgb), ("linear", lin)):
-            sv = shap_values(model, X_te.iloc[sample], random_state=random_state)
+            # Every held-out clip: the evidence statements need them all, and both explainers are fast.
+            sv = shap_values(model, X_te, random_state=random_state)
             table = mean_abs_shap(sv)
             imp[f"shap_{label}"] = table["overall"]
             if label == "xgb":
+                xgb_shap = sv
                 if task == "classification":
                     class_shap.append(table.drop(columns="overall"))
-                vals = sv.values
+                vals = sv.values[sample]
                 if task == "classification" and vals.ndim == 3:
                     # a level missing from this fold's training patients has no SHAP column: NaN, not a shifted column
                     full = np.full(vals.shape[:2] + (len(suite.labels),), np.nan)
@@ -176,7 +178,7 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
             imp[f"sfs_{direction}"] = _order_score(order, names)
         for key, value in imp.items():
             fold_imp.setdefault(key, []).append(_normalise(value.reindex(names).fillna(0.0)))
-        evidence += _fold_evidence(xgb, X_te, y_te, patients[te], task, n_evidence, random_state)
+        evidence += _fold_evidence(xgb, xgb_shap, X_te, y_te, patients[te], task, n_evidence)
 
     mean_imp = pd.DataFrame({k: pd.concat(v, axis=1).mean(axis=1) for k, v in fold_imp.items()})
     agreement = rank_agreement({k: mean_imp[k] for k in mean_imp.columns}, top_k=top_k)
@@ -224,10 +226,9 @@ def _order_stability(orders: list[list[str]], names: list[str]) -> dict:
             "kendall_tau": float(np.nanmean(taus)) if taus else float("nan")}
 
 
-def _fold_evidence(model, X_te: pd.DataFrame, y_te: np.ndarray, patients: np.ndarray, task: str, n: int,
-                   random_state: int) -> list[dict]:
+def _fold_evidence(model, sv, X_te: pd.DataFrame, y_te: np.ndarray, patients: np.ndarray, task: str,
+                   n: int) -> list[dict]:
     """Statements for each held-out patient: mean features over the patient's clips, mean SHAP towards the prediction."""
-    sv = shap_values(model, X_te, random_state=random_state)
     out = []
     frame = X_te.reset_index(drop=True)
     if task == "classification":

@@ -26,6 +26,16 @@ def _plt():
     return plt
 
 
+def _panels(plt, n: int, width: float, height: float):
+    """Up to three panels a row; unused axes hidden."""
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def _text(s: object) -> str:
     return str(s).replace("$", r"\$")
 
@@ -41,12 +51,7 @@ def _uri(fig) -> str:
 def confusion_figure(matrices: dict[str, np.ndarray], class_names: list[str], title: str) -> str:
     """One panel per model: counts and row-normalised percentages (true level in rows)."""
     plt = _plt()
-    n = len(matrices)
-    cols = min(n, 3)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
+    fig, axes = _panels(plt, len(matrices), 3.6, 3.4)
     for ax, (name, c) in zip(axes.ravel(), matrices.items()):
         c = np.asarray(c, dtype=float)
         row_sum = c.sum(axis=1, keepdims=True)
@@ -98,12 +103,7 @@ def roc_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray, float]]
 def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, title: str) -> str:
     """Predicted against measured values, one panel per model, with the identity line."""
     plt = _plt()
-    n = len(pairs)
-    cols = min(n, 3)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.5 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
+    fig, axes = _panels(plt, len(pairs), 3.5, 3.4)
     every = np.concatenate([np.r_[t, p] for t, p in pairs.values()])
     lo, hi = float(np.min(every)), float(np.max(every))
     pad = 0.05 * (hi - lo + 1e-9)
@@ -124,12 +124,7 @@ def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, t
 def bland_altman_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, title: str) -> str:
     """Difference (predicted − measured) against the mean of the two, with bias and 95 % limits of agreement."""
     plt = _plt()
-    n = len(pairs)
-    cols = min(n, 3)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.5 * cols, 3.2 * rows), squeeze=False)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
+    fig, axes = _panels(plt, len(pairs), 3.5, 3.2)
     for i, (ax, (name, (true, pred))) in enumerate(zip(axes.ravel(), pairs.items())):
         mean = (true + pred) / 2.0
         diff = pred - true

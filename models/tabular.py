@@ -50,6 +50,23 @@ def fit_weighted(est, X, y, sample_weight=None):
     return est.fit(X, y, sample_weight=sample_weight)
 
 
+def _trees(params, *, classifier: bool):
+    """XGBoost (NaN handled natively) or a random forest after median imputation, from an estimator's parameters."""
+    if params.estimator == "xgb":
+        from xgboost import XGBClassifier, XGBRegressor
+
+        cls = XGBClassifier if classifier else XGBRegressor
+        return cls(n_estimators=params.n_estimators, max_depth=params.max_depth, learning_rate=params.learning_rate,
+                   subsample=0.8, colsample_bytree=0.8, tree_method="hist", n_jobs=params.n_jobs,
+                   random_state=params.random_state)
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if classifier else RandomForestRegressor
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                         cls(n_estimators=params.n_estimators, min_samples_leaf=2, n_jobs=params.n_jobs,
+                             random_state=params.random_state))
+
+
 def _tags_allow_nan(tags):
     tags.input_tags.allow_nan = True
     return tags
@@ -159,20 +176,10 @@ class FeatureTableClassifier(ClassifierMixin, BaseEstimator):
         return _tags_allow_nan(super().__sklearn_tags__())
 
     def _base(self):
-        if self.estimator == "xgb":
-            from xgboost import XGBClassifier
-
-            return XGBClassifier(n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate,
-                                 subsample=0.8, colsample_bytree=0.8, tree_method="hist", n_jobs=self.n_jobs,
-                                 random_state=self.random_state)
+        if self.estimator in ("xgb", "rf"):
+            return _trees(self, classifier=True)
         if self.estimator == "logreg":
             return _impute_scale(LogisticRegression(C=self.C, max_iter=3000))
-        if self.estimator == "rf":
-            from sklearn.ensemble import RandomForestClassifier
-
-            return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                 RandomForestClassifier(n_estimators=self.n_estimators, min_samples_leaf=2,
-                                                        n_jobs=self.n_jobs, random_state=self.random_state))
         raise ValueError(f"estimator must be one of {CLASSIFIERS}, got {self.estimator!r}")
 
     def fit(self, X, y, sample_weight=None):
@@ -231,20 +238,10 @@ class FeatureTableRegressor(RegressorMixin, BaseEstimator):
         return _tags_allow_nan(super().__sklearn_tags__())
 
     def _base(self):
-        if self.estimator == "xgb":
-            from xgboost import XGBRegressor
-
-            return XGBRegressor(n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate,
-                                subsample=0.8, colsample_bytree=0.8, tree_method="hist", n_jobs=self.n_jobs,
-                                random_state=self.random_state)
+        if self.estimator in ("xgb", "rf"):
+            return _trees(self, classifier=False)
         if self.estimator == "ridge":
             return _impute_scale(Ridge(alpha=self.alpha))
-        if self.estimator == "rf":
-            from sklearn.ensemble import RandomForestRegressor
-
-            return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                 RandomForestRegressor(n_estimators=self.n_estimators, min_samples_leaf=2,
-                                                       n_jobs=self.n_jobs, random_state=self.random_state))
         raise ValueError(f"estimator must be one of {REGRESSORS}, got {self.estimator!r}")
 
     def fit(self, X, y, sample_weight=None):
