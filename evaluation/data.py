@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.splits import resolve_patient_ids
 from gaitfeat.errors import GaitError, LabelError, ReaderError
 from gaitfeat.features import extract_features
 from gaitfeat.io import read_clips_npz, read_kidzinski, read_openpose
 from gaitfeat.labels import validate_gmfcs
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate import simulate_cohort
-
-from evaluation.splits import resolve_patient_ids
 
 __all__ = ["Dataset", "load_data", "SOURCES"]
 

@@ -30,13 +30,12 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.class_weight import compute_sample_weight
 
-from gaitfeat.errors import LabelError
-from gaitfeat.labels import validate_gmfcs
-
 from evaluation.data import Dataset, load_data
 from evaluation.results import CVResults
 from evaluation.splits import Split, check_disjoint, holdout_split, inner_split, patient_folds, stratification_labels
 from evaluation.zoo import MODELS, ModelSpec, feature_columns
+from gaitfeat.errors import LabelError
+from gaitfeat.labels import validate_gmfcs
 
 __all__ = ["Suite", "SUITES", "cross_validate", "resolve_models"]
 

@@ -21,7 +21,6 @@ from scipy import stats as sps
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from gaitfeat.features import FEATURES, REGIONS
-
 from models.evidence import evidence_statements
 from models.importance import by_region, gain_ranking, mean_abs_shap, permutation_ranking, rank_agreement, shap_values
 from models.selection import sequential_selection

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
 
 from gaitfeat.features import FEATURE_SETS, FEATURES
+from models.tabular import impute_scale
 
 __all__ = ["ModelSpec", "MODELS", "feature_columns"]
 
@@ -82,18 +81,13 @@ def feature_columns(spec: ModelSpec) -> list[str]:
     return list(spec.features)
 
 
-def _impute_scale(model: BaseEstimator) -> Pipeline:
-    # keep_empty_features: a feature unmeasurable in a whole training fold stays a (constant) column.
-    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), model)
-
-
 def _majority(random_state: int) -> BaseEstimator:
     # "prior": predicts the most frequent class, with the training class shares as probabilities.
     return DummyClassifier(strategy="prior")
 
 
 def _logreg(random_state: int) -> Pipeline:
-    return _impute_scale(LogisticRegression(C=1.0, max_iter=3000, random_state=random_state))
+    return impute_scale(LogisticRegression(C=1.0, max_iter=3000, random_state=random_state))
 
 
 def _xgb_classifier(random_state: int) -> BaseEstimator:
@@ -120,7 +114,7 @@ def _mean(random_state: int) -> BaseEstimator:
 
 
 def _ridge(random_state: int) -> Pipeline:
-    return _impute_scale(Ridge(alpha=1.0))
+    return impute_scale(Ridge(alpha=1.0))
 
 
 def _xgb_regressor(random_state: int) -> BaseEstimator:

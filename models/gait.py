@@ -17,7 +17,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.features import GaitFeatureExtractor
-
 from models.tabular import FeatureTableClassifier, FeatureTableRegressor
 
 __all__ = ["GaitFeatureClassifier", "GaitFeatureRegressor"]

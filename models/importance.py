@@ -20,8 +20,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from gaitfeat.features import FEATURE_INFO, REGIONS
-
-from models.tabular import FeatureTableClassifier, FeatureTableRegressor, OrdinalClassifier
+from models.tabular import FeatureTableClassifier, OrdinalClassifier
 
 __all__ = [
     "ShapResult",

@@ -29,7 +29,8 @@ CLASSIFIERS: tuple[str, ...] = ("xgb", "logreg", "rf")
 REGRESSORS: tuple[str, ...] = ("xgb", "ridge", "rf")
 
 
-def _impute_scale(model) -> Pipeline:
+def impute_scale(model) -> Pipeline:
+    """Median imputation, standardisation, then ``model`` (all fitted on the training data only)."""
     # keep_empty_features: a feature never measured in the training data stays a (constant) column.
     return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), model)
 
@@ -104,7 +105,7 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"OrdinalClassifier needs at least 2 classes; got one class only ({self.classes_[0]!r})")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        base = self.estimator if self.estimator is not None else _impute_scale(LogisticRegression(max_iter=3000))
+        base = self.estimator if self.estimator is not None else impute_scale(LogisticRegression(max_iter=3000))
         self.estimators_ = []
         for k in range(len(self.classes_) - 1):
             above = (codes > k).astype(int)
@@ -179,7 +180,7 @@ class FeatureTableClassifier(ClassifierMixin, BaseEstimator):
         if self.estimator in ("xgb", "rf"):
             return _trees(self, classifier=True)
         if self.estimator == "logreg":
-            return _impute_scale(LogisticRegression(C=self.C, max_iter=3000))
+            return impute_scale(LogisticRegression(C=self.C, max_iter=3000))
         raise ValueError(f"estimator must be one of {CLASSIFIERS}, got {self.estimator!r}")
 
     def fit(self, X, y, sample_weight=None):
@@ -241,7 +242,7 @@ class FeatureTableRegressor(RegressorMixin, BaseEstimator):
         if self.estimator in ("xgb", "rf"):
             return _trees(self, classifier=False)
         if self.estimator == "ridge":
-            return _impute_scale(Ridge(alpha=self.alpha))
+            return impute_scale(Ridge(alpha=self.alpha))
         raise ValueError(f"estimator must be one of {REGRESSORS}, got {self.estimator!r}")
 
     def fit(self, X, y, sample_weight=None):

@@ -1,6 +1,7 @@
 """The evaluation harness: leakage guard, known-answer data, data sources, CLI, report safety."""
 
 import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +12,8 @@ from evaluation import Dataset, LeakageError, check_disjoint, cross_validate, lo
 from evaluation.browser import dump_dom, find_chromium, screenshot
 from evaluation.run import main
 from gaitfeat import FEATURE_INFO, FEATURES, simulate_walk, write_clips_npz, write_openpose
-from models.evidence import decimals
 from gaitfeat.errors import GaitError, LabelError
+from models.evidence import decimals
 
 
 def toy_dataset(n_patients=60, clips_per_patient=8, informative=True, seed=0, patient_ids=None) -> Dataset:

@@ -11,12 +11,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaitfeat import FEATURES, simulate_cohort
 from models import (
+    TYPICAL_RANGES,
     FeatureTableClassifier,
     FeatureTableRegressor,
     GaitFeatureClassifier,
     GaitFeatureRegressor,
     OrdinalClassifier,
-    TYPICAL_RANGES,
     by_region,
     evidence_statements,
     gain_ranking,
