@@ -33,7 +33,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from evaluation.data import Dataset, load_data
 from evaluation.results import CVResults
 from evaluation.splits import Split, check_disjoint, holdout_split, inner_split, patient_folds, stratification_labels
-from evaluation.zoo import MODELS, ModelSpec, feature_columns
+from evaluation.zoo import MODELS, ModelSpec, deep_models, feature_columns
 from gaitfeat.errors import LabelError
 from gaitfeat.labels import validate_gmfcs
 
@@ -60,9 +60,16 @@ SUITES: dict[str, Suite] = {
 }
 
 
-def resolve_models(models, suite: Suite) -> dict[str, ModelSpec]:
-    """Turn ``models`` (None, a name, names, an estimator, or a mapping) into ``{name: ModelSpec}``."""
-    available = MODELS.get(suite.name, {})
+def resolve_models(models, suite: Suite, *, deep_profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
+    """Turn ``models`` (None, a name, names, an estimator, or a mapping) into ``{name: ModelSpec}``.
+
+    The suite's deep models are built with ``deep_profile`` and ``device``
+    (see :func:`evaluation.zoo.deep_models`).
+    """
+    available = dict(MODELS.get(suite.name, {}))
+    if any(spec.eval_set for spec in available.values()):
+        deep = deep_models(suite.task, profile=deep_profile, device=device)
+        available.update({n: sp for n, sp in deep.items() if n in available})
     if models is None:
         return dict(available)
     if isinstance(models, str):
@@ -226,6 +233,59 @@ class _Fitter:
         return np.asarray(est.predict(X_test), dtype=float)
 
 
+def _reference_of(name: str, spec: ModelSpec, specs: dict, reference: str | None) -> str | None:
+    """The model ``name`` is compared with: the explicit run-wide reference, its own, or the suite baseline."""
+    if reference is not None:
+        return reference if reference != name else None
+    if spec.reference is not None and spec.reference in specs and spec.reference != name:
+        return spec.reference
+    base = next((n for n, sp in specs.items() if sp.baseline), None)
+    return base if base != name else None
+
+
+def _fit_network(spec: ModelSpec, name: str, dataset: Dataset, y: np.ndarray, fit_idx, val_idx, test_idx,
+                 n_classes: int, fold_models: dict, class_weight: str | None, random_state: int):
+    """Fit a neural-network spec on the fit part with the validation part as ``eval_set``; predict the test part.
+
+    ``y`` holds class positions 0..K-1 (or targets); the estimator's ``classes_``
+    are the positions present in the fit part, mapped back to all K columns.
+    """
+    est = spec.build(random_state)
+    reused = spec.backbone_from is not None and spec.backbone_from in fold_models
+    if reused:
+        est.set_params(backbone=fold_models[spec.backbone_from])
+    if class_weight == "balanced" and spec.class_weight and n_classes:
+        est.set_params(class_weight="balanced")
+    clips = dataset.clips
+    if spec.inputs == "clips+features":
+        table = dataset.features
+        feats = lambda rows: table.iloc[rows].reset_index(drop=True)   # noqa: E731
+        est.fit(clips[fit_idx], y[fit_idx], features=feats(fit_idx),
+                eval_set=(clips[val_idx], y[val_idx], feats(val_idx)))
+        kwargs = {"features": feats(test_idx)}
+    else:
+        est.fit(clips[fit_idx], y[fit_idx], eval_set=(clips[val_idx], y[val_idx]))
+        kwargs = {}
+    fold_models[name] = est
+    if n_classes:
+        local = np.asarray(est.predict_proba(clips[test_idx], **kwargs), dtype=float)
+        out = np.zeros((local.shape[0], n_classes))
+        out[:, np.asarray(est.classes_, dtype=np.int64)] = local
+    else:
+        out = np.asarray(est.predict(clips[test_idx], **kwargs), dtype=float)
+    history = getattr(est, "history_", [])
+    best = [r for r in history if r.get("best")]
+    info = {"epochs_run": len(history), "best_epoch": best[-1]["epoch"] if best else None,
+            "best_validation": {k: v for k, v in best[-1].items() if k.startswith("val_")} if best else {},
+            "fit_seconds": float(getattr(est, "fit_seconds_", 0.0)),
+            "backbone_reused": bool(reused),
+            "selected_features": list(getattr(est, "selected_features_", []) or []),
+            "joint_contributions": (np.asarray(est.joint_contributions_).tolist()
+                                    if getattr(est, "joint_contributions_", None) is not None else None),
+            "region_scores": (est.region_scores_.to_dict() if getattr(est, "region_scores_", None) is not None else None)}
+    return out, info
+
+
 def _inputs(spec: ModelSpec, dataset: Dataset, rows: np.ndarray):
     if spec.inputs == "clips":
         return dataset.clips[rows]
@@ -286,6 +346,8 @@ def cross_validate(
     progress: bool = False,
     importance: bool = False,
     importance_options: dict | None = None,
+    deep_profile: str = "compact",
+    device: str = "auto",
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -312,7 +374,10 @@ def cross_validate(
     n_bootstrap : int
         Patient resamples for confidence intervals and paired comparisons.
     reference : str, optional
-        Model the others are compared with (default: the suite's baseline).
+        Model every other is compared with (default: each model's own
+        ``ModelSpec.reference``, else the suite's baseline — the dual-stream
+        models are compared with the ST-GCN baseline, the others with the
+        majority/mean baseline).
     cv : splitter or iterable of (train, test), optional
         Your own splits (e.g. ``GroupKFold``); they must be patient-disjoint
         or :class:`~evaluation.splits.LeakageError` is raised.
@@ -327,6 +392,11 @@ def cross_validate(
         on the same folds (always on for the ``features`` suite, which fits no other model).
     importance_options : dict, optional
         Passed to ``feature_study`` (``backward``, ``sfs_thin``, ``sfs_max_features``, ...).
+    deep_profile : {"compact", "quick", "paper"}
+        Size and training schedule of the suite's ST-GCN and dual-stream
+        models (:data:`evaluation.zoo.DEEP_PROFILES`).
+    device : str
+        Where the deep models train: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
 
     Returns
     -------
@@ -345,13 +415,16 @@ def cross_validate(
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
     s = SUITES[suite]
-    specs = resolve_models(models, s)
+    specs = resolve_models(models, s, deep_profile=deep_profile, device=device)
     importance = importance or suite == "features"
     if not specs and not importance:
         raise ValueError("no models to evaluate")
     for spec in specs.values():
         if spec.inputs == "features":
             feature_columns(spec)
+        elif spec.inputs not in ("clips", "clips+features"):
+            raise ValueError(f"model inputs must be 'features', 'clips' or 'clips+features', got {spec.inputs!r}")
+    explicit_reference = reference
     if reference is None:
         reference = next((n for n, sp in specs.items() if sp.baseline), None)
     elif reference not in specs:
@@ -383,7 +456,7 @@ def cross_validate(
     y_strat = stratification_labels(y, s.task)
 
     t0 = time.perf_counter()
-    if importance or any(spec.inputs == "features" for spec in specs.values()):
+    if importance or any(spec.inputs != "clips" for spec in specs.values()):
         _ = dataset.features
     features_s = time.perf_counter() - t0
 
@@ -400,7 +473,7 @@ def cross_validate(
     labels = np.asarray(s.labels) if s.task == "classification" else None
     y_fit_space = np.searchsorted(labels, y) if labels is not None else y   # class positions 0..K-1
     n_classes = len(labels) if labels is not None else 0
-    rows, selection, fold_rows, notes = [], [], [], []
+    rows, selection, fold_rows, notes, deep_rows = [], [], [], [], []
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(splits) * len(specs), desc=f"{suite}", unit="fit", disable=not progress, file=sys.stderr,
@@ -414,10 +487,21 @@ def cross_validate(
             if absent:
                 notes.append(f"repeat {split.repeat} fold {split.fold}: level(s) {absent} absent from the training patients "
                              "(their probability is 0 in that fold)")
+        fold_models: dict[str, BaseEstimator] = {}
         for name, spec in specs.items():
             bar.set_postfix_str(f"r{split.repeat} f{split.fold} {name}")
-            fitter = _Fitter(spec, s.task, class_weight, random_state)
             t_fit = time.perf_counter()
+            if spec.eval_set:
+                out, info = _fit_network(spec, name, dataset, y_fit_space, fit_idx, val_idx, split.test, n_classes,
+                                         fold_models, class_weight, random_state)
+                deep_rows.append({"model": name, "repeat": split.repeat, "fold": split.fold, **info})
+                selection.append({"model": name, "repeat": split.repeat, "fold": split.fold, "params": {},
+                                  "rounds": info["epochs_run"], "candidates": [],
+                                  "fit_seconds": time.perf_counter() - t_fit})
+                rows.append(_prediction_frame(name, split, dataset, y, out, labels))
+                bar.update(1)
+                continue
+            fitter = _Fitter(spec, s.task, class_weight, random_state)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="xgboost")
                 params, rounds, tried = fitter.select(
@@ -430,6 +514,7 @@ def cross_validate(
                               "rounds": rounds, "candidates": tried, "fit_seconds": elapsed})
             rows.append(_prediction_frame(name, split, dataset, y, out, labels))
             bar.update(1)
+        fold_models.clear()
     study = None
     if importance:
         from evaluation.importance import feature_study
@@ -447,7 +532,10 @@ def cross_validate(
         "n_bootstrap": n_bootstrap, "random_state": random_state, "reference": reference,
         "models": {n: {"description": sp.description, "inputs": sp.inputs,
                        "features": (sp.features if isinstance(sp.features, str) else list(sp.features)),
-                       "grid": list(sp.grid), "early_stopping": sp.early_stopping} for n, sp in specs.items()},
+                       "grid": list(sp.grid), "early_stopping": sp.early_stopping,
+                       "reference": _reference_of(n, sp, specs, explicit_reference)} for n, sp in specs.items()},
+        "deep_profile": deep_profile if any(sp.eval_set for sp in specs.values()) else None,
+        "device": device,
         "user_splits": cv is not None,
         "importance": bool(importance),
     }
@@ -455,7 +543,7 @@ def cross_validate(
                "importance_s": study["seconds"] if study else 0.0}
     return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                      selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
-                     started=started, importance=study)
+                     started=started, importance=study, deep=deep_rows)
 
 
 def _fold_row(split: Split, fit_idx, val_idx, patients, y, suite: Suite) -> dict:

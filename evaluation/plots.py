@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 
-__all__ = ["confusion_figure", "roc_figure", "scatter_figure", "bland_altman_figure"]
+__all__ = ["confusion_figure", "roc_figure", "scatter_figure", "bland_altman_figure", "skeleton_figure"]
 
 _COLOURS = ("#1f5fa8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#8c564b", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -217,3 +217,11 @@ def region_figure(shares: dict[str, dict[str, float]], title: str) -> str:
     ax.set_title(_text(title), fontsize=10)
     fig.tight_layout()
     return _uri(fig)
+
+
+def skeleton_figure(joint_scores, layout: str, title: str = "Grad-CAM joint contributions (mean over folds)") -> str:
+    """Joint contribution scores drawn on a skeleton (seed 000, Fig. 2), as a data URI."""
+    _plt()
+    from models.explain import plot_skeleton
+
+    return _uri(plot_skeleton(joint_scores, layout, title=title))

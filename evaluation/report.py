@@ -13,6 +13,7 @@ import html
 import json
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_curve
 
 from evaluation.metrics import LEVELS
@@ -232,37 +233,89 @@ def _regression_tables(record: dict) -> str:
 
 def _comparison_section(record: dict) -> str:
     comp = record["comparisons"]
-    if not comp or not comp.get("reference"):
+    if not comp or not comp.get("models"):
         return ""
-    ref = comp["reference"]
     task = record["task"]
     nb = record["configuration"]["n_bootstrap"]
-    out = [f"<h2>Paired comparisons with {esc(ref)}</h2>",
-           '<p class="note">Differences model − reference with paired patient-bootstrap 95 % intervals and bootstrap '
-           "p-values (same resamples for both models). "]
+    out = ["<h2>Paired comparisons</h2>",
+           '<p class="note">Differences model − reference on the same test patients, with paired patient-bootstrap '
+           "95 % intervals and bootstrap p-values (same resamples for both models). Each model is compared with "
+           "its own reference: the dual-stream models with the ST-GCN skeleton baseline (does fusion help?), the "
+           "others with the majority / mean baseline. "]
     if task == "classification":
         out[-1] += ("McNemar's test compares patient-level correctness (exact binomial when fewer than 25 patients "
                     "are discordant).</p>")
-        header = ["model", "level", "Δ accuracy", "p", "Δ κ<sub>l</sub>", "p", "McNemar (model only / reference only)", "p"]
+        header = ["model", "reference", "level", "Δ accuracy", "p", "Δ κ<sub>l</sub>", "p",
+                  "McNemar (model only / reference only)", "p"]
     else:
         out[-1] += "Wilcoxon signed-rank test on patient-level absolute errors (negative Δ = better than the reference).</p>"
-        header = ["model", "level", "Δ RMSE", "p", "Δ MAE", "p", "Wilcoxon median Δ|error|", "p"]
+        header = ["model", "reference", "level", "Δ RMSE", "p", "Δ MAE", "p", "Wilcoxon median Δ|error|", "p"]
     rows = []
     for name, c in comp["models"].items():
+        ref = c.get("reference", comp.get("reference"))
         for level in ("clip", "patient"):
             if task == "classification":
                 a, k = c[level]["accuracy"], c[level]["kappa_linear"]
                 test = c["mcnemar_patient"] if level == "patient" else None
                 tail = [f"{test['a_only']} / {test['b_only']}", _p(test["p_value"])] if test else ["", ""]
-                rows.append([esc(name), level, _with_ci(a["difference"], a["ci"], 4, True), _p(a["p_value"], nb),
+                rows.append([esc(name), esc(ref), level, _with_ci(a["difference"], a["ci"], 4, True), _p(a["p_value"], nb),
                              _with_ci(k["difference"], k["ci"]), _p(k["p_value"], nb)] + tail)
             else:
                 a, k = c[level]["rmse"], c[level]["mae"]
                 test = c["wilcoxon_patient"] if level == "patient" else None
                 tail = [_num(test["median_difference"], 2), _p(test["p_value"])] if test else ["", ""]
-                rows.append([esc(name), level, _with_ci(a["difference"], a["ci"], 2), _p(a["p_value"], nb),
+                rows.append([esc(name), esc(ref), level, _with_ci(a["difference"], a["ci"], 2), _p(a["p_value"], nb),
                              _with_ci(k["difference"], k["ci"], 2), _p(k["p_value"], nb)] + tail)
-    out.append(_table(header, rows, 2))
+    out.append(_table(header, rows, 3))
+    return "\n".join(out)
+
+
+def _deep_section(record: dict) -> str:
+    """Neural networks: training summary per fold, Grad-CAM joint scores and the features they selected."""
+    deep = record.get("deep") or []
+    if not deep:
+        return ""
+    from evaluation.plots import skeleton_figure
+
+    cfg = record["configuration"]
+    out = ["<h2>Skeleton models: training and Grad-CAM</h2>",
+           f'<p class="note">Deep-model profile <b>{esc(cfg.get("deep_profile"))}</b> on device {esc(cfg.get("device"))} '
+           "(see docs/models.md: the compact ST-GCN is a CPU-sized variant, not the original network; "
+           "<code>--profile paper</code> trains the original). Every network trains on the fold's fitting patients and "
+           "stops early on its validation patients; the dual-stream models start from the same fold's ST-GCN "
+           "baseline (phase 1 frozen, phase 2 last blocks fine-tuned).</p>"]
+    rows = []
+    for d in deep:
+        val = d.get("best_validation") or {}
+        score = ", ".join(f"{esc(k.replace('val_', ''))} {v:.3f}" for k, v in val.items())
+        rows.append([esc(d["model"]), str(d["fold"] + 1), str(d["epochs_run"]), esc(d["best_epoch"]), score,
+                     f"{d['fit_seconds']:.1f}", "yes" if d.get("backbone_reused") else "",
+                     str(len(d.get("selected_features") or [])) or ""])
+    out.append("<details><summary>Training per fold</summary>" + _table(
+        ["model", "fold", "epochs run", "best epoch", "best validation", "fit s", "fold's ST-GCN reused", "features"],
+        rows, 1) + "</details>")
+    cams = [d for d in deep if d.get("joint_contributions")]
+    if not cams:
+        return "\n".join(out)
+    first = cams[0]["model"]
+    cams = [d for d in cams if d["model"] == first]     # one Grad-CAM per fold (all variants share the backbone)
+    joints = np.mean([d["joint_contributions"] for d in cams], axis=0)
+    layout = record["data"].get("layout") or "coco17"
+    out.append('<div class="figs">' + f'<img alt="Grad-CAM joint contributions" src="{skeleton_figure(joints, layout)}">'
+               + "</div>")
+    regions = pd.DataFrame([d["region_scores"] for d in cams])
+    reg_rows = [[esc(r), _num(regions[r].mean(), 2), _num(regions[r].min(), 2), _num(regions[r].max(), 2)]
+                for r in regions.columns]
+    out.append("<p>Grad-CAM of each fold's ST-GCN baseline on its training clips (true level as target), "
+               "joint scores min-max scaled to [0, 1] and averaged over the folds. Region score = mean of its joints; "
+               f"regions scoring at least the threshold give the <i>selected</i> feature set of {esc(first)} and the "
+               "other Grad-CAM variants (gait-cycle features are always kept, as in seed 000).</p>")
+    out.append(_table(["region", "mean score", "min over folds", "max over folds"], reg_rows, 1))
+    counts = pd.Series([f for d in cams for f in d["selected_features"]]).value_counts()
+    n = len(cams)
+    sel = [[esc(f), f"{int(c)} / {n}"] for f, c in counts.items()]
+    out.append("<details><summary>Selected features: in how many folds</summary>"
+               + _table(["feature", "folds"], sel, 1) + "</details>")
     return "\n".join(out)
 
 
@@ -369,6 +422,7 @@ def render_html(results, record: dict) -> str:
         _classification_tables(record) if record["task"] == "classification" else _regression_tables(record),
         _comparison_section(record),
         _figures(results, record),
+        _deep_section(record),
         ('<h2>Feature importance</h2><p>Which gait features drive the models — SHAP, permutation importance, '
          'XGBoost gain and sequential selection compared, by body region, with evidence statements per patient: '
          '<a href="features.html">features.html</a>.</p>') if record.get("importance") else "",

@@ -47,7 +47,7 @@ __all__ = ["CVResults", "SCHEMA", "SCHEMA_VERSION"]
 SCHEMA = "gaitfeat-evaluation-metrics"
 #: Version of the ``metrics.json`` layout (docs/evaluation.md). Bump the major
 #: number when a key is removed or changes meaning.
-SCHEMA_VERSION = "1.1"   # 1.1: "importance" (feature-importance study) added
+SCHEMA_VERSION = "1.2"   # 1.1: "importance" (feature-importance study); 1.2: "deep", per-model comparison references
 
 #: Metrics compared between each model and the reference (paired bootstrap).
 COMPARED = {"classification": ("accuracy", "kappa_linear", "balanced_accuracy"), "regression": ("rmse", "mae")}
@@ -147,6 +147,12 @@ class CVResults:
         Hyperparameters chosen in each fold, candidates tried, fit time.
     config : dict
         Everything that defines the run.
+    importance : dict, optional
+        The feature-importance study.
+    deep : list of dict
+        One row per neural-network fit and fold: epochs run, best epoch and
+        its validation scores, whether the fold's ST-GCN was reused, the
+        selected clinical features and the Grad-CAM joint and region scores.
     """
 
     suite: object
@@ -160,6 +166,7 @@ class CVResults:
     timings: dict
     started: float = field(default_factory=time.perf_counter)
     importance: dict | None = None
+    deep: list = field(default_factory=list)
     _scores: dict | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ scoring
@@ -232,16 +239,21 @@ class CVResults:
         comparisons = self._compare(models, boots, repeats)
         return {"models": models, "comparisons": comparisons}
 
-    def _compare(self, models: dict, boots: dict, repeats: list) -> dict:
+    def _reference(self, name: str) -> str | None:
+        cfg = self.config["models"].get(name, {})
+        if "reference" in cfg:                       # per-model references (schema >= 1.2)
+            return cfg["reference"]
         ref = self.config.get("reference")
-        if ref is None or ref not in models:
-            return {"reference": None, "models": {}}
+        return ref if ref != name else None
+
+    def _compare(self, models: dict, boots: dict, repeats: list) -> dict:
         task = self.suite.task
         out = {}
         for name in self.models:
-            if name == ref:
+            ref = self._reference(name)
+            if ref is None or ref not in models or ref == name:
                 continue
-            entry = {}
+            entry = {"reference": ref}
             for level in LEVELS:
                 entry[level] = {
                     m: paired_difference(boots[name][level][m], boots[ref][level][m],
@@ -257,7 +269,9 @@ class CVResults:
             else:
                 entry["wilcoxon_patient"] = wilcoxon_abs_error(both["y_pred_a"] - both["y_true"], both["y_pred_b"] - both["y_true"])
             out[name] = entry
-        return {"reference": ref, "repeat_used_for_tests": int(repeats[0]), "models": out}
+        if not out:
+            return {"reference": None, "models": {}}
+        return {"reference": self.config.get("reference"), "repeat_used_for_tests": int(repeats[0]), "models": out}
 
     # ------------------------------------------------------------------ summaries
     def summary_table(self, level: str = "clip") -> pd.DataFrame:
@@ -360,6 +374,7 @@ class CVResults:
             "comparisons": scores["comparisons"],
             "notes": self.notes,
             "importance": None if self.importance is None else {k: v for k, v in self.importance.items() if not k.startswith("_")},
+            "deep": self.deep,
             "environment": environment(),
             "seed": self.config["random_state"],
             "timings": self.timings,

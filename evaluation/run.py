@@ -14,13 +14,17 @@ from pathlib import Path
 
 __all__ = ["main", "PROFILES", "build_parser"]
 
-#: Run sizes. ``quick``: a tiny simulated cohort and 3 folds (well under a
-#: minute; used by the tests). ``default``: the full suite on 2 cores in a few minutes.
+#: Run sizes. ``quick``: a tiny simulated cohort, 3 folds, token network training (about a
+#: minute; used by the tests). ``default``: the full suite, with the compact ST-GCN, in under
+#: 10 minutes on 2 CPU cores. ``paper``: as ``default`` but the deep models are the original
+#: ST-GCN trained with seed 000's full schedule (meant for a GPU: ``--device cuda``).
 PROFILES: dict[str, dict] = {
-    "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200,
+    "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200, "deep": "quick",
               "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 400, "n_permutation": 3}},
-    "default": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000,
+    "default": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000, "deep": "compact",
                 "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 1500, "n_permutation": 5}},
+    "paper": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000, "deep": "paper",
+              "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 1500, "n_permutation": 5}},
 }
 #: The ``features`` suite runs the study alone, so it can afford more SHAP rows and permutation repeats.
 FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
@@ -73,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="frame rate of OpenPose videos when the label table has no fps column")
     p.add_argument("--out", default="reports", help="output folder; the report goes to OUT/SUITE/ (default: reports)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
-                   help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples (< 1 min); "
-                        "default: 200 patients, 5 folds, 1000 resamples")
+                   help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples, token network training "
+                        "(about 1 min); default: 200 patients, 5 folds, 1000 resamples, compact ST-GCN (< 10 min on "
+                        "2 cores); paper: as default with the original ST-GCN and seed 000's schedule (use a GPU)")
+    p.add_argument("--device", default="auto",
+                   help="where the ST-GCN and dual-stream models train: auto (CUDA when available), cpu, cuda, "
+                        "cuda:1 ... (default auto)")
     p.add_argument("--protocol", choices=("cv", "holdout"), default="cv",
                    help="cv: stratified patient-level K-fold; holdout: the seed paper's single stratified patient split")
     p.add_argument("--folds", type=int, metavar="K", help="number of folds (default from --profile)")
@@ -128,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
               (args.repeats == 1 or args.protocol == "cv", "--repeats applies to --protocol cv only"),
               (args.folds is None or args.protocol == "cv", "--folds applies to --protocol cv only"),
               (args.fps is None or args.fps > 0, "--fps must be positive"),
+              (args.device == "auto" or args.device == "cpu" or args.device.startswith("cuda"),
+               "--device must be auto, cpu or cuda[:N]"),
               (args.labels is None or args.data.lower().startswith("openpose:"), "--labels is only used with openpose:PATH data")]
     for ok, message in checks:
         if not ok:
@@ -163,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
             importance=not args.no_importance or args.suite == "features",
             importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if args.suite == "features" else {})},
+            deep_profile=profile["deep"], device=args.device,
         )
         results.started = started          # the run time in the report includes loading the data
         results.timings["load_s"] = load_s
         results.config["profile"] = args.profile
         results.config["command"] = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
         folder = results.write(args.out, html=not args.no_html)
-    except (GaitError, ValueError, OSError) as exc:
+    except (GaitError, ValueError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
     print()
     print(results.format_summary())

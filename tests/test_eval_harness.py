@@ -295,14 +295,28 @@ def test_cli_quick_end_to_end(tmp_path, capsys):
     assert len(pred) == len(evaluation.MODELS["gmfcs"]) * record["data"]["counts"]["clips"]
     page = (folder / "index.html").read_text()
     assert "SIMULATED DATA" in page and "data:image/png;base64," in page
-    # same seed, same numbers
+    # Seed 000's Table 3 rows: the dual-stream models are compared with the fold's ST-GCN baseline they start from.
+    comp = record["comparisons"]["models"]
+    assert comp["stgcn"]["reference"] == "majority"
+    for name in ("dual_all_xattn", "dual_gradcam_xattn", "dual_gradcam_concat"):
+        assert comp[name]["reference"] == "stgcn"
+    deep = pd.DataFrame(record["deep"])
+    assert set(deep["model"]) == {"stgcn", "dual_all_xattn", "dual_gradcam_xattn", "dual_gradcam_concat"}
+    assert len(deep) == 4 * 3 and deep.loc[deep["model"] != "stgcn", "backbone_reused"].all()
+    cams = deep[deep["model"] == "dual_gradcam_xattn"]
+    assert all(len(j) == 17 and max(j) == 1.0 for j in cams["joint_contributions"])
+    assert "Grad-CAM" in page and "Paired comparisons" in page
+    # same seed, same numbers (a subset of the models, deep ones included)
+    subset = ["majority", "logreg_all", "stgcn", "dual_gradcam_concat"]
     assert main(["--suite", "gmfcs", "--profile", "quick", "--out", str(tmp_path / "again"), "--no-progress",
-                 "--no-html"]) == 0
+                 "--no-html", "--no-importance", "--models", ",".join(subset)]) == 0
     again = json.loads((tmp_path / "again" / "gmfcs" / "metrics.json").read_text())
-    for name in record["models"]:
+    for name in subset:
         record["models"][name].pop("fit_seconds")
         again["models"][name].pop("fit_seconds")
-    assert again["models"] == record["models"] and again["comparisons"] == record["comparisons"]
+        assert again["models"][name] == record["models"][name], name
+        if name != "majority":
+            assert again["comparisons"]["models"][name] == record["comparisons"]["models"][name], name
 
 
 def test_cli_gdi_quick(tmp_path):

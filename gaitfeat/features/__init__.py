@@ -10,9 +10,11 @@ from gaitfeat.features.definitions import (
     FEATURE_INFO,
     FEATURE_SETS,
     FEATURES,
+    JOINT_REGIONS,
     METRE_FEATURES,
     NAN_REASONS,
     QUALITY_COLUMNS,
+    REGION_SOURCE,
     REGIONS,
     FeatureInfo,
 )
@@ -27,6 +29,6 @@ from gaitfeat.features.extractor import GaitFeatureExtractor
 
 __all__ = [
     "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
-    "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events", "extract_features", "iter_features",
+    "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events", "extract_features", "iter_features",
     "GaitFeatureExtractor",
 ]

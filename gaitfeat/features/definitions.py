@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 __all__ = [
     "FeatureInfo", "FEATURE_INFO", "FEATURES", "FEATURE_SETS", "METRE_FEATURES", "QUALITY_COLUMNS",
-    "REGIONS", "NAN_REASONS",
+    "REGIONS", "NAN_REASONS", "JOINT_REGIONS", "REGION_SOURCE",
 ]
 
 
@@ -40,6 +40,23 @@ class FeatureInfo(NamedTuple):
 
 #: Body regions features are grouped by (seed 000, Table 1, plus head and arm).
 REGIONS = ("head", "arm", "trunk", "hip", "knee", "temporal", "spatial", "symmetry")
+
+#: Joints (by name, either layout) that make up each body region, for attributions over joints
+#: (Grad-CAM-guided feature selection). A joint may belong to two regions (shoulders: arm and trunk).
+JOINT_REGIONS = {
+    "head": ("nose", "left_eye", "right_eye", "left_ear", "right_ear"),
+    "arm": ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist"),
+    "trunk": ("neck", "left_shoulder", "right_shoulder", "mid_hip", "left_hip", "right_hip"),
+    "hip": ("mid_hip", "left_hip", "right_hip"),
+    "knee": ("left_knee", "right_knee"),
+    "foot": ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_big_toe", "right_big_toe",
+             "left_small_toe", "right_small_toe"),
+}
+
+#: The joint region each feature region is measured from: the gait-cycle features (events, step
+#: lengths and their symmetry) come from the feet.
+REGION_SOURCE = {"head": "head", "arm": "arm", "trunk": "trunk", "hip": "hip", "knee": "knee",
+                 "temporal": "foot", "spatial": "foot", "symmetry": "foot"}
 
 _ROWS = (
     # -- seed 000's 24 features ------------------------------------------------

@@ -1,0 +1,284 @@
+"""Which joints drove a skeleton model's output: CAM, Grad-CAM, and the features they point to.
+
+* :class:`GradCAM` (Selvaraju et al., 2017) on the last ST-GCN block: the
+  block's feature map ``A`` ``(N, C, T', V)`` weighted per channel by the
+  mean gradient of the target output, summed over channels, rectified. Works
+  for :class:`~models.stgcn.STGCN` and :class:`~models.fusion.DualStream`,
+  classification or regression.
+* :class:`CAM` (Zhou et al., 2016): for an ST-GCN whose head is global
+  average pooling then one linear layer, the class map is the head's weights
+  applied at every (time, joint) cell; its mean over cells is the logit
+  (less the bias). No gradients needed.
+* :func:`joint_contributions` turns maps ``(N, T, V)`` into one score per
+  joint in [0, 1]; :func:`region_scores` averages them over body regions;
+  :func:`select_features` is the automatic version of seed 000's step 1 —
+  the clinical features of the regions whose score reaches a threshold.
+* :func:`plot_skeleton` draws the scores on a skeleton (seed 000, Fig. 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from gaitfeat.features import FEATURE_INFO, FEATURES, JOINT_REGIONS, REGION_SOURCE
+from gaitfeat.layouts import get_layout
+from models.fusion import DualStream
+from models.stgcn import STGCN
+
+__all__ = ["GradCAM", "CAM", "clip_attributions", "joint_contributions", "region_scores", "select_features",
+           "plot_skeleton", "DEFAULT_THRESHOLD"]
+
+#: Default region score for selection: seed 000 kept the regions with "moderate-to-high" scores
+#: (hips and knees at 0.31-0.45) and dropped the ankles (0.02).
+DEFAULT_THRESHOLD = 0.3
+
+
+def _parts(model):
+    if isinstance(model, DualStream):
+        return model.backbone, model
+    if isinstance(model, STGCN):
+        if model.fcn is None:
+            raise ValueError("the ST-GCN has no head; attributions need an output to explain")
+        return model, None
+    raise TypeError(f"expected an STGCN or DualStream module, got {type(model).__name__}")
+
+
+def _as_tensor(x) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+
+def _upsample(cam: torch.Tensor, frames: int) -> torch.Tensor:
+    # (N, T', V) -> (N, T, V): linear in time, so each input frame gets the value of its position
+    return F.interpolate(cam.permute(0, 2, 1), size=frames, mode="linear", align_corners=False).permute(0, 2, 1)
+
+
+class GradCAM:
+    """Grad-CAM over (time, joint) at the output of the last ST-GCN block.
+
+    Parameters
+    ----------
+    model : STGCN or DualStream
+        A trained network (put in evaluation mode while attributing).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.backbone, self.fusion = _parts(model)
+
+    def attribute(self, x, target=None, features=None, *, relu: bool = True, batch_size: int = 128) -> np.ndarray:
+        """Maps ``(N, T, V)`` for clips ``x`` ``(N, T, V, C)`` (missing keypoints already zero).
+
+        Parameters
+        ----------
+        target : int or array (N,), optional
+            Output index explained per clip (class code); default: the
+            predicted class (the single output for regression).
+        features : array (N, F), optional
+            Standardised clinical features (``DualStream`` only).
+        relu : bool
+            Keep only positive evidence (Grad-CAM's definition); ``False``
+            keeps the sign.
+        """
+        x = _as_tensor(x)
+        n, frames = x.shape[0], x.shape[1]
+        was_training = self.model.training
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        maps = []
+        try:
+            for i in range(0, n, batch_size):
+                xb = x[i:i + batch_size].to(device)
+                with torch.enable_grad():
+                    a = self.backbone.feature_map(xb)               # (B, C, T', V)
+                    a.retain_grad()
+                    f_s = a.mean(dim=(2, 3))
+                    if self.fusion is not None:
+                        if features is None:
+                            raise ValueError("a DualStream model needs the clinical features to be explained")
+                        out = self.fusion.classify(f_s, _as_tensor(features[i:i + batch_size]).to(device))
+                    else:
+                        out = self.backbone.fcn(f_s)
+                    t = self._target(out, target, i)
+                    out.gather(1, t[:, None]).sum().backward()
+                weights = a.grad.mean(dim=(2, 3), keepdim=True)     # (B, C, 1, 1)
+                cam = (weights * a).sum(dim=1).detach()             # (B, T', V)
+                if relu:
+                    cam = cam.clamp(min=0)
+                maps.append(_upsample(cam, frames).cpu())
+                self.model.zero_grad(set_to_none=True)
+        finally:
+            self.model.train(was_training)
+        return torch.cat(maps).numpy()
+
+    @staticmethod
+    def _target(out: torch.Tensor, target, offset: int) -> torch.Tensor:
+        if out.shape[1] == 1 or target is None:
+            return out.argmax(dim=1) if out.shape[1] > 1 else torch.zeros(out.shape[0], dtype=torch.int64, device=out.device)
+        t = np.broadcast_to(np.asarray(target), (offset + out.shape[0],)) if np.ndim(target) == 0 else np.asarray(target)
+        t = torch.as_tensor(np.array(t[offset:offset + out.shape[0]], dtype=np.int64), device=out.device)
+        if (t < 0).any() or (t >= out.shape[1]).any():
+            raise ValueError(f"target indices must be in [0, {out.shape[1]})")
+        return t
+
+
+class CAM:
+    """Class activation maps of an ST-GCN (global average pooling + linear head).
+
+    Parameters
+    ----------
+    model : STGCN
+    """
+
+    def __init__(self, model):
+        if not isinstance(model, STGCN) or model.fcn is None:
+            raise TypeError("CAM needs an STGCN with its linear head (use GradCAM for DualStream)")
+        self.model = model
+
+    @torch.no_grad()
+    def attribute(self, x, target=None, *, relu: bool = True, batch_size: int = 256) -> np.ndarray:
+        """Maps ``(N, T, V)``; ``target`` as in :meth:`GradCAM.attribute`."""
+        x = _as_tensor(x)
+        was_training = self.model.training
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        maps = []
+        for i in range(0, x.shape[0], batch_size):
+            a = self.model.feature_map(x[i:i + batch_size].to(device))              # (B, C, T', V)
+            cams = torch.einsum("kc,nctv->nktv", self.model.fcn.weight, a)           # (B, K, T', V)
+            t = GradCAM._target(self.model.fcn(a.mean(dim=(2, 3))), target, i)
+            cam = cams[torch.arange(len(t)), t]
+            if relu:
+                cam = cam.clamp(min=0)
+            maps.append(_upsample(cam, x.shape[1]).cpu())
+        self.model.train(was_training)
+        return torch.cat(maps).numpy()
+
+
+def clip_attributions(model, clips, target=None, features=None, *, method: str = "gradcam") -> np.ndarray:
+    """``(N, T, V)`` maps by ``method`` (``"gradcam"`` or ``"cam"``) for prepared clips."""
+    if method == "gradcam":
+        return GradCAM(model).attribute(clips, target, features)
+    if method == "cam":
+        return CAM(model).attribute(clips, target)
+    raise ValueError(f"method must be 'gradcam' or 'cam', got {method!r}")
+
+
+def joint_contributions(maps: np.ndarray) -> np.ndarray:
+    """One contribution score per joint, in [0, 1], from maps ``(N, T, V)``.
+
+    Each clip's map is divided by its own maximum (so every clip counts
+    equally), then averaged over clips and frames; the joint means are
+    min-max scaled, as Grad-CAM heat maps are for display: 1 is the joint the
+    network relies on most, 0 the one it relies on least. The scores are
+    relative. Clips whose map is zero everywhere (no positive evidence) are
+    left out; if every map is zero, or every joint scores alike, all scores are 0.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (N, T, V), got shape {maps.shape}")
+    if not np.isfinite(maps).all():
+        raise ValueError("maps contain NaN or infinite values")
+    peak = maps.reshape(len(maps), -1).max(axis=1)
+    keep = peak > 0
+    if not keep.any():
+        return np.zeros(maps.shape[2])
+    per_joint = (maps[keep] / peak[keep, None, None]).mean(axis=(0, 1))
+    span = per_joint.max() - per_joint.min()
+    return (per_joint - per_joint.min()) / span if span > 0 else np.zeros_like(per_joint)
+
+
+def region_scores(joint_scores, layout) -> pd.Series:
+    """Mean joint score of each body region present in ``layout`` (``head``, ``arm``, ``trunk``, ``hip``, ``knee``, ``foot``)."""
+    lay = get_layout(layout)
+    scores = np.asarray(joint_scores, dtype=float)
+    if scores.shape != (lay.num_joints,):
+        raise ValueError(f"joint_scores must have {lay.num_joints} entries for {lay.name}, got {scores.shape}")
+    out = {}
+    for region, names in JOINT_REGIONS.items():
+        idx = [lay.index(nm) for nm in names if lay.has(nm)]
+        if idx:
+            out[region] = float(scores[idx].mean())
+    return pd.Series(out, name="score")
+
+
+def select_features(scores: pd.Series, *, threshold: float = DEFAULT_THRESHOLD,
+                    always: tuple[str, ...] = ("temporal", "spatial", "symmetry")) -> list[str]:
+    """Clinical features of the regions whose score reaches ``threshold``.
+
+    A feature is selected when the joint region it is measured from (see
+    ``gaitfeat.features.REGION_SOURCE``) scores ``>= threshold``, or when its
+    own region is in ``always``. Seed 000 kept the gait-cycle features
+    (cadence, step length, their symmetry) although the ankles scored lowest,
+    arguing that positions of a joint say little about quantities derived
+    from its timing; ``always`` keeps that choice by default. Returns the
+    features in the order of ``gaitfeat.FEATURES``; raises if none is selected.
+    """
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    chosen = {r for r, source in REGION_SOURCE.items() if scores.get(source, 0.0) >= threshold} | set(always)
+    out = [f for f in FEATURES if FEATURE_INFO[f].region in chosen]
+    if not out:
+        raise ValueError(f"no body region reaches the Grad-CAM threshold {threshold}; lower it or name regions in always")
+    return out
+
+
+# A front-facing standing pose (x to the subject's left, y up, leg length 1) for drawing scores.
+_TEMPLATE = {
+    "nose": (0.0, 1.72), "left_eye": (0.05, 1.76), "right_eye": (-0.05, 1.76), "left_ear": (0.1, 1.73),
+    "right_ear": (-0.1, 1.73), "neck": (0.0, 1.55), "left_shoulder": (0.2, 1.5), "right_shoulder": (-0.2, 1.5),
+    "left_elbow": (0.27, 1.22), "right_elbow": (-0.27, 1.22), "left_wrist": (0.3, 0.96), "right_wrist": (-0.3, 0.96),
+    "mid_hip": (0.0, 1.0), "left_hip": (0.11, 1.0), "right_hip": (-0.11, 1.0), "left_knee": (0.13, 0.52),
+    "right_knee": (-0.13, 0.52), "left_ankle": (0.14, 0.06), "right_ankle": (-0.14, 0.06),
+    "left_heel": (0.13, 0.0), "right_heel": (-0.13, 0.0), "left_big_toe": (0.2, -0.02), "right_big_toe": (-0.2, -0.02),
+    "left_small_toe": (0.24, 0.0), "right_small_toe": (-0.24, 0.0),
+}
+
+
+def plot_skeleton(joint_scores, layout, *, ax=None, title: str | None = None, annotate: bool = True):
+    """Skeleton with one circle per joint, sized and coloured by its score (seed 000, Fig. 2).
+
+    Parameters
+    ----------
+    joint_scores : array (V,)
+        Scores in [0, 1] (e.g. from :func:`joint_contributions`).
+    layout : str or SkeletonLayout
+    ax : matplotlib Axes, optional
+    annotate : bool
+        Write each score beside its joint.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    lay = get_layout(layout)
+    scores = np.clip(np.asarray(joint_scores, dtype=float), 0, 1)
+    if scores.shape != (lay.num_joints,):
+        raise ValueError(f"joint_scores must have {lay.num_joints} entries for {lay.name}, got {scores.shape}")
+    xy = np.array([_TEMPLATE[name] for name in lay.joints])
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.6, 5.2))
+    else:
+        fig = ax.figure
+    for i, j in lay.edges:
+        ax.plot(xy[[i, j], 0], xy[[i, j], 1], color="#9aa0a6", lw=2, zorder=1)
+    sc = ax.scatter(xy[:, 0], xy[:, 1], s=40 + 560 * scores, c=scores, cmap="YlOrRd", vmin=0, vmax=1,
+                    edgecolors="#333333", linewidths=0.6, zorder=2)
+    if annotate:
+        for (x, y), s, name in zip(xy, scores, lay.joints):
+            side = 1 if x >= 0 else -1
+            ax.annotate(f"{s:.2f}", (x, y), xytext=(9 * side, 0), textcoords="offset points", fontsize=7,
+                        ha="left" if side > 0 else "right", va="center")
+    fig.colorbar(sc, ax=ax, fraction=0.05, pad=0.02, label="contribution")
+    ax.set_aspect("equal")
+    ax.set_xlim(-0.65, 0.65)
+    ax.axis("off")
+    ax.set_title(title or "Grad-CAM joint contributions", fontsize=9)
+    return fig

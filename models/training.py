@@ -1,0 +1,352 @@
+"""Training loop shared by the ST-GCN and dual-stream estimators.
+
+Seed 000's recipe, with every constant a parameter of the caller: phases
+(each with its number of epochs, learning rate and the number of leading
+ST-GCN blocks kept frozen), Adam with weight decay, cosine annealing within
+each phase, cross-entropy with optional class weights (mean-squared error
+for regression), horizontal-flip and Gaussian-noise augmentation, and early
+stopping on a patient-disjoint validation set that restores the best
+weights.
+
+Frozen blocks run in evaluation mode (fixed batch-norm statistics, no
+dropout), so their output for a clip never changes while they stay frozen.
+With ``cache=True`` that output is computed once, for each clip and its
+flipped copy, and reused every epoch — and across the fusion variants that
+share one trained backbone (pass the same ``cache`` dict). The price: the
+coordinate-noise augmentation cannot be applied beneath cached blocks.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from gaitfeat.layouts import get_layout
+from models.fusion import DualStream
+from models.stgcn import STGCN
+
+__all__ = ["Phase", "TensorSet", "flip_clips", "fit_network", "predict_network", "resolve_device", "seeded"]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; other strings go to :class:`torch.device`."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+class seeded:
+    """Context manager: torch's global generators forked and seeded, restored afterwards.
+
+    Layer initialisation and dropout draw from torch's global generator; this
+    makes them a function of ``random_state`` without leaving the caller's
+    global state changed.
+    """
+
+    def __init__(self, random_state: int, device: torch.device):
+        self.random_state = int(random_state)
+        self.devices = [device.index or 0] if device.type == "cuda" else []
+        self._ctx = None
+
+    def __enter__(self):
+        self._ctx = torch.random.fork_rng(devices=self.devices)
+        self._ctx.__enter__()
+        torch.manual_seed(self.random_state)
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def flip_clips(x: np.ndarray | torch.Tensor, layout, *, mirror: bool = False):
+    """Left/right-swapped copy of clips ``(..., V, C)``.
+
+    Parameters
+    ----------
+    x : array or tensor ``(N, T, V, C)``
+    layout : str or SkeletonLayout
+    mirror : bool
+        Also negate the horizontal coordinate (channel 0). A horizontal image
+        flip mirrors the picture *and* turns the subject's left side into the
+        right one; after this package's orientation step (every clip walks
+        towards +x) the mirrored clip is turned back, which leaves only the
+        swap. So ``mirror=False`` is the image flip for direction-normalised
+        clips, ``mirror=True`` for raw ones.
+    """
+    idx = np.array(get_layout(layout).flip_index)
+    out = x[..., idx, :]
+    if mirror:
+        out = out.clone() if isinstance(out, torch.Tensor) else out.copy()
+        out[..., 0] = -out[..., 0]
+    return out
+
+
+@dataclass
+class TensorSet:
+    """Clips (or cached block outputs), optional features and targets, on the CPU."""
+
+    x: torch.Tensor                  # (N, T, V, C) clips, or (N, C', T', V) cached block outputs
+    y: torch.Tensor                  # (N,) int64 class codes or float32 standardised targets
+    features: torch.Tensor | None = None   # (N, F) standardised
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One training phase.
+
+    Parameters
+    ----------
+    epochs : int
+    lr : float
+    frozen_blocks : int
+        Leading ST-GCN blocks kept frozen (0: the whole network trains; the
+        number of blocks: the whole skeleton stream is frozen). The input
+        batch norm trains only when no block is frozen.
+    """
+
+    epochs: int
+    lr: float
+    frozen_blocks: int = 0
+
+
+def _backbone(net: nn.Module) -> STGCN:
+    return net.backbone if isinstance(net, DualStream) else net
+
+
+def _outputs(net: nn.Module, x: torch.Tensor, features: torch.Tensor | None, start: int) -> torch.Tensor:
+    """Head outputs from clips (``start == 0``) or from the cached output of block ``start - 1``."""
+    bb = _backbone(net)
+    h = bb.stem(x) if start == 0 else x
+    f_s = bb.run_blocks(h, start).mean(dim=(2, 3))                 # (N, d)
+    return net.classify(f_s, features) if isinstance(net, DualStream) else bb.fcn(f_s)
+
+
+def _set_trainable(net: nn.Module, frozen_blocks: int) -> list[nn.Parameter]:
+    bb = _backbone(net)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    frozen = [bb.data_bn] if frozen_blocks > 0 else []
+    frozen += list(bb.st_gcn_networks[:frozen_blocks])
+    for m in frozen:
+        for p in m.parameters():
+            p.requires_grad_(False)
+    if bb.edge_importance is not None:
+        for p in bb.edge_importance[:frozen_blocks]:
+            p.requires_grad_(False)
+    if isinstance(net, DualStream) and bb.fcn is not None:      # the backbone's own head is not used
+        for p in bb.fcn.parameters():
+            p.requires_grad_(False)
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+def _train_mode(net: nn.Module, frozen_blocks: int) -> None:
+    net.train()
+    bb = _backbone(net)
+    if frozen_blocks > 0:
+        bb.data_bn.eval()
+        for block in bb.st_gcn_networks[:frozen_blocks]:
+            block.eval()
+
+
+def digest(array: np.ndarray) -> str:
+    """Content hash of an array (cache key)."""
+    a = np.ascontiguousarray(array)
+    return hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest() + str(a.shape)
+
+
+@torch.no_grad()
+def _trunk(net: nn.Module, x: torch.Tensor, stop: int, device: torch.device, batch_size: int) -> torch.Tensor:
+    """Output of the first ``stop`` blocks (evaluation mode) for clips ``x``, on the CPU."""
+    bb = _backbone(net)
+    bb.eval()
+    out = [bb.run_blocks(bb.stem(x[i:i + batch_size].to(device)), 0, stop).cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(out)
+
+
+def _cached(cache: dict, key, compute):
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+@torch.no_grad()
+def predict_network(net: nn.Module, data: TensorSet, device: torch.device, batch_size: int = 256,
+                    start: int = 0) -> torch.Tensor:
+    """Head outputs for a data set, evaluation mode, on the CPU ``(N, K)``."""
+    net.eval()
+    out = []
+    for i in range(0, len(data), batch_size):
+        feats = data.features[i:i + batch_size].to(device) if data.features is not None else None
+        out.append(_outputs(net, data.x[i:i + batch_size].to(device), feats, start).float().cpu())
+    return torch.cat(out) if out else torch.zeros((0, 1))
+
+
+def _val_score(net, val: TensorSet, task: str, device, batch_size, start, monitor, y_scale) -> dict:
+    out = predict_network(net, val, device, batch_size, start)
+    if task == "classification":
+        loss = float(F.cross_entropy(out, val.y))
+        acc = float((out.argmax(1) == val.y).float().mean())
+        key = (acc, -loss) if monitor == "accuracy" else (-loss, acc)
+        return {"val_loss": loss, "val_accuracy": acc, "_key": key}
+    rmse = float(torch.sqrt(F.mse_loss(out[:, 0], val.y))) * y_scale
+    return {"val_rmse": rmse, "_key": (-rmse,)}
+
+
+def fit_network(
+    net: nn.Module,
+    train: TensorSet,
+    val: TensorSet | None,
+    phases: list[Phase],
+    *,
+    task: str = "classification",
+    layout="coco17",
+    batch_size: int = 128,
+    weight_decay: float = 5e-5,
+    patience: int | None = 5,
+    monitor: str = "accuracy",
+    class_weights: torch.Tensor | None = None,
+    flip: bool = True,
+    noise_std: float = 0.0,
+    clips_per_epoch: int | None = None,
+    cache: dict | None = None,
+    cache_key: tuple = (),
+    device: torch.device = torch.device("cpu"),
+    rng: np.random.Generator | None = None,
+    y_scale: float = 1.0,
+    verbose: bool = False,
+) -> list[dict]:
+    """Train ``net`` in place through the phases; restore the best validation weights.
+
+    Parameters
+    ----------
+    net : STGCN or DualStream
+    train, val : TensorSet
+        Clips ``(N, T, V, C)`` with missing keypoints already zero. ``val``
+        ``None`` trains every epoch of every phase without early stopping.
+    phases : list of Phase
+    task : {"classification", "regression"}
+    layout : str
+        For the left/right swap of the flip augmentation.
+    monitor : {"accuracy", "loss"}
+        Validation criterion for model selection (classification; regression
+        always uses RMSE).
+    flip : bool
+        Swap left and right (direction-normalised image flip) with probability 0.5 per clip.
+    noise_std : float
+        Gaussian noise added to the x, y coordinates of observed keypoints,
+        in the clips' units (not applied beneath cached frozen blocks).
+    clips_per_epoch : int, optional
+        Train each epoch on a fresh random subset of this many clips
+        (overlapping windows make full passes redundant on a CPU budget).
+    cache : dict, optional
+        Where frozen-block outputs are kept (``None``: computed on the fly,
+        with noise augmentation). ``cache_key`` identifies the backbone
+        and data so one dict can serve several fits.
+    rng : numpy Generator
+        Batch order, subsets and augmentation draws.
+    y_scale : float
+        Target standard deviation, to report validation RMSE in target units.
+
+    Returns
+    -------
+    list of dict
+        One row per epoch: phase, epoch, lr, train loss, validation scores,
+        seconds, and ``best`` marking the restored epoch.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    net.to(device)
+    flip_index = torch.as_tensor(np.array(get_layout(layout).flip_index))
+    weights = class_weights.to(device) if class_weights is not None else None
+    history, best_key, best_state, since_best, epoch = [], None, None, 0, 0
+    stop = False
+    for p_i, phase in enumerate(phases):
+        if stop or phase.epochs <= 0:
+            continue
+        params = _set_trainable(net, phase.frozen_blocks)
+        opt = torch.optim.Adam(params, lr=phase.lr, weight_decay=weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=phase.epochs)
+        frozen = phase.frozen_blocks
+        va = val
+        if val is not None and cache is not None and frozen:
+            va = TensorSet(_cached(cache, cache_key + (frozen, "val"), lambda: _trunk(net, val.x, frozen, device, 256)),
+                           val.y, val.features)
+        val_start = frozen if va is not val else 0
+        for _ in range(phase.epochs):
+            epoch += 1
+            t0 = time.perf_counter()
+            _train_mode(net, frozen)
+            n = len(train)
+            order = rng.permutation(n)
+            if clips_per_epoch is not None and clips_per_epoch < n:
+                order = order[:clips_per_epoch]
+            total, count = 0.0, 0
+            for b in range(0, len(order), batch_size):
+                idx = np.sort(order[b:b + batch_size])
+                if len(idx) < 2:      # batch norm needs two samples
+                    continue
+                xb = train.x[idx]
+                if flip:
+                    swap = torch.from_numpy(rng.random(len(idx)) < 0.5)
+                    xb = torch.where(swap[:, None, None, None], xb[:, :, flip_index], xb)
+                if noise_std > 0:
+                    noise = torch.from_numpy(rng.normal(0.0, noise_std, xb.shape[:-1] + (2,)).astype(np.float32))
+                    observed = (xb[..., 2:3] > 0).float()
+                    xb = torch.cat([xb[..., :2] + noise * observed, xb[..., 2:]], dim=-1)
+                xb = xb.to(device)
+                if frozen:
+                    # Frozen blocks are in evaluation mode and need no gradients: run them outside autograd.
+                    with torch.no_grad():
+                        bb = _backbone(net)
+                        xb = bb.run_blocks(bb.stem(xb), 0, frozen)
+                feats = train.features[idx].to(device) if train.features is not None else None
+                yb = train.y[idx].to(device)
+                out = _outputs(net, xb, feats, frozen)
+                if task == "classification":
+                    loss = F.cross_entropy(out, yb, weight=weights)
+                else:
+                    loss = F.mse_loss(out[:, 0], yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                count += len(idx)
+            row = {"phase": p_i + 1, "epoch": epoch, "lr": opt.param_groups[0]["lr"],
+                   "train_loss": total / max(count, 1), "clips": count}
+            sched.step()
+            if va is not None and len(va):
+                scores = _val_score(net, va, task, device, 256, val_start, monitor, y_scale)
+                key = scores.pop("_key")
+                row.update(scores)
+                if best_key is None or key > best_key:
+                    best_key, best_state, since_best = key, copy.deepcopy(net.state_dict()), 0
+                    row["best"] = True
+                else:
+                    since_best += 1
+            row["seconds"] = time.perf_counter() - t0
+            history.append(row)
+            if verbose:
+                print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            if patience is not None and va is not None and since_best >= patience:
+                stop = True
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    net.eval()
+    return history
