@@ -142,8 +142,8 @@ def _xgb_regressor(random_state: int) -> BaseEstimator:
 #: Training settings of the deep models per profile. "compact" fits the default gmfcs run (classical and
 #: deep) into 10 minutes on 2 CPU cores; "paper" is seed 000's recipe with the original ST-GCN (meant for a GPU).
 DEEP_PROFILES: dict[str, dict] = {
-    "compact": {"config": "compact", "dropout": 0.2, "batch_size": 32, "pretrain_epochs": 6, "epochs": 6,
-                "phase1_epochs": 3, "clips_per_epoch": 1024, "cam_clips": 512},
+    "compact": {"config": "compact", "dropout": 0.2, "batch_size": 32, "pretrain_epochs": 6, "epochs": 5,
+                "phase1_epochs": 3, "clips_per_epoch": 768, "cam_clips": 256},
     # For tests and smoke runs: a few hundred clips per epoch, two or three epochs.
     "quick": {"config": "compact", "dropout": 0.2, "batch_size": 32, "pretrain_epochs": 2, "epochs": 2,
               "phase1_epochs": 1, "clips_per_epoch": 192, "cam_clips": 128},

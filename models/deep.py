@@ -365,8 +365,16 @@ class _STGCNBase(_DeepBase):
             pick = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
             clips = clips[pick]
             target = target[pick] if target is not None else None
+        # Several fusion variants ask the same fold's backbone the same question: answer it once.
+        key = ("contributions", method, digest(clips), None if target is None else digest(np.asarray(target)))
+        cache = getattr(self, "_trunk_cache", None)
+        if cache is not None and key in cache:
+            return cache[key].copy()
         maps = clip_attributions(self.module_, clips, target=target, method=method)
-        return joint_contributions(maps)
+        scores = joint_contributions(maps)
+        if cache is not None:
+            cache[key] = scores.copy()
+        return scores
 
 
 class STGCNClassifier(ClassifierMixin, _STGCNBase):

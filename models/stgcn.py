@@ -10,14 +10,14 @@ graph-convolution blocks over it. Two configurations:
     channels, ten blocks 64-64-64-64-128-128-128-256-256-256 with temporal
     stride 2 where the width grows, temporal kernel 9, learnable edge
     importance, global average pooling to a 256-d embedding, linear head.
-    About 3.1 M parameters for COCO-17; this is the backbone of seed 000.
+    3.07 M parameters for COCO-17; this is the backbone of seed 000.
 ``"compact"``
-    A CPU-sized variant for cross-validating on a laptop: clips are first
-    averaged over pairs of frames (a 30 fps clip becomes 15 fps, still about
-    15 samples per gait cycle at the cadences of children with CP), then six
-    blocks 16-16-32-32-64-64 (stride 2 at each widening), temporal kernel 9,
-    a 64-d embedding. About 30x fewer multiply-adds per clip than ``"paper"``
-    (``benchmarks/bench_models.py`` measures the training speed-up).
+    A CPU-sized variant for cross-validating on a laptop: every three
+    consecutive frames are first averaged (a 30 fps clip becomes 10 Hz, still
+    10-15 samples per stride of a child with CP), then five blocks
+    16-32-32-64-64 (temporal stride 2 at each widening), temporal kernel 9,
+    a 64-d embedding. About 70x fewer multiply-adds per clip than
+    ``"paper"`` (``benchmarks/bench_models.py`` measures the training speed-up).
 
 :func:`load_pretrained` maps a locally stored checkpoint of the original
 implementation (``st_gcn_networks.{i}.gcn.conv.weight`` ...) onto this module

@@ -9,11 +9,12 @@ stopping on a patient-disjoint validation set that restores the best
 weights.
 
 Frozen blocks run in evaluation mode (fixed batch-norm statistics, no
-dropout), so their output for a clip never changes while they stay frozen.
-With ``cache=True`` that output is computed once, for each clip and its
-flipped copy, and reused every epoch — and across the fusion variants that
-share one trained backbone (pass the same ``cache`` dict). The price: the
-coordinate-noise augmentation cannot be applied beneath cached blocks.
+dropout) and outside autograd, so their output for a clip never changes
+while they stay frozen. With a ``cache`` dict, their output for the
+validation clips is computed once and reused every epoch — and across the
+fusion variants that share one trained backbone (the estimators pass the
+backbone's dict). Training clips are augmented, so they always go through
+the frozen blocks afresh.
 """
 
 from __future__ import annotations
