@@ -22,6 +22,7 @@ and a JSON sidecar; no pickle is involved.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -70,7 +71,7 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
     arr = arr.astype(np.float32, copy=True)
     if np.isinf(arr).any():
         raise PoseDataError("clips contain infinite values")
-    missing = np.isnan(arr[..., :2]).any(axis=-1) | ~(arr[..., 2] > 0) | np.isnan(arr[..., 2])
+    missing = np.isnan(arr[..., :2]).any(axis=-1) | ~(arr[..., 2] > 0)      # NaN confidence fails "> 0" too
     arr[missing] = 0.0
     empty = missing.reshape(n, -1).all(axis=1)
     if empty.any():
@@ -271,7 +272,7 @@ class _STGCNBase(_DeepBase):
     def __init__(self, *, layout="coco17", config="compact", edge_importance=True, dropout=0.5, epochs=20,
                  lr=1e-3, batch_size=128, weight_decay=5e-5, early_stopping=True, patience=5, monitor="accuracy",
                  validation_fraction=0.2, flip=True, noise_std=0.01, class_weight=None, clips_per_epoch=None,
-                 cache_frozen=False, pretrained=None, device="auto", random_state=None, verbose=False):
+                 pretrained=None, device="auto", random_state=None, verbose=False):
         self.layout = layout
         self.config = config
         self.edge_importance = edge_importance
@@ -288,7 +289,6 @@ class _STGCNBase(_DeepBase):
         self.noise_std = noise_std
         self.class_weight = class_weight
         self.clips_per_epoch = clips_per_epoch
-        self.cache_frozen = cache_frozen
         self.pretrained = pretrained
         self.device = device
         self.random_state = random_state
@@ -413,8 +413,6 @@ class STGCNClassifier(ClassifierMixin, _STGCNBase):
         Inverse-frequency class weights in the cross-entropy.
     clips_per_epoch : int, optional
         Random subset of training clips per epoch (``None``: all).
-    cache_frozen : bool
-        Unused by the ST-GCN alone (kept for a uniform interface).
     pretrained : str or Path, optional
         Local checkpoint of the original ST-GCN to start from (see
         :func:`models.stgcn.load_pretrained`); ``load_report_`` says what was used.
@@ -655,10 +653,9 @@ class _DualStreamBase(_DeepBase):
             raise ValueError(f"unfreeze_blocks must be between 0 and {n_blocks}")
         phases = [Phase(int(self.phase1_epochs), float(self.lr), n_blocks),
                   Phase(int(self.epochs) - int(self.phase1_epochs), float(self.finetune_lr), n_blocks - int(self.unfreeze_blocks))]
-        cache = backbone._trunk_cache if self.cache_frozen else None
+        # A loaded backbone has no cache yet; the fold's fusion variants share this one.
+        cache = backbone.__dict__.setdefault("_trunk_cache", {}) if self.cache_frozen else None
         with seeded(self._seed(), device):
-            import copy
-
             self.module_ = DualStream(copy.deepcopy(backbone.module_), len(self.feature_names_in_), self._n_outputs(),
                                       fusion=self.fusion, dropout=self.dropout)
             self.history_ = fit_network(
@@ -666,7 +663,7 @@ class _DualStreamBase(_DeepBase):
                 weight_decay=self.weight_decay, patience=self.patience if self.early_stopping else None,
                 monitor=self.monitor, class_weights=self._class_weights(codes[tr]), flip=self.flip,
                 noise_std=self.noise_std, clips_per_epoch=self.clips_per_epoch, cache=cache,
-                cache_key=(digest(clips[tr]), val_key), device=device, rng=np.random.default_rng(self._seed()),
+                cache_key=(val_key,), device=device, rng=np.random.default_rng(self._seed()),
                 y_scale=getattr(self, "y_scale_", 1.0), verbose=self.verbose)
         self.module_.to("cpu").eval()
         self.fit_seconds_ = time.perf_counter() - t0
@@ -738,9 +735,9 @@ class DualStreamClassifier(ClassifierMixin, _DualStreamBase):
     finetune_lr : float
         Phase 2 learning rate, last ``unfreeze_blocks`` blocks unfrozen (seed 000: 1e-4, 2 blocks).
     cache_frozen : bool
-        Compute frozen blocks once per clip (and flipped clip) and share them
-        through the backbone estimator across fusion variants; noise
-        augmentation is then not applied beneath them.
+        Compute the frozen blocks' output for the validation clips once and
+        share it, through the backbone estimator, with the other fusion
+        variants trained from the same backbone.
     cam_threshold : float
         Region score (joint contributions in [0, 1], region = mean of its joints) needed for selection.
     cam_always : tuple of str

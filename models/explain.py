@@ -50,6 +50,28 @@ def _as_tensor(x) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
+def _targets(target, n: int) -> np.ndarray | None:
+    """Per-clip output indices (``None``: the predicted class), int64 ``(n,)``."""
+    if target is None:
+        return None
+    t = np.broadcast_to(np.asarray(target, dtype=np.int64), (n,))
+    if t.shape != (n,):
+        raise ValueError(f"target must be one index or one per clip ({n})")
+    return t
+
+
+def _batch_target(out: torch.Tensor, targets: np.ndarray | None, offset: int) -> torch.Tensor:
+    """Indices of the outputs ``(B, K)`` to explain for the batch starting at ``offset``."""
+    if out.shape[1] == 1:              # regression: the single output
+        return torch.zeros(out.shape[0], dtype=torch.int64, device=out.device)
+    if targets is None:
+        return out.argmax(dim=1)
+    t = torch.as_tensor(np.array(targets[offset:offset + out.shape[0]]), device=out.device)
+    if (t < 0).any() or (t >= out.shape[1]).any():
+        raise ValueError(f"target indices must be in [0, {out.shape[1]})")
+    return t
+
+
 def _upsample(cam: torch.Tensor, frames: int) -> torch.Tensor:
     # (N, T', V) -> (N, T, V): linear in time, so each input frame gets the value of its position
     return F.interpolate(cam.permute(0, 2, 1), size=frames, mode="linear", align_corners=False).permute(0, 2, 1)
@@ -84,6 +106,7 @@ class GradCAM:
         """
         x = _as_tensor(x)
         n, frames = x.shape[0], x.shape[1]
+        targets = _targets(target, n)
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -101,7 +124,7 @@ class GradCAM:
                         out = self.fusion.classify(f_s, _as_tensor(features[i:i + batch_size]).to(device))
                     else:
                         out = self.backbone.fcn(f_s)
-                    t = self._target(out, target, i)
+                    t = _batch_target(out, targets, i)
                     out.gather(1, t[:, None]).sum().backward()
                 weights = a.grad.mean(dim=(2, 3), keepdim=True)     # (B, C, 1, 1)
                 cam = (weights * a).sum(dim=1).detach()             # (B, T', V)
@@ -112,16 +135,6 @@ class GradCAM:
         finally:
             self.model.train(was_training)
         return torch.cat(maps).numpy()
-
-    @staticmethod
-    def _target(out: torch.Tensor, target, offset: int) -> torch.Tensor:
-        if out.shape[1] == 1 or target is None:
-            return out.argmax(dim=1) if out.shape[1] > 1 else torch.zeros(out.shape[0], dtype=torch.int64, device=out.device)
-        t = np.broadcast_to(np.asarray(target), (offset + out.shape[0],)) if np.ndim(target) == 0 else np.asarray(target)
-        t = torch.as_tensor(np.array(t[offset:offset + out.shape[0]], dtype=np.int64), device=out.device)
-        if (t < 0).any() or (t >= out.shape[1]).any():
-            raise ValueError(f"target indices must be in [0, {out.shape[1]})")
-        return t
 
 
 class CAM:
@@ -141,6 +154,7 @@ class CAM:
     def attribute(self, x, target=None, *, relu: bool = True, batch_size: int = 256) -> np.ndarray:
         """Maps ``(N, T, V)``; ``target`` as in :meth:`GradCAM.attribute`."""
         x = _as_tensor(x)
+        targets = _targets(target, x.shape[0])
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -148,7 +162,7 @@ class CAM:
         for i in range(0, x.shape[0], batch_size):
             a = self.model.feature_map(x[i:i + batch_size].to(device))              # (B, C, T', V)
             cams = torch.einsum("kc,nctv->nktv", self.model.fcn.weight, a)           # (B, K, T', V)
-            t = GradCAM._target(self.model.fcn(a.mean(dim=(2, 3))), target, i)
+            t = _batch_target(self.model.fcn(a.mean(dim=(2, 3))), targets, i)
             cam = cams[torch.arange(len(t)), t]
             if relu:
                 cam = cam.clamp(min=0)

@@ -195,9 +195,9 @@ class STGCN(nn.Module):
                  edge_importance: bool = True, dropout: float = 0.5):
         super().__init__()
         self.layout = get_layout(layout)
-        self.config = CONFIGS[config] if isinstance(config, str) else config
         if isinstance(config, str) and config not in CONFIGS:
             raise ValueError(f"config must be one of {sorted(CONFIGS)}, got {config!r}")
+        self.config = CONFIGS[config] if isinstance(config, str) else config
         self.in_channels = in_channels
         self.register_buffer("A", torch.from_numpy(spatial_partition(self.layout)))
         k, v, _ = self.A.shape

@@ -273,6 +273,7 @@ def fit_network(
     net.to(device)
     flip_index = torch.as_tensor(np.array(get_layout(layout).flip_index))
     weights = class_weights.to(device) if class_weights is not None else None
+    bb = _backbone(net)
     history, best_key, best_state, since_best, epoch = [], None, None, 0, 0
     stop = False
     for p_i, phase in enumerate(phases):
@@ -312,7 +313,6 @@ def fit_network(
                 if frozen:
                     # Frozen blocks are in evaluation mode and need no gradients: run them outside autograd.
                     with torch.no_grad():
-                        bb = _backbone(net)
                         xb = bb.run_blocks(bb.stem(xb), 0, frozen)
                 feats = train.features[idx].to(device) if train.features is not None else None
                 yb = train.y[idx].to(device)

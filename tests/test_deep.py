@@ -290,8 +290,6 @@ def test_dual_stream_classifier_with_backbone_and_roundtrip(tmp_path):
 
 
 def test_dual_stream_trains_its_own_backbone_and_computes_features():
-    from gaitfeat.simulate import simulate_cohort  # noqa: F401  (the simulator is the feature ground truth elsewhere)
-
     x, y = _toy(n=24, t=40)
     groups = np.repeat(np.arange(6), 4)
     est = DualStreamClassifier(features="paper14", fps=30.0, pretrain_epochs=1, epochs=2, phase1_epochs=1,
