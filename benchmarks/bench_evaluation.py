@@ -2,7 +2,8 @@
 
 Times each stage of a default-profile ``gmfcs`` run (simulated cohort, feature
 extraction, fitting every model on every fold, scoring with the patient
-bootstrap, writing the report) and the patient bootstrap alone.
+bootstrap, writing the record and its pages, re-rendering the pages from the record) and the
+patient bootstrap alone.
 
     python benchmarks/bench_evaluation.py [--patients 200] [--bootstrap 1000]
 """
@@ -17,6 +18,7 @@ import time
 import numpy as np
 
 import evaluation
+from evaluation.report import render_folder
 from evaluation.stats import bootstrap_classification, patient_resamples
 
 
@@ -48,8 +50,11 @@ def main() -> None:
     t_score = time.perf_counter() - t
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        res.write(out)
-    t_write = time.perf_counter() - t
+        folder = res.write(out)
+        t_write = time.perf_counter() - t
+        t = time.perf_counter()
+        render_folder(folder)          # the pages again, from metrics.json + figures.npz alone
+        t_render = time.perf_counter() - t
     n = len(data)
     print(f"data: {n} clips, {data.meta['patient_id'].nunique()} patients; suite {args.suite}; "
           f"{len(res.models)} models x {len(res.folds)} folds")
@@ -59,7 +64,8 @@ def main() -> None:
     print(f"fit + predict        {fit_s:7.1f} s  ({len(res.models) * len(res.folds) / fit_s:.2f} model-folds/s)")
     print(f"importance study     {study_s:7.1f} s  (SHAP, permutation, gain, forward + backward selection, evidence)")
     print(f"score (B={args.bootstrap})     {t_score:7.1f} s  (3 levels x {len(res.models)} models + comparisons)")
-    print(f"write report         {t_write:7.1f} s")
+    print(f"write record + pages {t_write:7.1f} s")
+    print(f"re-render pages      {t_render:7.1f} s  (python -m evaluation.report: from the written record alone)")
     print(f"total                {t_load + t_feat + t_fit + t_score + t_write:7.1f} s; peak RSS {peak_mb():,.0f} MB "
           f"(cross_validate {t_fit:.1f} s incl. bookkeeping)")
 

@@ -24,8 +24,8 @@ import time
 def _run(config: str, device: str, batch: int, steps: int, frames: int, queue) -> None:
     import torch
 
-    from models.fusion import DualStream
-    from models.stgcn import STGCN, count_parameters, multiply_adds
+    from models.deep.fusion import DualStream
+    from models.deep.stgcn import STGCN, count_parameters, multiply_adds
 
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(0)

@@ -1,6 +1,6 @@
 """Difficulty calibration of the simulated cohort, and its generation speed.
 
-Usage: python benchmarks/simulator_difficulty.py [--patients 300] [--seed 0]
+Usage: python benchmarks/simulator_difficulty.py [--patients 300] [--seed SEED]
 
 A classifier is given the *true* gait parameters of every clip (no keypoints,
 no detector noise) and evaluated under patient-level 5-fold cross-validation.

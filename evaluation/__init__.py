@@ -6,14 +6,21 @@ Python::
 
     import evaluation
     results = evaluation.cross_validate(None, "synthetic", suite="gmfcs")
-    results.write("reports/")          # reports/gmfcs/{index.html, metrics.json, predictions.csv}
+    results.write("reports/")          # reports/gmfcs/{metrics.json, figures.npz, predictions.csv, index.html}
+
+The pages are rendered from the written record alone: ``python -m evaluation.report reports/gmfcs/``
+re-creates them. Modules: data (Dataset, load_data), suites, zoo (MODELS, ModelSpec), splits (patient-level
+splits, leakage guard), fitting (one model on one split), harness (cross_validate), feature_study, metrics and
+stats, scoring (metrics with CIs, comparisons), results (CVResults), provenance, record (metrics.json,
+figures.npz), report (HTML pages), run (the command line).
 """
 
 from evaluation.data import SOURCES, Dataset, load_data
-from evaluation.harness import SUITES, Suite, cross_validate
+from evaluation.harness import cross_validate
 from evaluation.metrics import aggregate_predictions, classification_metrics, regression_metrics
 from evaluation.results import SCHEMA_VERSION, CVResults
 from evaluation.splits import LeakageError, check_disjoint, patient_folds
+from evaluation.suites import SUITES, Suite
 from evaluation.zoo import MODELS, ModelSpec
 
 __all__ = [

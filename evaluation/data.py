@@ -79,6 +79,11 @@ class Dataset:
         return self.clips.shape[0]
 
     @property
+    def has_features(self) -> bool:
+        """Whether the feature table has been computed (or was given)."""
+        return self._features is not None
+
+    @property
     def features(self) -> pd.DataFrame:
         """The clinical feature table (one row per clip), computed once."""
         if self._features is None:
@@ -182,10 +187,10 @@ def load_data(
     fps : float, optional
         Frame rate of OpenPose videos without an ``fps`` label column.
     window, stride, min_valid, conf
-        Windowing and quality filter (seed paper: 124 frames, stride 12,
+        Windowing and quality filter (as Yang, Chen & He: 124 frames, stride 12,
         >= 80 % of keypoints with confidence >= 0.2).
     layout : {"coco17", "body25"}
-        Layout the models see (the seed paper converts BODY_25 to COCO-17).
+        Layout the models see (Yang, Chen & He convert BODY_25 to COCO-17).
     n_patients, noise
         Size and detector noise of the simulated cohort.
     video_as_patient : bool

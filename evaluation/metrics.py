@@ -39,7 +39,7 @@ __all__ = [
     "HEADLINE_REGRESSION",
 ]
 
-#: Units at which predictions are scored: every clip (as the seed paper does),
+#: Units at which predictions are scored: every clip (as Yang, Chen & He score them),
 #: every video (mean of its clips' probabilities) and every patient.
 LEVELS: tuple[str, ...] = ("clip", "video", "patient")
 

@@ -17,7 +17,7 @@ __all__ = ["main", "PROFILES", "build_parser"]
 #: Run sizes. ``quick``: a tiny simulated cohort, 3 folds, token network training (about a
 #: minute; used by the tests). ``default``: the full suite, with the compact ST-GCN, in under
 #: 10 minutes on 2 CPU cores. ``paper``: as ``default`` but the deep models are the original
-#: ST-GCN trained with seed 000's full schedule (meant for a GPU: ``--device cuda``).
+#: ST-GCN trained with Yang, Chen & He's full schedule (meant for a GPU: ``--device cuda``).
 PROFILES: dict[str, dict] = {
     "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200, "deep": "quick",
               "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 400, "n_permutation": 3}},
@@ -26,8 +26,11 @@ PROFILES: dict[str, dict] = {
     "paper": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000, "deep": "paper",
               "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 1500, "n_permutation": 5}},
 }
-#: The ``features`` suite runs the study alone, so it can afford more SHAP rows and permutation repeats.
+#: ``--suite features`` runs the study alone, so it can afford more SHAP rows and permutation repeats.
 FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
+#: Command-line suites: the harness's suites, and ``features`` — the GMFCS feature-importance study alone
+#: (``cross_validate(..., importance="only")``), written to OUT/features/.
+CLI_SUITES = ("gdi", "gmfcs", "features")
 
 _EPILOG = """\
 data sources:
@@ -45,7 +48,10 @@ outputs (in OUT/SUITE/):
                        agreement and stability, body regions, evidence statements per patient
                        (the features suite writes it as index.html)
   metrics.json         the same numbers, versioned schema (docs/evaluation.md)
+  figures.npz          the arrays behind the figures (ROC points, measured/predicted pairs, SHAP samples)
   predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
+  The pages are rendered from metrics.json and figures.npz alone: python -m evaluation.report OUT/SUITE/
+  re-creates them.
 
 examples:
   python -m evaluation.run --suite gmfcs
@@ -59,7 +65,6 @@ exit status: 0 on success, 2 for bad arguments or unusable data.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from evaluation.harness import SUITES
     from evaluation.zoo import MODELS
 
     p = argparse.ArgumentParser(
@@ -67,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate GMFCS classifiers or GDI regressors with patient-level cross-validation and write an HTML report.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--suite", choices=sorted(SUITES), default="gmfcs",
+    p.add_argument("--suite", choices=CLI_SUITES, default="gmfcs",
                    help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression; features: the "
                         "feature-importance comparison alone (SHAP, permutation, gain, forward/backward selection, "
                         "evidence statements) for GMFCS (default: gmfcs)")
@@ -79,12 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
                    help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples, token network training "
                         "(about 1 min); default: 200 patients, 5 folds, 1000 resamples, compact ST-GCN (< 10 min on "
-                        "2 cores); paper: as default with the original ST-GCN and seed 000's schedule (use a GPU)")
+                        "2 cores); paper: as default with the original ST-GCN and Yang, Chen & He's schedule (use a GPU)")
     p.add_argument("--device", default="auto",
                    help="where the ST-GCN and dual-stream models train: auto (CUDA when available), cpu, cuda, "
                         "cuda:1 ... (default auto)")
     p.add_argument("--protocol", choices=("cv", "holdout"), default="cv",
-                   help="cv: stratified patient-level K-fold; holdout: the seed paper's single stratified patient split")
+                   help="cv: stratified patient-level K-fold; holdout: Yang, Chen & He's single stratified patient split")
     p.add_argument("--folds", type=int, metavar="K", help="number of folds (default from --profile)")
     p.add_argument("--repeats", type=int, default=1, metavar="R", help="repeat the K-fold split with R different shuffles (default 1)")
     p.add_argument("--val-fraction", type=float, default=0.2,
@@ -167,19 +172,20 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - started
         print(f"{data.description}: {len(data)} clips, {data.meta['video_id'].nunique()} videos, "
               f"{data.meta['patient_id'].nunique()} patients", file=sys.stderr)
+        study_only = args.suite == "features"
         results = evaluation.cross_validate(
-            models, data, args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
+            models, data, "gmfcs" if study_only else args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, class_weight=args.class_weight,
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
-            importance=not args.no_importance or args.suite == "features",
-            importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if args.suite == "features" else {})},
+            importance="only" if study_only else ("off" if args.no_importance else "on"),
+            importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if study_only else {})},
             deep_profile=profile["deep"], device=args.device,
         )
         results.started = started          # the run time in the report includes loading the data
         results.timings["load_s"] = load_s
         results.config["profile"] = args.profile
         results.config["command"] = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
-        folder = results.write(args.out, html=not args.no_html)
+        folder = results.write(args.out, html=not args.no_html, name=args.suite)
     except (GaitError, ValueError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
     print()

@@ -27,6 +27,7 @@ __all__ = [
     "patient_folds",
     "holdout_split",
     "inner_split",
+    "user_splits",
 ]
 
 
@@ -173,7 +174,7 @@ def _fraction_split(y_strat: np.ndarray, patients: np.ndarray, fraction: float, 
 
 def holdout_split(y_strat: np.ndarray, patients: np.ndarray, *, test_fraction: float = 0.3,
                   random_state: int = 0) -> list[Split]:
-    """The seed paper's protocol: one stratified patient-level train/test split (validation comes from train)."""
+    """The protocol of Yang, Chen & He (dual-stream fusion): one stratified patient-level train/test split (validation comes from train)."""
     train, test = _fraction_split(y_strat, patients, test_fraction, random_state)
     check_disjoint(patients, train, test, where="holdout split")
     return [Split(0, 0, train, test)]
@@ -190,3 +191,57 @@ def inner_split(y_strat: np.ndarray, patients: np.ndarray, train: np.ndarray, *,
     fit, val = train[fit_local], train[val_local]
     check_disjoint(patients, fit, val, where="inner validation split")
     return fit, val
+
+
+def user_splits(cv, patients: np.ndarray, y_strat: np.ndarray, kept_rows: np.ndarray, n_original: int) -> list[Split]:
+    """A user's splits, checked for leaks and overlapping test sets.
+
+    Parameters
+    ----------
+    cv : splitter or iterable of (train, test)
+        A scikit-learn splitter (called with the patients as groups) or
+        index/boolean lists that refer to the rows of the data *as given*.
+    patients : array ``(n,)``
+        Patient ID of each evaluated row (after unlabelled rows were dropped).
+    y_strat : array ``(n,)``
+        Labels for stratifying splitters.
+    kept_rows : int array ``(n,)``
+        Which rows of the data as given were kept; user index lists are mapped through it.
+    n_original : int
+        Rows of the data as given.
+
+    Raises
+    ------
+    LeakageError
+        A patient on both sides of a split.
+    ValueError
+        Rows out of range, no splits, or test sets that overlap.
+    """
+    if hasattr(cv, "split"):
+        pairs = list(cv.split(np.zeros(len(patients)), y_strat, patients))
+    else:
+        # Rows given by the user point into the original data; clips without a label were removed since.
+        new_index = np.full(n_original, -1)
+        new_index[kept_rows] = np.arange(len(kept_rows))
+        pairs = []
+        for train, test in cv:
+            train, test = np.asarray(train), np.asarray(test)
+            if train.dtype == bool:
+                train, test = np.flatnonzero(train), np.flatnonzero(test)
+            if train.size and (train.min() < 0 or train.max() >= n_original) or test.size and (test.min() < 0 or test.max() >= n_original):
+                raise ValueError(f"cv rows must be in [0, {n_original})")
+            train, test = new_index[train], new_index[test]
+            pairs.append((train[train >= 0], test[test >= 0]))
+    out = []
+    tested = np.zeros(len(patients), dtype=np.int64)
+    for f, (train, test) in enumerate(pairs):
+        train, test = np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)
+        check_disjoint(patients, train, test, where=f"user split {f}")
+        tested[test] += 1
+        out.append(Split(0, f, np.sort(train), np.sort(test)))
+    if not out:
+        raise ValueError("cv produced no splits")
+    if (tested > 1).any():
+        raise ValueError(f"the test sets of the user splits overlap ({int((tested > 1).sum())} clips are tested more than "
+                         "once); give splits whose test sets are disjoint, like K-fold")
+    return out

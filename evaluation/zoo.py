@@ -8,22 +8,28 @@ training patients of each fold only.
 
 Add a model by adding one line to :data:`MODELS` (or pass your own
 ``{name: ModelSpec}`` to :func:`evaluation.cross_validate`).
+
+:data:`MODELS` is what runs. The neural networks in it are built by a
+:class:`NetworkBuild`, whose size and training schedule (the deep profile,
+:data:`DEEP_PROFILES`) and device are explicit fields; a run with another
+profile calls :meth:`ModelSpec.for_profile`, which returns the same model
+with those fields set (and says so in its description).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from gaitfeat.features import FEATURE_SETS, FEATURES
+from gaitfeat.features import resolve_feature_set
 from models.tabular import impute_scale
 
-__all__ = ["ModelSpec", "MODELS", "DEEP_PROFILES", "deep_models", "feature_columns"]
+__all__ = ["ModelSpec", "NetworkBuild", "MODELS", "DEEP_PROFILES", "deep_models", "feature_columns", "resolve_models"]
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,11 @@ class ModelSpec:
         weights) to this model.
     baseline : bool
         The reference model of the suite's paired comparisons.
-    eval_set : bool
-        Neural networks: ``fit`` receives the inner (patient-disjoint)
-        validation split as ``eval_set`` for early stopping and keeps the
-        best epoch; the model is not refitted on the whole training fold.
+    network : bool
+        A neural network with its own fit path: ``fit`` receives the inner
+        (patient-disjoint) validation split as ``eval_set`` for early
+        stopping and keeps the best epoch; the model is not refitted on the
+        whole training fold, and no ``grid`` is searched.
     backbone_from : str, optional
         Name of a model of the same run whose fitted estimator, in the same
         fold, is passed as ``backbone`` (the dual-stream models start from the
@@ -79,21 +86,21 @@ class ModelSpec:
     early_stopping: int | None = None
     class_weight: bool = True
     baseline: bool = False
-    eval_set: bool = False
+    network: bool = False
     backbone_from: str | None = None
     reference: str | None = None
 
+    def for_profile(self, profile: str, device: str) -> ModelSpec:
+        """This model with the networks' ``profile`` and ``device`` (unchanged for anything but a :class:`NetworkBuild`)."""
+        if not isinstance(self.build, NetworkBuild):
+            return self
+        build = replace(self.build, profile=profile, device=device)
+        return replace(self, build=build, description=build.description())
+
 
 def feature_columns(spec: ModelSpec) -> list[str]:
-    """Columns of the feature table a spec uses."""
-    if isinstance(spec.features, str):
-        if spec.features not in FEATURE_SETS:
-            raise ValueError(f"unknown feature set {spec.features!r}; choose from {sorted(FEATURE_SETS)}")
-        return list(FEATURE_SETS[spec.features])
-    unknown = [c for c in spec.features if c not in FEATURES]
-    if unknown:
-        raise ValueError(f"unknown features {unknown}")
-    return list(spec.features)
+    """Columns of the feature table a spec uses (:func:`gaitfeat.resolve_feature_set`)."""
+    return resolve_feature_set(spec.features)
 
 
 def _majority(random_state: int) -> BaseEstimator:
@@ -140,7 +147,8 @@ def _xgb_regressor(random_state: int) -> BaseEstimator:
 
 
 #: Training settings of the deep models per profile. "compact" fits the default gmfcs run (classical and
-#: deep) into 10 minutes on 2 CPU cores; "paper" is seed 000's recipe with the original ST-GCN (meant for a GPU).
+#: deep) into 10 minutes on 2 CPU cores; "paper" is Yang, Chen & He's recipe with the original ST-GCN (meant for
+#: a GPU).
 DEEP_PROFILES: dict[str, dict] = {
     "compact": {"config": "compact", "dropout": 0.2, "batch_size": 32, "pretrain_epochs": 6, "epochs": 5,
                 "phase1_epochs": 3, "clips_per_epoch": 768, "cam_clips": 256},
@@ -152,62 +160,83 @@ DEEP_PROFILES: dict[str, dict] = {
 }
 
 
-def _stgcn(task: str, profile: str, device: str) -> Callable[[int], BaseEstimator]:
-    def build(random_state: int) -> BaseEstimator:
-        from models.deep import STGCNClassifier, STGCNRegressor
-
-        p = DEEP_PROFILES[profile]
-        cls = STGCNClassifier if task == "classification" else STGCNRegressor
-        return cls(config=p["config"], dropout=p["dropout"], batch_size=p["batch_size"], epochs=p["pretrain_epochs"],
-                   clips_per_epoch=p["clips_per_epoch"], device=device, random_state=random_state)
-
-    return build
-
-
-def _dual(task: str, features: str, fusion: str, profile: str, device: str) -> Callable[[int], BaseEstimator]:
-    def build(random_state: int) -> BaseEstimator:
-        from models.deep import DualStreamClassifier, DualStreamRegressor
-
-        p = DEEP_PROFILES[profile]
-        cls = DualStreamClassifier if task == "classification" else DualStreamRegressor
-        return cls(features=features, fusion=fusion, config=p["config"], dropout=p["dropout"],
-                   batch_size=p["batch_size"], pretrain_epochs=p["pretrain_epochs"], epochs=p["epochs"],
-                   phase1_epochs=p["phase1_epochs"], clips_per_epoch=p["clips_per_epoch"], cam_clips=p["cam_clips"],
-                   cache_frozen=True,
-                   device=device, random_state=random_state)
-
-    return build
-
-
-def deep_models(task: str, *, profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
-    """Seed 000's Table 3 rows as model specs: ST-GCN baseline and three dual-stream variants.
+@dataclass(frozen=True)
+class NetworkBuild:
+    """Builds one of Yang, Chen & He's skeleton models for a seed: an ST-GCN or a dual-stream fusion model.
 
     Parameters
     ----------
     task : {"classification", "regression"}
-    profile : {"compact", "paper"}
+    features : str, optional
+        ``None`` for the ST-GCN; for a dual-stream model its clinical
+        features (``"all"``, ``"gradcam"``, a feature-set name).
+    fusion : {"concat", "xattn"}
+        Dual-stream fusion (ignored for the ST-GCN).
+    profile : str
+        Size and training schedule (:data:`DEEP_PROFILES`).
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``...
+    """
+
+    task: str
+    features: str | None = None
+    fusion: str = "concat"
+    profile: str = "compact"
+    device: str = "auto"
+
+    def __call__(self, random_state: int) -> BaseEstimator:
+        if self.profile not in DEEP_PROFILES:
+            raise ValueError(f"deep profile must be one of {sorted(DEEP_PROFILES)}, got {self.profile!r}")
+        p = DEEP_PROFILES[self.profile]
+        classify = self.task == "classification"
+        if self.features is None:
+            from models.deep import STGCNClassifier, STGCNRegressor
+
+            return (STGCNClassifier if classify else STGCNRegressor)(
+                config=p["config"], dropout=p["dropout"], batch_size=p["batch_size"], epochs=p["pretrain_epochs"],
+                clips_per_epoch=p["clips_per_epoch"], device=self.device, random_state=random_state)
+        from models.deep import DualStreamClassifier, DualStreamRegressor
+
+        return (DualStreamClassifier if classify else DualStreamRegressor)(
+            features=self.features, fusion=self.fusion, config=p["config"], dropout=p["dropout"],
+            batch_size=p["batch_size"], pretrain_epochs=p["pretrain_epochs"], epochs=p["epochs"],
+            phase1_epochs=p["phase1_epochs"], clips_per_epoch=p["clips_per_epoch"], cam_clips=p["cam_clips"],
+            device=self.device, random_state=random_state)
+
+    def description(self) -> str:
+        """One line for the report, naming the configuration the profile selects."""
+        if self.features is None:
+            what = "GMFCS" if self.task == "classification" else "GDI"
+            return f"ST-GCN skeleton baseline ({DEEP_PROFILES[self.profile]['config']} configuration), {what}"
+        feats = "all 32 features" if self.features == "all" else (
+            "Grad-CAM-selected features" if self.features == "gradcam" else f"features {self.features}")
+        fusion = "cross-attention" if self.fusion == "xattn" else "concatenation"
+        return f"dual stream: ST-GCN + {feats}, {fusion} fusion"
+
+
+def deep_models(task: str, *, profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
+    """The rows of Table 3 of Yang, Chen & He as model specs: the ST-GCN baseline and three dual-stream variants.
+
+    The dual-stream models start from the same fold's ST-GCN (``backbone_from``) and are compared with it.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    profile : {"compact", "quick", "paper"}
         See :data:`DEEP_PROFILES`.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
     if profile not in DEEP_PROFILES:
         raise ValueError(f"deep profile must be one of {sorted(DEEP_PROFILES)}, got {profile!r}")
-    cfg = DEEP_PROFILES[profile]["config"]
-    what = "GMFCS" if task == "classification" else "GDI"
-    kw = dict(eval_set=True, backbone_from="stgcn", reference="stgcn")
-    return {
-        "stgcn": ModelSpec(_stgcn(task, profile, device), f"ST-GCN skeleton baseline ({cfg} configuration), {what}",
-                           inputs="clips", eval_set=True),
-        "dual_all_xattn": ModelSpec(_dual(task, "all", "xattn", profile, device),
-                                    "dual stream: ST-GCN + all 32 features, cross-attention fusion",
-                                    inputs="clips+features", **kw),
-        "dual_gradcam_xattn": ModelSpec(_dual(task, "gradcam", "xattn", profile, device),
-                                        "dual stream: ST-GCN + Grad-CAM-selected features, cross-attention fusion",
-                                        inputs="clips+features", **kw),
-        "dual_gradcam_concat": ModelSpec(_dual(task, "gradcam", "concat", profile, device),
-                                         "dual stream: ST-GCN + Grad-CAM-selected features, concatenation fusion",
-                                         inputs="clips+features", **kw),
-    }
+    builds = {"stgcn": NetworkBuild(task, None, profile=profile, device=device),
+              "dual_all_xattn": NetworkBuild(task, "all", "xattn", profile, device),
+              "dual_gradcam_xattn": NetworkBuild(task, "gradcam", "xattn", profile, device),
+              "dual_gradcam_concat": NetworkBuild(task, "gradcam", "concat", profile, device)}
+    return {name: ModelSpec(b, b.description(), inputs="clips" if b.features is None else "clips+features",
+                            network=True, backbone_from=None if b.features is None else "stgcn",
+                            reference=None if b.features is None else "stgcn")
+            for name, b in builds.items()}
 
 
 _C_GRID = tuple({"logisticregression__C": c} for c in (0.01, 0.1, 1.0, 10.0))
@@ -233,3 +262,50 @@ MODELS: dict[str, dict[str, ModelSpec]] = {
         "xgb_all": ModelSpec(_xgb_regressor, "XGBoost regression, all 32 features", "all", grid=_DEPTH_GRID, early_stopping=30),
     },
 }
+
+
+def resolve_models(models, suite, *, deep_profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
+    """Turn ``models`` (None, a name, names, an estimator, or a mapping) into ``{name: ModelSpec}``.
+
+    Names refer to ``MODELS[suite.name]``; the networks among them are set to
+    ``deep_profile`` and ``device`` (:meth:`ModelSpec.for_profile`). A
+    scikit-learn estimator receives the full feature table.
+    """
+    available = {n: sp.for_profile(deep_profile, device) for n, sp in MODELS.get(suite.name, {}).items()}
+    if models is None:
+        return available
+    if isinstance(models, str):
+        models = [models]
+    if isinstance(models, BaseEstimator):
+        models = {type(models).__name__: models}
+    if isinstance(models, Mapping):
+        out = {}
+        for name, m in models.items():
+            if isinstance(m, ModelSpec):
+                out[str(name)] = m
+            elif hasattr(m, "fit") and hasattr(m, "get_params"):
+                out[str(name)] = ModelSpec(_UserBuild(m), f"user estimator {type(m).__name__}")
+            else:
+                raise TypeError(f"model {name!r} must be a ModelSpec or a scikit-learn estimator, got {type(m).__name__}")
+        return out
+    out = {}
+    for name in models:
+        if name not in available:
+            raise ValueError(f"unknown model {name!r} for suite {suite.name!r}; available: {', '.join(available)}")
+        out[name] = available[name]
+    return out
+
+
+@dataclass(frozen=True)
+class _UserBuild:
+    """A fresh clone of a user's estimator with every ``random_state`` parameter set to the run's seed."""
+
+    estimator: BaseEstimator
+
+    def __call__(self, random_state: int) -> BaseEstimator:
+        from sklearn.base import clone
+
+        est = clone(self.estimator)
+        params = est.get_params(deep=True)
+        seeds = {k: random_state for k in params if k == "random_state" or k.endswith("__random_state")}
+        return est.set_params(**seeds) if seeds else est

@@ -21,6 +21,7 @@ from gaitfeat.features import (
     detect_events,
     extract_features,
     iter_features,
+    resolve_feature_set,
 )
 from gaitfeat.io import (
     KidzinskiRelease,
@@ -71,6 +72,7 @@ __all__ = [
     "FEATURES",
     "FEATURE_INFO",
     "FEATURE_SETS",
+    "resolve_feature_set",
     "GaitFeatureExtractor",
     "GMFCS_LEVELS",
     "validate_gmfcs",

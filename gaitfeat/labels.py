@@ -9,12 +9,22 @@ import pandas as pd
 
 from gaitfeat.errors import LabelError
 
-__all__ = ["GMFCS_LEVELS", "validate_gmfcs", "validate_patient_ids", "normalise_side"]
+__all__ = ["GMFCS_LEVELS", "GMFCS_ROMAN", "gmfcs_name", "validate_gmfcs", "validate_patient_ids", "normalise_side"]
 
 #: The GMFCS levels of children who walk (level V does not walk and has no gait video).
 GMFCS_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
 
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
+#: Roman numeral of each GMFCS level, as clinicians write them.
+GMFCS_ROMAN: dict[int, str] = {v: k for k, v in _ROMAN.items()}
+
+
+def gmfcs_name(level) -> str:
+    """``"GMFCS III"`` for level 3; any other value (a string label, say) as text."""
+    try:
+        return f"GMFCS {GMFCS_ROMAN[int(level)]}"
+    except (KeyError, TypeError, ValueError):
+        return str(level)
 
 
 def validate_gmfcs(values: Iterable, *, where: str = "labels", ids: Iterable | None = None, allow_missing: bool = True) -> pd.Series:

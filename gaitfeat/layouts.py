@@ -6,7 +6,9 @@ Two layouts are supported:
     OpenPose BODY_25 (25 joints, includes neck, mid-hip, heels and toes).
 ``coco17``
     The COCO keypoint layout (17 joints), used by most pose estimators and
-    by the seed paper's ST-GCN.
+    by the ST-GCN of Yang, Chen & He, "Multimodal Fusion of Skeleton Dynamics
+    and Clinical Gait Features for Video-Based Cerebral Palsy Severity
+    Assessment".
 
 Joint names are snake_case and shared between layouts where the anatomy is
 the same (``"left_knee"`` is joint 13 in both), so that code written against

@@ -3,28 +3,28 @@
 * :mod:`models.tabular` — scikit-learn estimators on the feature table:
   :class:`FeatureTableClassifier` (``"xgb"``, ``"logreg"``, ``"rf"``; plain or
   ordinal), :class:`FeatureTableRegressor`, :class:`OrdinalClassifier`.
-* :mod:`models.gait` — the same from pose clips ``(N, T, V, C)``:
-  :class:`GaitFeatureClassifier`, :class:`GaitFeatureRegressor`.
-* :mod:`models.importance` — SHAP values, permutation importance, XGBoost gain,
-  rank agreement, importance by body region.
+* :mod:`models.feature_pipeline` — the same from pose clips ``(N, T, V, C)``
+  (clips -> feature extractor -> table model): :class:`GaitFeatureClassifier`,
+  :class:`GaitFeatureRegressor`.
+* :mod:`models.feature_importance` — SHAP values, permutation importance,
+  XGBoost gain, rank agreement, importance by body region.
 * :mod:`models.selection` — forward/backward sequential feature selection with
   patient-grouped inner cross-validation.
 * :mod:`models.evidence` — plain-language evidence statements and the typical
   ranges they compare with.
-* :mod:`models.stgcn` — :class:`STGCN` (``"paper"`` and ``"compact"``),
-  ``load_pretrained``; :mod:`models.fusion` — :class:`DualStream`;
-  :mod:`models.training` — the two-phase training loop;
-  :mod:`models.deep` — :class:`STGCNClassifier`, :class:`STGCNRegressor`,
-  :class:`DualStreamClassifier`, :class:`DualStreamRegressor`;
-  :mod:`models.explain` — CAM, Grad-CAM, joint and region scores,
-  Grad-CAM-guided feature selection, skeleton figure.
+* :mod:`models.skeleton_plot` — :func:`plot_skeleton`, joint scores on a skeleton figure.
+* :mod:`models.deep` — the PyTorch models: :class:`STGCN`, :class:`DualStream`,
+  their training loop, CAM and Grad-CAM, and the estimators
+  :class:`STGCNClassifier`, :class:`STGCNRegressor`,
+  :class:`DualStreamClassifier`, :class:`DualStreamRegressor` (see its
+  docstring for the module layout).
 
-The deep models import PyTorch on first use, so the classical ones load fast.
+The deep models import PyTorch on first use, so the classical ones (and the
+skeleton figure) load fast.
 """
 
 from models.evidence import TYPICAL_RANGES, evidence_statements, feature_label, load_typical_ranges
-from models.gait import GaitFeatureClassifier, GaitFeatureRegressor
-from models.importance import (
+from models.feature_importance import (
     ShapResult,
     by_region,
     gain_ranking,
@@ -33,28 +33,29 @@ from models.importance import (
     rank_agreement,
     shap_values,
 )
+from models.feature_pipeline import GaitFeatureClassifier, GaitFeatureRegressor
 from models.selection import sequential_selection
 from models.tabular import FeatureTableClassifier, FeatureTableRegressor, OrdinalClassifier
 
-_DEEP = {
-    "STGCN": "models.stgcn", "load_pretrained": "models.stgcn", "DualStream": "models.fusion",
-    "STGCNClassifier": "models.deep", "STGCNRegressor": "models.deep", "DualStreamClassifier": "models.deep",
-    "DualStreamRegressor": "models.deep", "load_estimator": "models.deep", "GradCAM": "models.explain",
-    "CAM": "models.explain", "joint_contributions": "models.explain", "region_scores": "models.explain",
-    "select_features": "models.explain", "plot_skeleton": "models.explain",
+# Imported on first use (module ``__getattr__``): all but plot_skeleton import torch.
+_LAZY = {
+    **dict.fromkeys(["STGCN", "load_pretrained", "DualStream", "STGCNClassifier", "STGCNRegressor",
+                     "DualStreamClassifier", "DualStreamRegressor", "load_estimator", "TrunkCache", "GradCAM", "CAM",
+                     "joint_contributions", "region_scores", "select_features"], "models.deep"),
+    "plot_skeleton": "models.skeleton_plot",
 }
 
 
 def __getattr__(name: str):
-    if name in _DEEP:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_DEEP[name]), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'models' has no attribute {name!r}")
 
 
 __all__ = [
-    *_DEEP,
+    *_LAZY,
     "FeatureTableClassifier",
     "FeatureTableRegressor",
     "OrdinalClassifier",

@@ -1,8 +1,10 @@
 """Evidence statements: plain-language sentences from measured gait features, ranked by their SHAP contribution.
 
-The idea follows biomechanical "tokens" (seed 003) without a language
-model: each statement is built from a number in the patient's feature table,
-compared with a documented typical range (:data:`TYPICAL_RANGES`, made by
+The idea follows the biomechanical "tokens" of E. Chen et al., "BioGait-VLM:
+A Tri-Modal Vision-Language-Biomechanics Framework for Interpretable Clinical
+Gait Assessment", without a language model: each statement is built from a
+number in the patient's feature table, compared with a documented typical
+range (:data:`TYPICAL_RANGES`, made by
 ``benchmarks/typical_ranges.py`` from the simulator's typically developing
 children), and ordered by how much that feature pushed the model towards its
 prediction. For example::

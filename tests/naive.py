@@ -1,10 +1,10 @@
 """Plain-NumPy reference of the feature engine: slow, one clip at a time, written to be read.
 
-It implements the algorithm of ``gaitfeat/features/_kernels.py`` step by step
+It implements the algorithm of ``gaitfeat/features/_kernels/`` step by step
 with array operations and plain Python, so that the numba kernels can be
 checked against it (tests/test_features.py) and their speed compared
 (benchmarks/bench_features.py). It shares nothing with the kernels except the
-feature names and the documented constants.
+feature names, the defaults table and the documented constants.
 """
 
 from __future__ import annotations
@@ -12,11 +12,19 @@ from __future__ import annotations
 import numpy as np
 
 from gaitfeat.features import FEATURES
-from gaitfeat.features._kernels import FACING_FRACTION, FACING_MIN, FOOT_ANKLE_HEIGHT, FOOT_HEEL, FOOT_TOE, PLANT_BAND
+from gaitfeat.features._kernels import (
+    FACING_FRACTION,
+    FACING_MIN,
+    FOOT_ANKLE_HEIGHT,
+    FOOT_HEEL,
+    FOOT_TOE,
+    PLANT_BAND,
+)
+from gaitfeat.features._kernels import DEFAULTS as _DEFAULTS
 from gaitfeat.layouts import get_layout
 
-DEFAULTS = dict(turn_width=0.15, turn_margin_s=0.15, min_usable_s=1.0, peak_window_s=0.2,
-                prominence_window_s=0.6, prominence=0.05, method="coordinate", velocity_prominence=0.5)
+#: The engine's defaults (one table: ``gaitfeat.features._kernels.DEFAULTS``), as keyword arguments.
+DEFAULTS = _DEFAULTS._asdict()
 
 
 def signed_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:

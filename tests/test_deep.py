@@ -13,11 +13,12 @@ from sklearn.base import clone
 from gaitfeat.errors import PoseDataError
 from gaitfeat.features import FEATURE_INFO, FEATURES
 from gaitfeat.layouts import BODY25, COCO17
-from models.deep import DualStreamClassifier, STGCNClassifier, STGCNRegressor, load_estimator, prepare_clips
-from models.explain import CAM, GradCAM, joint_contributions, region_scores, select_features
-from models.fusion import DualStream
-from models.stgcn import CONFIGS, STGCN, StgcnConfig, count_parameters, load_pretrained, spatial_partition
-from models.training import Phase, TensorSet, fit_network, flip_clips, seeded
+from models.deep import (DualStreamClassifier, STGCNClassifier, STGCNRegressor, TrunkCache, load_estimator,
+                         prepare_clips)
+from models.deep.explain import CAM, GradCAM, joint_contributions, region_scores, select_features
+from models.deep.fusion import DualStream
+from models.deep.stgcn import CONFIGS, STGCN, StgcnConfig, count_parameters, load_pretrained, spatial_partition
+from models.deep.training import Phase, TensorSet, fit_network, flip_clips, seeded
 
 CPU = torch.device("cpu")
 
@@ -269,14 +270,15 @@ def test_dual_stream_classifier_with_backbone_and_roundtrip(tmp_path):
     xv, yv = _toy(n=16, t=24, seed=1)
     backbone = STGCNClassifier(epochs=2, batch_size=8, random_state=0).fit(x, labels, eval_set=(xv, np.where(yv == 1, "II", "I")))
     before = {k: v.clone() for k, v in backbone.module_.state_dict().items()}
+    cache = TrunkCache()
     est = DualStreamClassifier(features="gradcam", fusion="xattn", backbone=backbone, epochs=3, phase1_epochs=1,
-                               batch_size=8, cam_clips=16, cache_frozen=True, random_state=0)
+                               batch_size=8, cam_clips=16, cache=cache, random_state=0)
     est.fit(x, labels, features=feats, eval_set=(xv, np.where(yv == 1, "II", "I"), _features(16, 1)))
     for k, v in backbone.module_.state_dict().items():
         assert torch.equal(v, before[k])                      # the shared backbone is copied, never changed
     assert list(est.classes_) == ["I", "II"]
     assert est.joint_contributions_.shape == (17,) and len(est.selected_features_) >= 1
-    assert backbone._trunk_cache                               # frozen validation outputs shared through the backbone
+    assert len(cache) > 0                                      # frozen validation outputs shared through the cache
     proba = est.predict_proba(x, features=feats)
     assert proba.shape == (40, 2) and np.allclose(proba.sum(1), 1)
     est.save(tmp_path / "dual")

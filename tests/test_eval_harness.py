@@ -10,6 +10,8 @@ from sklearn.model_selection import GroupKFold, KFold
 import evaluation
 from evaluation import Dataset, LeakageError, check_disjoint, cross_validate, load_data
 from evaluation.browser import dump_dom, find_chromium, screenshot
+import evaluation.report
+from evaluation.report.__main__ import main as report_main
 from evaluation.run import main
 from gaitfeat import FEATURE_INFO, FEATURES, simulate_walk, write_clips_npz, write_openpose
 from gaitfeat.errors import GaitError, LabelError
@@ -295,7 +297,7 @@ def test_cli_quick_end_to_end(tmp_path, capsys):
     assert len(pred) == len(evaluation.MODELS["gmfcs"]) * record["data"]["counts"]["clips"]
     page = (folder / "index.html").read_text()
     assert "SIMULATED DATA" in page and "data:image/png;base64," in page
-    # Seed 000's Table 3 rows: the dual-stream models are compared with the fold's ST-GCN baseline they start from.
+    # Yang, Chen & He's Table 3 rows: the dual-stream models are compared with the fold's ST-GCN baseline they start from.
     comp = record["comparisons"]["models"]
     assert comp["stgcn"]["reference"] == "majority"
     for name in ("dual_all_xattn", "dual_gradcam_xattn", "dual_gradcam_concat"):
@@ -306,6 +308,13 @@ def test_cli_quick_end_to_end(tmp_path, capsys):
     cams = deep[deep["model"] == "dual_gradcam_xattn"]
     assert all(len(j) == 17 and max(j) == 1.0 for j in cams["joint_contributions"])
     assert "Grad-CAM" in page and "Paired comparisons" in page
+    # The pages are a pure function of the written record: delete them, re-render from the folder, same bytes.
+    pages = {name: (folder / name).read_bytes() for name in ("index.html", "features.html")}
+    for name in pages:
+        (folder / name).unlink()
+    assert report_main([str(folder)]) == 0
+    for name, content in pages.items():
+        assert (folder / name).read_bytes() == content, name
     # same seed, same numbers (a subset of the models, deep ones included)
     subset = ["majority", "logreg_all", "stgcn", "dual_gradcam_concat"]
     assert main(["--suite", "gmfcs", "--profile", "quick", "--out", str(tmp_path / "again"), "--no-progress",
@@ -325,6 +334,18 @@ def test_cli_gdi_quick(tmp_path):
     assert record["task"] == "regression"
     assert record["models"]["xgb_all"]["levels"]["video"]["metrics"]["pearson_r"] > 0.3
     assert "Bland" in (tmp_path / "gdi" / "index.html").read_text()
+    page = (tmp_path / "gdi" / "index.html").read_bytes()
+    (tmp_path / "gdi" / "index.html").unlink()
+    evaluation.report.render_folder(tmp_path / "gdi")
+    assert (tmp_path / "gdi" / "index.html").read_bytes() == page
+
+
+def test_report_command_refuses_folders_without_a_record(tmp_path, capsys):
+    assert report_main([str(tmp_path)]) == 2
+    assert "no metrics.json" in capsys.readouterr().err
+    (tmp_path / "metrics.json").write_text('{"schema": "something else"}')
+    assert report_main([str(tmp_path)]) == 2
+    assert "not a gaitfeat evaluation record" in capsys.readouterr().err
 
 
 def test_cli_unwritable_output_exits_2_before_running(tmp_path, capsys):
@@ -389,3 +410,7 @@ def test_cli_features_suite(tmp_path):
     assert "backward elimination" in page and "<script" not in page.lower()
     record = json.loads((tmp_path / "features" / "metrics.json").read_text())
     assert record["models"] == {} and record["importance"]["agreement"]
+    assert record["configuration"]["study"] == "only" and record["suite"] == "gmfcs"
+    (tmp_path / "features" / "index.html").unlink()
+    assert report_main([str(tmp_path / "features")]) == 0
+    assert (tmp_path / "features" / "index.html").read_text() == page

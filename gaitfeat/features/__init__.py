@@ -17,6 +17,7 @@ from gaitfeat.features.definitions import (
     REGION_SOURCE,
     REGIONS,
     FeatureInfo,
+    resolve_feature_set,
 )
 from gaitfeat.features.engine import (
     EVENT_COLUMNS,
@@ -29,6 +30,7 @@ from gaitfeat.features.extractor import GaitFeatureExtractor
 
 __all__ = [
     "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
-    "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events", "extract_features", "iter_features",
-    "GaitFeatureExtractor",
+    "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events",
+    "extract_features", "iter_features",
+    "GaitFeatureExtractor", "resolve_feature_set",
 ]

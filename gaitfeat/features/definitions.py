@@ -8,8 +8,10 @@ Conventions (the coordinates of preprocessed clips: hip midpoint at the origin,
 x along the walking direction, y up, lengths in leg lengths):
 
 * Angles are in degrees, computed per frame from two segment vectors with the
-  law of cosines (seed 000, eq. 1), ``acos(a.b / |a||b|)``; the sign comes
-  from the 2-D cross product, so flexion and extension are told apart.
+  law of cosines (eq. 1 of Yang, Chen & He, "Multimodal Fusion of Skeleton
+  Dynamics and Clinical Gait Features for Video-Based Cerebral Palsy Severity
+  Assessment"), ``acos(a.b / |a||b|)``; the sign comes from the 2-D cross
+  product, so flexion and extension are told apart.
 * Per-clip values use the clip's *usable* frames: frames whose hips are known
   and in which the child is not turning towards the camera.
 * Symmetry index ``SI = |L - R| / (0.5 (L + R)) x 100 %`` (Robinson et al.
@@ -21,11 +23,12 @@ x along the walking direction, y up, lengths in leg lengths):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 __all__ = [
     "FeatureInfo", "FEATURE_INFO", "FEATURES", "FEATURE_SETS", "METRE_FEATURES", "QUALITY_COLUMNS",
-    "REGIONS", "NAN_REASONS", "JOINT_REGIONS", "REGION_SOURCE",
+    "REGIONS", "NAN_REASONS", "JOINT_REGIONS", "REGION_SOURCE", "resolve_feature_set",
 ]
 
 
@@ -38,7 +41,7 @@ class FeatureInfo(NamedTuple):
     definition: str
 
 
-#: Body regions features are grouped by (seed 000, Table 1, plus head and arm).
+#: Body regions features are grouped by (Yang, Chen & He, Table 1, plus head and arm).
 REGIONS = ("head", "arm", "trunk", "hip", "knee", "temporal", "spatial", "symmetry")
 
 #: Joints (by name, either layout) that make up each body region, for attributions over joints
@@ -59,7 +62,7 @@ REGION_SOURCE = {"head": "head", "arm": "arm", "trunk": "trunk", "hip": "hip", "
                  "temporal": "foot", "spatial": "foot", "symmetry": "foot"}
 
 _ROWS = (
-    # -- seed 000's 24 features ------------------------------------------------
+    # -- the 24 features of Yang, Chen & He ---------------------------------------
     ("neck_angle_left", "deg", "head",
      "mean forward flexion of the left ear-shoulder line relative to the hip-shoulder (trunk) line"),
     ("neck_angle_right", "deg", "head",
@@ -128,9 +131,9 @@ FEATURES: tuple[str, ...] = tuple(row[0] for row in _ROWS)
 
 #: Named feature subsets.
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    # The 24 clinical gait features of seed 000.
+    # The 24 clinical gait features of Yang, Chen & He.
     "paper24": FEATURES[:24],
-    # Seed 000, Table 1: the Grad-CAM-guided, clinically curated 14.
+    # Yang, Chen & He, Table 1: the Grad-CAM-guided, clinically curated 14.
     "paper14": (
         "hip_rom_left", "hip_rom_right", "hip_rom_symmetry",
         "knee_rom_left", "knee_rom_right", "knee_rom_symmetry",
@@ -141,6 +144,55 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     ),
     "all": FEATURES,
 }
+
+def resolve_feature_set(features: str | Iterable[str]) -> list[str]:
+    """The feature columns a feature-set specification names, in order.
+
+    Parameters
+    ----------
+    features : str or sequence of str
+        A name of :data:`FEATURE_SETS` ("all", "paper24", "paper14"), or
+        column names from :data:`FEATURES` (any order, each at most once).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        An unknown set name, an empty list, unknown or repeated column names.
+    TypeError
+        ``features`` is neither a string nor an iterable of strings.
+
+    Examples
+    --------
+    >>> resolve_feature_set("paper14")[:3]
+    ['hip_rom_left', 'hip_rom_right', 'hip_rom_symmetry']
+    >>> resolve_feature_set(["cadence", "walking_speed"])
+    ['cadence', 'walking_speed']
+    """
+    if isinstance(features, str):
+        if features in FEATURE_SETS:
+            return list(FEATURE_SETS[features])
+        hint = f" (for the single column, pass [{features!r}])" if features in FEATURES else ""
+        raise ValueError(f"unknown feature set {features!r}{hint}; choose from {sorted(FEATURE_SETS)} "
+                         "or give a list of names from gaitfeat.FEATURES")
+    if not isinstance(features, Iterable):
+        raise TypeError(f"features must be a feature-set name {sorted(FEATURE_SETS)} or a sequence of "
+                        f"feature names, got {type(features).__name__}")
+    names = list(features)
+    if not names:
+        raise ValueError("features is empty; give a feature-set name or at least one name from gaitfeat.FEATURES")
+    known = set(FEATURES)
+    unknown = [n for n in names if not (isinstance(n, str) and n in known)]
+    if unknown:
+        raise ValueError(f"unknown feature names {unknown}; choose from gaitfeat.FEATURES")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"feature names given more than once: {repeated}")
+    return [str(n) for n in names]
+
 
 #: Per-clip quality columns appended after the features.
 QUALITY_COLUMNS = (

@@ -1,8 +1,9 @@
 """Public entry points of the feature engine: validation, conversion, tables.
 
 The numerical work happens in :mod:`gaitfeat.features._kernels`; this module
-checks what the caller passes, converts it to what the kernels assume, and
-turns the kernels' arrays into DataFrames.
+checks what the caller passes, converts it to what the kernels assume (the
+contract in ``_kernels/contract.py``: joint slots, :class:`KernelParams`,
+defaults, output slots), and turns the kernels' arrays into DataFrames.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 
 from gaitfeat.errors import LayoutError, PoseDataError
 from gaitfeat.features import _kernels as K
-from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS, QUALITY_COLUMNS
+from gaitfeat.features._kernels import DEFAULTS
+from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS
 from gaitfeat.layouts import SkeletonLayout, get_layout, layout_for_joint_count
 
 __all__ = ["extract_features", "detect_events", "iter_features", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT"]
@@ -26,29 +28,23 @@ EVENT_COLUMNS = ("clip", "side", "event", "frame", "time_s")
 #: Drillis & Contini, tabulated by Winter 2009). Used to turn ``height_m`` into a leg length.
 LEG_LENGTH_PER_HEIGHT = 0.491
 
-_METHODS = {"coordinate": 0.0, "velocity": 1.0}
-
 
 def _joint_table(layout: SkeletonLayout) -> np.ndarray:
-    names = []
-    for part in ("shoulder", "hip", "knee", "ankle", "elbow", "ear", "heel", "big_toe"):
-        names += [f"left_{part}", f"right_{part}"]
-    names.append("nose")
-    assert len(names) == K.N_JOINT_SLOTS
-    table = np.array([layout.index(n) if layout.has(n) else -1 for n in names], dtype=np.int64)
-    needed = np.r_[table[:12], table[16]]
-    if (needed < 0).any():
-        missing = [n for n, i in zip(names[:12] + ["nose"], needed) if i < 0]
+    """The kernels' joint table: the layout's index of each of :data:`_kernels.JOINT_SLOTS`, -1 if absent."""
+    table = np.array([layout.index(n) if layout.has(n) else -1 for n in K.JOINT_SLOTS], dtype=np.int64)
+    required = [i for i in range(K.N_JOINT_SLOTS) if i not in K.FOOT_SLOTS]
+    if (table[required] < 0).any():
+        missing = [K.JOINT_SLOTS[i] for i in required if table[i] < 0]
         raise LayoutError(f"layout {layout.name!r} lacks joints the features need: {missing}")
-    if (table[12] < 0) != (table[14] < 0):
-        table[12:16] = -1  # heels without toes (or the reverse): use the ankles
+    if (table[K.J_HEEL] < 0) != (table[K.J_TOE] < 0):
+        table[list(K.FOOT_SLOTS)] = -1  # heels without toes (or the reverse): use the ankles
     return table
 
 
 def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominence_window_s, prominence,
-            method, velocity_prominence) -> np.ndarray:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+            method, velocity_prominence) -> K.KernelParams:
+    if method not in K.METHODS:
+        raise ValueError(f"method must be one of {sorted(K.METHODS)}, got {method!r}")
     values = {
         "turn_width": turn_width, "turn_margin_s": turn_margin_s, "min_usable_s": min_usable_s,
         "peak_window_s": peak_window_s, "prominence_window_s": prominence_window_s, "prominence": prominence,
@@ -57,16 +53,9 @@ def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominenc
     for name, value in values.items():
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
-    P = np.zeros(K.N_PARAMS)
-    P[K.P_TURN_WIDTH] = turn_width
-    P[K.P_TURN_MARGIN_S] = turn_margin_s
-    P[K.P_MIN_USABLE_S] = min_usable_s
-    P[K.P_PEAK_WINDOW_S] = peak_window_s
-    P[K.P_PROM_WINDOW_S] = prominence_window_s
-    P[K.P_PROMINENCE] = prominence
-    P[K.P_METHOD] = _METHODS[method]
-    P[K.P_VELOCITY_PROMINENCE] = velocity_prominence
-    return P
+    # Python floats and a bool: one numba specialisation whatever number types the caller passes.
+    return K.KernelParams(**{name: float(value) for name, value in values.items()},
+                          velocity_method=method == "velocity")
 
 
 def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayout]:
@@ -124,7 +113,7 @@ def _run(clips, fps, layout, params):
     reason = np.zeros((N, K.N_FEATURES), dtype=np.int8)
     quality = np.empty((N, K.N_QUALITY))
     # Peaks are more than one peak window apart: this many events always fit, none is dropped.
-    w = max(1, int(round(params[K.P_PEAK_WINDOW_S] * rates.min()))) if N else 1
+    w = max(1, int(round(params.peak_window_s * rates.min()))) if N else 1
     events = np.empty((N, 2, 2, T // (w + 1) + 1))
     n_events = np.zeros((N, 2, 2), dtype=np.int64)
     if N:
@@ -162,14 +151,14 @@ def extract_features(
     *,
     leg_length_m: float | np.ndarray | None = None,
     height_m: float | np.ndarray | None = None,
-    method: str = "coordinate",
-    turn_width: float = 0.15,
-    turn_margin_s: float = 0.15,
-    min_usable_s: float = 1.0,
-    peak_window_s: float = 0.2,
-    prominence_window_s: float = 0.6,
-    prominence: float = 0.05,
-    velocity_prominence: float = 0.5,
+    method: str = DEFAULTS.method,
+    turn_width: float = DEFAULTS.turn_width,
+    turn_margin_s: float = DEFAULTS.turn_margin_s,
+    min_usable_s: float = DEFAULTS.min_usable_s,
+    peak_window_s: float = DEFAULTS.peak_window_s,
+    prominence_window_s: float = DEFAULTS.prominence_window_s,
+    prominence: float = DEFAULTS.prominence,
+    velocity_prominence: float = DEFAULTS.velocity_prominence,
     index: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Clinical gait features of every clip, one row per clip.
@@ -244,7 +233,7 @@ def extract_features(
     if legs is not None:
         for src, dst in METRE_FEATURES.items():
             columns[dst] = columns[src] * legs
-    q_names = QUALITY_COLUMNS[:-1]  # the kernels' quality slots, in order (the last slot is the infinity flag)
+    q_names = K.QUALITY_SLOTS[:K.Q_INFINITE]  # = QUALITY_COLUMNS[:-1] (checked when the kernels are imported)
     for i, name in enumerate(q_names):
         columns[name] = quality[:, i].astype(np.int64) if name.startswith("n_") else quality[:, i]
     columns["nan_reason"] = _reason_text(reason)
@@ -256,13 +245,13 @@ def detect_events(
     fps: float | np.ndarray,
     layout: str | None = None,
     *,
-    method: str = "coordinate",
-    turn_width: float = 0.15,
-    turn_margin_s: float = 0.15,
-    peak_window_s: float = 0.2,
-    prominence_window_s: float = 0.6,
-    prominence: float = 0.05,
-    velocity_prominence: float = 0.5,
+    method: str = DEFAULTS.method,
+    turn_width: float = DEFAULTS.turn_width,
+    turn_margin_s: float = DEFAULTS.turn_margin_s,
+    peak_window_s: float = DEFAULTS.peak_window_s,
+    prominence_window_s: float = DEFAULTS.prominence_window_s,
+    prominence: float = DEFAULTS.prominence,
+    velocity_prominence: float = DEFAULTS.velocity_prominence,
 ) -> pd.DataFrame:
     """Heel strikes and toe-offs of each foot in each clip.
 
@@ -278,7 +267,7 @@ def detect_events(
         (sub-frame position within the clip, float) and ``time_s``; sorted by
         clip and frame.
     """
-    params = _params(turn_width=turn_width, turn_margin_s=turn_margin_s, min_usable_s=1.0,
+    params = _params(turn_width=turn_width, turn_margin_s=turn_margin_s, min_usable_s=DEFAULTS.min_usable_s,
                      peak_window_s=peak_window_s, prominence_window_s=prominence_window_s, prominence=prominence,
                      method=method, velocity_prominence=velocity_prominence)
     _, _, _, events, n_events, rates = _run(clips, fps, layout, params)

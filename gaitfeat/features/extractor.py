@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.errors import PoseDataError
-from gaitfeat.features.definitions import FEATURE_SETS, FEATURES
+from gaitfeat.features._kernels import DEFAULTS
+from gaitfeat.features.definitions import resolve_feature_set
 from gaitfeat.features.engine import _validate, extract_features
 
 __all__ = ["GaitFeatureExtractor"]
@@ -24,7 +25,8 @@ class GaitFeatureExtractor(TransformerMixin, BaseEstimator):
         Skeleton layout; inferred from the number of joints when omitted.
     features : str or list of str
         A name of :data:`~gaitfeat.FEATURE_SETS` ("paper24", "paper14",
-        "all") or a list of names from :data:`~gaitfeat.FEATURES`.
+        "all") or a list of names from :data:`~gaitfeat.FEATURES`
+        (resolved by :func:`~gaitfeat.resolve_feature_set`).
     method : {"coordinate", "velocity"}
         Gait-event detection method, see :func:`~gaitfeat.extract_features`.
 
@@ -54,23 +56,11 @@ class GaitFeatureExtractor(TransformerMixin, BaseEstimator):
     ...                      SimpleImputer(), LogisticRegression())
     """
 
-    def __init__(self, *, fps=30.0, layout=None, features="all", method="coordinate"):
+    def __init__(self, *, fps=30.0, layout=None, features="all", method=DEFAULTS.method):
         self.fps = fps
         self.layout = layout
         self.features = features
         self.method = method
-
-    def _names(self) -> list[str]:
-        if isinstance(self.features, str):
-            if self.features not in FEATURE_SETS:
-                raise ValueError(f"features must be one of {sorted(FEATURE_SETS)} or a list of names, got {self.features!r}")
-            return list(FEATURE_SETS[self.features])
-        names = list(self.features)
-        unknown = [n for n in names if n not in FEATURES]
-        if unknown or not names:
-            raise ValueError(f"unknown feature names {unknown}; choose from gaitfeat.FEATURES" if unknown
-                             else "features is an empty list")
-        return names
 
     def fit(self, X, y=None):
         """Check the clips and settings; nothing is learned.
@@ -86,7 +76,7 @@ class GaitFeatureExtractor(TransformerMixin, BaseEstimator):
         if np.ndim(X) != 4:
             raise PoseDataError(f"X must be pose clips (N, T, V, C), got shape {np.shape(X)}")
         arr, _, lay = _validate(X, self.fps, self.layout)
-        self.feature_names_out_ = np.asarray(self._names(), dtype=object)
+        self.feature_names_out_ = np.asarray(resolve_feature_set(self.features), dtype=object)
         self.layout_ = lay.name
         self.n_frames_ = int(arr.shape[1])
         return self

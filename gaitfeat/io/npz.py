@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gaitfeat.errors import ReaderError
+from gaitfeat.jsonable import to_jsonable
 from gaitfeat.pose import PoseSequence
 
 __all__ = ["write_npz", "read_npz", "write_clips_npz", "read_clips_npz"]
@@ -25,20 +26,8 @@ _FORMAT_CLIPS = "gaitfeat.clips"
 _VERSION = 1
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if np.isnan(obj) else float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in npz metadata")
-
-
 def _encode(meta: dict) -> np.ndarray:
-    return np.frombuffer(json.dumps(meta, default=_json_default).encode("utf-8"), dtype=np.uint8)
+    return np.frombuffer(json.dumps(to_jsonable(meta), allow_nan=False).encode("utf-8"), dtype=np.uint8)
 
 
 def _open(path: Path, expected_format: str) -> tuple[Any, dict]:

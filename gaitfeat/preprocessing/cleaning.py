@@ -17,8 +17,10 @@ def threshold_confidence(seq: PoseSequence, conf: float = 0.2) -> PoseSequence:
     ----------
     seq : PoseSequence
     conf : float
-        Confidence threshold in [0, 1]; 0.2 is the seed paper's quality
-        threshold and a common OpenPose cut-off.
+        Confidence threshold in [0, 1]; 0.2 is the quality threshold of
+        Yang, Chen & He ("Multimodal Fusion of Skeleton Dynamics and Clinical
+        Gait Features for Video-Based Cerebral Palsy Severity Assessment")
+        and a common OpenPose cut-off.
 
     Returns
     -------

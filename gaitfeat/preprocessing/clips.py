@@ -77,7 +77,9 @@ def make_clips(
 ) -> Clips:
     """Cut sequences into overlapping fixed-length windows and keep the good ones.
 
-    Defaults follow the seed paper: 124-frame windows every 12 frames, kept
+    Defaults follow Yang, Chen & He ("Multimodal Fusion of Skeleton Dynamics
+    and Clinical Gait Features for Video-Based Cerebral Palsy Severity
+    Assessment"): 124-frame windows every 12 frames, kept
     when at least 80 % of the window's keypoints (frames x joints) were
     detected with confidence >= 0.2. Values filled in by preprocessing have
     confidence 0 and do not count as detected.

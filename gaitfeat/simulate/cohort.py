@@ -23,7 +23,8 @@ from gaitfeat.simulate.video import simulate_walk
 
 __all__ = ["Cohort", "simulate_cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]
 
-#: GMFCS I-IV prevalence of the seed paper's cohort (Gillette release, 2,946 clips).
+#: GMFCS I-IV prevalence of the cohort (Gillette release, 2,946 clips) of Yang, Chen & He, "Multimodal
+#: Fusion of Skeleton Dynamics and Clinical Gait Features for Video-Based Cerebral Palsy Severity Assessment".
 DEFAULT_PREVALENCE = (0.35, 0.38, 0.25, 0.02)
 
 #: Per-clip truth columns (units in docs/simulator.md).
@@ -44,8 +45,8 @@ class Cohort:
     Attributes
     ----------
     clips : ndarray float32 (N, T, V, 3)
-        Preprocessed clips (default: COCO-17, 124 frames, the seed paper's
-        windowing and quality filter).
+        Preprocessed clips (default: COCO-17, 124 frames, the windowing and
+        quality filter of Yang, Chen & He).
     meta : DataFrame
         One row per clip: IDs, window, quality, and the video's labels
         (``gmfcs``, ``gdi``, ``speed``, ``cadence``, ...).
@@ -258,7 +259,7 @@ def simulate_cohort(
     n_patients : int
         Number of children.
     prevalence : 4 floats
-        Share of GMFCS levels I-IV (default: the seed paper's 35/38/25/2 %).
+        Share of GMFCS levels I-IV (default: the 35/38/25/2 % of Yang, Chen & He's cohort).
         Counts are allocated exactly (largest remainder), then shuffled.
     visits : (int, int)
         Smallest and largest number of videos (visits) per child.

@@ -20,9 +20,9 @@ import pandas as pd
 from scipy import stats as sps
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from gaitfeat.features import FEATURES, REGIONS
+from gaitfeat.features import FEATURE_INFO, FEATURES, REGIONS
 from models.evidence import evidence_statements
-from models.importance import by_region, gain_ranking, mean_abs_shap, permutation_ranking, rank_agreement, shap_values
+from models.feature_importance import by_region, gain_ranking, mean_abs_shap, permutation_ranking, rank_agreement, shap_values
 from models.selection import sequential_selection
 from models.tabular import FeatureTableClassifier, FeatureTableRegressor
 
@@ -81,14 +81,14 @@ def _stability(per_fold: list[pd.Series]) -> float:
 def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bool = True, sfs_thin: int = 1,
                   sfs_max_features: int | None = None,
                   shap_rows: int = 1500, n_permutation: int = 5, n_evidence: int = 5, top_k: int = 5,
-                  progress=None) -> dict:
+                  progress=None) -> tuple[dict, dict]:
     """Run the study on the first repeat's outer splits.
 
     Parameters
     ----------
     dataset : evaluation.data.Dataset
         With validated labels in ``meta[suite.target]``.
-    suite : evaluation.harness.Suite
+    suite : evaluation.suites.Suite
     splits : list of evaluation.splits.Split
     backward : bool
         Also run backward elimination (slower).
@@ -103,11 +103,15 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
 
     Returns
     -------
-    dict
+    study : dict
         JSON-ready: ``methods``, ``importance`` (mean normalised importance
-        per method and feature), ``per_class_shap``, ``agreement``,
-        ``stability``, ``regions``, ``sfs`` (orders per fold, inner and
-        held-out curves), ``evidence`` (per held-out patient), ``seconds``.
+        per method and feature), ``ranks`` (1 = most important, per method)
+        and ``mean_rank``, ``per_class_shap``, ``agreement``, ``stability``,
+        ``regions`` and ``feature_regions``, ``sfs`` (orders per fold, inner
+        and held-out curves), ``evidence`` (per held-out patient), ``seconds``.
+    shap_sample : dict
+        ``{"values": [...], "X": [...]}``: per fold, the SHAP values and
+        feature values of the sampled held-out clips (for the beeswarm plots).
     """
     started = time.perf_counter()
     task = suite.task
@@ -185,6 +189,7 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
     top_freq = {k: pd.concat([s.sort_values(ascending=False).index[:top_k].to_series() for s in v]).value_counts()
                 .reindex(names, fill_value=0).astype(int).to_dict() for k, v in fold_imp.items()}
     regions = pd.DataFrame({k: by_region(mean_imp[k]) for k in mean_imp.columns}).reindex(list(REGIONS))
+    ranks = {m: {f: r + 1 for r, f in enumerate(sorted(names, key=lambda f: -mean_imp[m][f]))} for m in mean_imp.columns}
     out = {
         "methods": {
             "shap_xgb": "mean |SHAP| of XGBoost on held-out clips (TreeExplainer, log-odds)",
@@ -198,6 +203,9 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
         },
         "folds": len(first),
         "importance": {k: mean_imp[k].to_dict() for k in mean_imp.columns},
+        "ranks": ranks,
+        "mean_rank": {f: float(np.mean([ranks[m][f] for m in ranks])) for f in names},
+        "feature_regions": {f: FEATURE_INFO[f].region for f in names},
         "per_class_shap": (pd.concat(class_shap).groupby(level=0).mean().reindex(names).to_dict(orient="index")
                            if class_shap else {}),
         "agreement": agreement.to_dict(orient="records"),
@@ -212,8 +220,7 @@ def feature_study(dataset, suite, splits, *, random_state: int = 0, backward: bo
         "evidence": evidence,
         "seconds": time.perf_counter() - started,
     }
-    out["_shap"] = shap_store   # for figures only; removed before JSON
-    return out
+    return out, shap_store
 
 
 def _order_stability(orders: list[list[str]], names: list[str]) -> dict:

@@ -1,19 +1,28 @@
 """Which joints drove a skeleton model's output: CAM, Grad-CAM, and the features they point to.
 
-* :class:`GradCAM` (Selvaraju et al., 2017) on the last ST-GCN block: the
-  block's feature map ``A`` ``(N, C, T', V)`` weighted per channel by the
-  mean gradient of the target output, summed over channels, rectified. Works
-  for :class:`~models.stgcn.STGCN` and :class:`~models.fusion.DualStream`,
-  classification or regression.
-* :class:`CAM` (Zhou et al., 2016): for an ST-GCN whose head is global
-  average pooling then one linear layer, the class map is the head's weights
-  applied at every (time, joint) cell; its mean over cells is the logit
-  (less the bias). No gradients needed.
+* :class:`GradCAM` (R. R. Selvaraju et al., "Grad-CAM: Visual Explanations
+  from Deep Networks via Gradient-based Localization", ICCV 2017) on the last
+  ST-GCN block: the block's feature map ``A`` ``(N, C, T', V)`` weighted per
+  channel by the mean gradient of the target output, summed over channels,
+  rectified. Works for any network with the interface of
+  :class:`~models.deep.stgcn.STGCN` and :class:`~models.deep.fusion.DualStream`
+  (``trunk``, ``embed``, ``output``), classification or regression.
+* :class:`CAM` (Zhou et al., 2016): for a network whose head is global
+  average pooling then one linear layer (an ST-GCN; ``output_weights()``),
+  the class map is the head's weights applied at every (time, joint) cell;
+  its mean over cells is the logit (less the bias). No gradients needed.
+  K. N. Pellano et al., "Towards Biomarker Discovery for Early Cerebral Palsy
+  Detection: Evaluating Explanations Through Kinematic Perturbations",
+  compare the two on a skeleton GCN.
 * :func:`joint_contributions` turns maps ``(N, T, V)`` into one score per
   joint in [0, 1]; :func:`region_scores` averages them over body regions;
-  :func:`select_features` is the automatic version of seed 000's step 1 —
-  the clinical features of the regions whose score reaches a threshold.
-* :func:`plot_skeleton` draws the scores on a skeleton (seed 000, Fig. 2).
+  :func:`select_features` is the automatic version of step 1 of Yang, Chen &
+  He ("Multimodal Fusion of Skeleton Dynamics and Clinical Gait Features for
+  Video-Based Cerebral Palsy Severity Assessment") — the clinical features of
+  the regions whose score reaches a threshold.
+
+:func:`models.skeleton_plot.plot_skeleton` draws the scores on a skeleton
+(without importing torch).
 """
 
 from __future__ import annotations
@@ -25,25 +34,22 @@ from torch.nn import functional as F
 
 from gaitfeat.features import FEATURE_INFO, FEATURES, JOINT_REGIONS, REGION_SOURCE
 from gaitfeat.layouts import get_layout
-from models.fusion import DualStream
-from models.stgcn import STGCN
 
 __all__ = ["GradCAM", "CAM", "clip_attributions", "joint_contributions", "region_scores", "select_features",
-           "plot_skeleton", "DEFAULT_THRESHOLD"]
+           "DEFAULT_THRESHOLD"]
 
-#: Default region score for selection: seed 000 kept the regions with "moderate-to-high" scores
+#: Default region score for selection: Yang, Chen & He kept the regions with "moderate-to-high" scores
 #: (hips and knees at 0.31-0.45) and dropped the ankles (0.02).
 DEFAULT_THRESHOLD = 0.3
 
 
-def _parts(model):
-    if isinstance(model, DualStream):
-        return model.backbone, model
-    if isinstance(model, STGCN):
-        if model.fcn is None:
-            raise ValueError("the ST-GCN has no head; attributions need an output to explain")
-        return model, None
-    raise TypeError(f"expected an STGCN or DualStream module, got {type(model).__name__}")
+def _check_network(model, need_outputs: bool = True) -> None:
+    """Refuse anything without the network interface, or (``need_outputs``) a network without outputs to explain."""
+    missing = [m for m in ("trunk", "embed", "output", "output_weights") if not callable(getattr(model, m, None))]
+    if missing or not hasattr(model, "n_blocks"):
+        raise TypeError(f"expected an STGCN or DualStream module, got {type(model).__name__}")
+    if need_outputs and getattr(model, "n_outputs", 1) <= 0:
+        raise ValueError("the ST-GCN has no head; attributions need an output to explain")
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -87,8 +93,8 @@ class GradCAM:
     """
 
     def __init__(self, model):
+        _check_network(model)
         self.model = model
-        self.backbone, self.fusion = _parts(model)
 
     def attribute(self, x, target=None, features=None, *, relu: bool = True, batch_size: int = 128) -> np.ndarray:
         """Maps ``(N, T, V)`` for clips ``x`` ``(N, T, V, C)`` (missing keypoints already zero).
@@ -110,20 +116,16 @@ class GradCAM:
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
+        last = self.model.n_blocks
         maps = []
         try:
             for i in range(0, n, batch_size):
                 xb = x[i:i + batch_size].to(device)
+                feats = _as_tensor(features[i:i + batch_size]).to(device) if features is not None else None
                 with torch.enable_grad():
-                    a = self.backbone.feature_map(xb)               # (B, C, T', V)
+                    a = self.model.trunk(xb)                        # (B, C, T', V)
                     a.retain_grad()
-                    f_s = a.mean(dim=(2, 3))
-                    if self.fusion is not None:
-                        if features is None:
-                            raise ValueError("a DualStream model needs the clinical features to be explained")
-                        out = self.fusion.classify(f_s, _as_tensor(features[i:i + batch_size]).to(device))
-                    else:
-                        out = self.backbone.fcn(f_s)
+                    out = self.model.output(self.model.embed(a, start=last), feats)
                     t = _batch_target(out, targets, i)
                     out.gather(1, t[:, None]).sum().backward()
                 weights = a.grad.mean(dim=(2, 3), keepdim=True)     # (B, C, 1, 1)
@@ -138,7 +140,7 @@ class GradCAM:
 
 
 class CAM:
-    """Class activation maps of an ST-GCN (global average pooling + linear head).
+    """Class activation maps of a network whose head is global average pooling + one linear layer (an ST-GCN).
 
     Parameters
     ----------
@@ -146,7 +148,8 @@ class CAM:
     """
 
     def __init__(self, model):
-        if not isinstance(model, STGCN) or model.fcn is None:
+        _check_network(model, need_outputs=False)
+        if model.output_weights() is None:
             raise TypeError("CAM needs an STGCN with its linear head (use GradCAM for DualStream)")
         self.model = model
 
@@ -158,11 +161,12 @@ class CAM:
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
+        last = self.model.n_blocks
         maps = []
         for i in range(0, x.shape[0], batch_size):
-            a = self.model.feature_map(x[i:i + batch_size].to(device))              # (B, C, T', V)
-            cams = torch.einsum("kc,nctv->nktv", self.model.fcn.weight, a)           # (B, K, T', V)
-            t = _batch_target(self.model.fcn(a.mean(dim=(2, 3))), targets, i)
+            a = self.model.trunk(x[i:i + batch_size].to(device))                    # (B, C, T', V)
+            cams = torch.einsum("kc,nctv->nktv", self.model.output_weights(), a)     # (B, K, T', V)
+            t = _batch_target(self.model.output(self.model.embed(a, start=last)), targets, i)
             cam = cams[torch.arange(len(t)), t]
             if relu:
                 cam = cam.clamp(min=0)
@@ -224,7 +228,7 @@ def select_features(scores: pd.Series, *, threshold: float = DEFAULT_THRESHOLD,
 
     A feature is selected when the joint region it is measured from (see
     ``gaitfeat.features.REGION_SOURCE``) scores ``>= threshold``, or when its
-    own region is in ``always``. Seed 000 kept the gait-cycle features
+    own region is in ``always``. Yang, Chen & He kept the gait-cycle features
     (cadence, step length, their symmetry) although the ankles scored lowest,
     arguing that positions of a joint say little about quantities derived
     from its timing; ``always`` keeps that choice by default. Returns the
@@ -237,62 +241,3 @@ def select_features(scores: pd.Series, *, threshold: float = DEFAULT_THRESHOLD,
     if not out:
         raise ValueError(f"no body region reaches the Grad-CAM threshold {threshold}; lower it or name regions in always")
     return out
-
-
-# A front-facing standing pose (x to the subject's left, y up, leg length 1) for drawing scores.
-_TEMPLATE = {
-    "nose": (0.0, 1.72), "left_eye": (0.05, 1.76), "right_eye": (-0.05, 1.76), "left_ear": (0.1, 1.73),
-    "right_ear": (-0.1, 1.73), "neck": (0.0, 1.55), "left_shoulder": (0.2, 1.5), "right_shoulder": (-0.2, 1.5),
-    "left_elbow": (0.27, 1.22), "right_elbow": (-0.27, 1.22), "left_wrist": (0.3, 0.96), "right_wrist": (-0.3, 0.96),
-    "mid_hip": (0.0, 1.0), "left_hip": (0.11, 1.0), "right_hip": (-0.11, 1.0), "left_knee": (0.13, 0.52),
-    "right_knee": (-0.13, 0.52), "left_ankle": (0.14, 0.06), "right_ankle": (-0.14, 0.06),
-    "left_heel": (0.13, 0.0), "right_heel": (-0.13, 0.0), "left_big_toe": (0.2, -0.02), "right_big_toe": (-0.2, -0.02),
-    "left_small_toe": (0.24, 0.0), "right_small_toe": (-0.24, 0.0),
-}
-
-
-def plot_skeleton(joint_scores, layout, *, ax=None, title: str | None = None, annotate: bool = True):
-    """Skeleton with one circle per joint, sized and coloured by its score (seed 000, Fig. 2).
-
-    Parameters
-    ----------
-    joint_scores : array (V,)
-        Scores in [0, 1] (e.g. from :func:`joint_contributions`).
-    layout : str or SkeletonLayout
-    ax : matplotlib Axes, optional
-    annotate : bool
-        Write each score beside its joint.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    lay = get_layout(layout)
-    scores = np.clip(np.asarray(joint_scores, dtype=float), 0, 1)
-    if scores.shape != (lay.num_joints,):
-        raise ValueError(f"joint_scores must have {lay.num_joints} entries for {lay.name}, got {scores.shape}")
-    xy = np.array([_TEMPLATE[name] for name in lay.joints])
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(3.6, 5.2))
-    else:
-        fig = ax.figure
-    for i, j in lay.edges:
-        ax.plot(xy[[i, j], 0], xy[[i, j], 1], color="#9aa0a6", lw=2, zorder=1)
-    sc = ax.scatter(xy[:, 0], xy[:, 1], s=40 + 560 * scores, c=scores, cmap="YlOrRd", vmin=0, vmax=1,
-                    edgecolors="#333333", linewidths=0.6, zorder=2)
-    if annotate:
-        for (x, y), s, name in zip(xy, scores, lay.joints):
-            side = 1 if x >= 0 else -1
-            ax.annotate(f"{s:.2f}", (x, y), xytext=(9 * side, 0), textcoords="offset points", fontsize=7,
-                        ha="left" if side > 0 else "right", va="center")
-    fig.colorbar(sc, ax=ax, fraction=0.05, pad=0.02, label="contribution")
-    ax.set_aspect("equal")
-    ax.set_xlim(-0.65, 0.65)
-    ax.axis("off")
-    ax.set_title(title or "Grad-CAM joint contributions", fontsize=9)
-    return fig

@@ -1,26 +1,31 @@
 """Training loop shared by the ST-GCN and dual-stream estimators.
 
-Seed 000's recipe, with every constant a parameter of the caller: phases
-(each with its number of epochs, learning rate and the number of leading
-ST-GCN blocks kept frozen), Adam with weight decay, cosine annealing within
-each phase, cross-entropy with optional class weights (mean-squared error
-for regression), horizontal-flip and Gaussian-noise augmentation, and early
-stopping on a patient-disjoint validation set that restores the best
-weights.
+The recipe of Yang, Chen & He ("Multimodal Fusion of Skeleton Dynamics and
+Clinical Gait Features for Video-Based Cerebral Palsy Severity Assessment"),
+with every constant a parameter of the caller: phases (each with its number
+of epochs, learning rate and the number of leading ST-GCN blocks kept
+frozen), Adam with weight decay, cosine annealing within each phase,
+cross-entropy with optional class weights (mean-squared error for
+regression), left/right-flip (:func:`flip_clips`) and Gaussian-noise
+augmentation, and early stopping on a patient-disjoint validation set that
+restores the best weights.
+
+The loop sees the network only through the interface shared by
+:class:`~models.deep.stgcn.STGCN` and :class:`~models.deep.fusion.DualStream`
+(``trunk``, ``embed``, ``output``, ``frozen_modules``, ``frozen_parameters``;
+listed in :mod:`models.deep.fusion`).
 
 Frozen blocks run in evaluation mode (fixed batch-norm statistics, no
 dropout) and outside autograd, so their output for a clip never changes
-while they stay frozen. With a ``cache`` dict, their output for the
-validation clips is computed once and reused every epoch — and across the
-fusion variants that share one trained backbone (the estimators pass the
-backbone's dict). Training clips are augmented, so they always go through
-the frozen blocks afresh.
+while they stay frozen. With a :class:`~models.deep.cache.TrunkCache`, their
+output for the validation clips is computed once and reused every epoch —
+and across the fusion variants that share one trained backbone. Training
+clips are augmented, so they always go through the frozen blocks afresh.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from dataclasses import dataclass
 
@@ -30,8 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from gaitfeat.layouts import get_layout
-from models.fusion import DualStream
-from models.stgcn import STGCN
+from models.deep.cache import TrunkCache
 
 __all__ = ["Phase", "TensorSet", "flip_clips", "fit_network", "predict_network", "resolve_device", "seeded"]
 
@@ -123,66 +127,30 @@ class Phase:
     frozen_blocks: int = 0
 
 
-def _backbone(net: nn.Module) -> STGCN:
-    return net.backbone if isinstance(net, DualStream) else net
-
-
 def _outputs(net: nn.Module, x: torch.Tensor, features: torch.Tensor | None, start: int) -> torch.Tensor:
     """Head outputs from clips (``start == 0``) or from the cached output of block ``start - 1``."""
-    bb = _backbone(net)
-    h = bb.stem(x) if start == 0 else x
-    f_s = bb.run_blocks(h, start).mean(dim=(2, 3))                 # (N, d)
-    return net.classify(f_s, features) if isinstance(net, DualStream) else bb.fcn(f_s)
+    return net.output(net.embed(x, start), features)
 
 
 def _set_trainable(net: nn.Module, frozen_blocks: int) -> list[nn.Parameter]:
-    bb = _backbone(net)
     for p in net.parameters():
         p.requires_grad_(True)
-    frozen = [bb.data_bn] if frozen_blocks > 0 else []
-    frozen += list(bb.st_gcn_networks[:frozen_blocks])
-    for m in frozen:
-        for p in m.parameters():
-            p.requires_grad_(False)
-    if bb.edge_importance is not None:
-        for p in bb.edge_importance[:frozen_blocks]:
-            p.requires_grad_(False)
-    if isinstance(net, DualStream) and bb.fcn is not None:      # the backbone's own head is not used
-        for p in bb.fcn.parameters():
-            p.requires_grad_(False)
+    for p in net.frozen_parameters(frozen_blocks):
+        p.requires_grad_(False)
     return [p for p in net.parameters() if p.requires_grad]
 
 
 def _train_mode(net: nn.Module, frozen_blocks: int) -> None:
     net.train()
-    bb = _backbone(net)
-    if frozen_blocks > 0:
-        bb.data_bn.eval()
-        for block in bb.st_gcn_networks[:frozen_blocks]:
-            block.eval()
-
-
-def digest(array: np.ndarray) -> str:
-    """Content hash of an array (cache key)."""
-    a = np.ascontiguousarray(array)
-    return hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest() + str(a.shape)
+    for module in net.frozen_modules(frozen_blocks):
+        module.eval()
 
 
 @torch.no_grad()
 def _trunk(net: nn.Module, x: torch.Tensor, stop: int, device: torch.device, batch_size: int) -> torch.Tensor:
     """Output of the first ``stop`` blocks (evaluation mode) for clips ``x``, on the CPU."""
-    bb = _backbone(net)
-    bb.eval()
-    out = [bb.run_blocks(bb.stem(x[i:i + batch_size].to(device)), 0, stop).cpu() for i in range(0, len(x), batch_size)]
-    return torch.cat(out)
-
-
-def _cached(cache: dict, key, compute):
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
+    net.eval()
+    return torch.cat([net.trunk(x[i:i + batch_size].to(device), stop).cpu() for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
@@ -224,7 +192,7 @@ def fit_network(
     flip: bool = True,
     noise_std: float = 0.0,
     clips_per_epoch: int | None = None,
-    cache: dict | None = None,
+    cache: TrunkCache | None = None,
     cache_key: tuple = (),
     device: torch.device = torch.device("cpu"),
     rng: np.random.Generator | None = None,
@@ -242,10 +210,16 @@ def fit_network(
     phases : list of Phase
     task : {"classification", "regression"}
     layout : str
-        For the left/right swap of the flip augmentation.
+        For the left/right swap of the flip augmentation (:func:`flip_clips`).
     monitor : {"accuracy", "loss"}
         Validation criterion for model selection (classification; regression
         always uses RMSE).
+    class_weights : tensor (K,), optional
+        Per-class weights of the training cross-entropy. The loss of a batch
+        is the weighted mean ``sum(w_i * l_i) / sum(w_i)`` (PyTorch's
+        ``reduction="mean"``), so only the ratios matter and a clip of weight
+        2 counts as two clips of weight 1 would; the validation loss is
+        unweighted.
     flip : bool
         Swap left and right (direction-normalised image flip) with probability 0.5 per clip.
     noise_std : float
@@ -254,10 +228,12 @@ def fit_network(
     clips_per_epoch : int, optional
         Train each epoch on a fresh random subset of this many clips
         (overlapping windows make full passes redundant on a CPU budget).
-    cache : dict, optional
-        Where frozen-block outputs are kept (``None``: computed on the fly,
-        with noise augmentation). ``cache_key`` identifies the backbone
-        and data so one dict can serve several fits.
+    cache : TrunkCache, optional
+        Where the frozen blocks' output for the validation clips is kept
+        (``None``: computed every epoch). ``cache_key`` must identify the
+        frozen blocks' weights and the validation clips (the estimators pass
+        the backbone's and the clips' digests); the number of frozen blocks
+        is added here.
     rng : numpy Generator
         Batch order, subsets and augmentation draws.
     y_scale : float
@@ -271,9 +247,7 @@ def fit_network(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     net.to(device)
-    flip_index = torch.as_tensor(np.array(get_layout(layout).flip_index))
     weights = class_weights.to(device) if class_weights is not None else None
-    bb = _backbone(net)
     history, best_key, best_state, since_best, epoch = [], None, None, 0, 0
     stop = False
     for p_i, phase in enumerate(phases):
@@ -285,7 +259,7 @@ def fit_network(
         frozen = phase.frozen_blocks
         va = val
         if val is not None and cache is not None and frozen:
-            va = TensorSet(_cached(cache, cache_key + (frozen, "val"), lambda: _trunk(net, val.x, frozen, device, 256)),
+            va = TensorSet(cache.cached(("trunk", *cache_key, frozen), lambda: _trunk(net, val.x, frozen, device, 256)),
                            val.y, val.features)
         val_start = frozen if va is not val else 0
         for _ in range(phase.epochs):
@@ -304,7 +278,7 @@ def fit_network(
                 xb = train.x[idx]
                 if flip:
                     swap = torch.from_numpy(rng.random(len(idx)) < 0.5)
-                    xb = torch.where(swap[:, None, None, None], xb[:, :, flip_index], xb)
+                    xb = torch.where(swap[:, None, None, None], flip_clips(xb, layout), xb)
                 if noise_std > 0:
                     noise = torch.from_numpy(rng.normal(0.0, noise_std, xb.shape[:-1] + (2,)).astype(np.float32))
                     observed = (xb[..., 2:3] > 0).float()
@@ -313,7 +287,7 @@ def fit_network(
                 if frozen:
                     # Frozen blocks are in evaluation mode and need no gradients: run them outside autograd.
                     with torch.no_grad():
-                        xb = bb.run_blocks(bb.stem(xb), 0, frozen)
+                        xb = net.trunk(xb, frozen)
                 feats = train.features[idx].to(device) if train.features is not None else None
                 yb = train.y[idx].to(device)
                 out = _outputs(net, xb, feats, frozen)

@@ -1,4 +1,5 @@
-"""The ST-GCN skeleton network (Yan et al., AAAI 2018) built from a :mod:`gaitfeat.layouts` skeleton.
+"""The ST-GCN skeleton network (S. Yan, Y. Xiong, D. Lin, "Spatial Temporal Graph Convolutional Networks for
+Skeleton-Based Action Recognition", AAAI 2018) built from a :mod:`gaitfeat.layouts` skeleton.
 
 The graph is explicit: :func:`spatial_partition` turns a layout's bone list
 and centre joint into the three-subset adjacency ``(3, V, V)`` of the
@@ -10,7 +11,9 @@ graph-convolution blocks over it. Two configurations:
     channels, ten blocks 64-64-64-64-128-128-128-256-256-256 with temporal
     stride 2 where the width grows, temporal kernel 9, learnable edge
     importance, global average pooling to a 256-d embedding, linear head.
-    3.07 M parameters for COCO-17; this is the backbone of seed 000.
+    3.07 M parameters for COCO-17; this is the backbone used by Yang, Chen &
+    He ("Multimodal Fusion of Skeleton Dynamics and Clinical Gait Features for
+    Video-Based Cerebral Palsy Severity Assessment").
 ``"compact"``
     A CPU-sized variant for cross-validating on a laptop: every three
     consecutive frames are first averaged (a 30 fps clip becomes 10 Hz, still
@@ -18,6 +21,10 @@ graph-convolution blocks over it. Two configurations:
     16-32-32-64-64 (temporal stride 2 at each widening), temporal kernel 9,
     a 64-d embedding. About 70x fewer multiply-adds per clip than
     ``"paper"`` (``benchmarks/bench_models.py`` measures the training speed-up).
+
+:class:`STGCN` implements the network interface shared with
+:class:`~models.deep.fusion.DualStream` (see :mod:`models.deep.fusion` for the
+list), which the training loop and the attribution methods use.
 
 :func:`load_pretrained` maps a locally stored checkpoint of the original
 implementation (``st_gcn_networks.{i}.gcn.conv.weight`` ...) onto this module
@@ -213,12 +220,13 @@ class STGCN(nn.Module):
         else:
             self.edge_importance = None
         self.embedding_dim = c
-        self.fcn = nn.Linear(c, n_outputs) if n_outputs > 0 else None
+        self.n_outputs = n_outputs
+        self.fcn = nn.Linear(c, n_outputs) if n_outputs > 0 else None      # name kept: checkpoint key "fcn"
 
     def _adjacency(self, i: int) -> torch.Tensor:
         return self.A * self.edge_importance[i] if self.edge_importance is not None else self.A
 
-    def stem(self, x: torch.Tensor) -> torch.Tensor:
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
         """Input batch norm (and frame pooling): ``(N, T, V, C)`` -> ``(N, C, T', V)``."""
         n, t, v, c = x.shape
         x = x.permute(0, 2, 3, 1).reshape(n, v * c, t)          # (N, V*C, T), joint-major as the original
@@ -228,33 +236,69 @@ class STGCN(nn.Module):
             x = F.avg_pool2d(x, (self.config.frame_pool, 1), ceil_mode=True)
         return x
 
-    def run_blocks(self, h: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+    def _run_blocks(self, h: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Blocks ``start..stop-1`` applied to a stem or block output ``(N, C, T, V)``."""
-        stop = len(self.st_gcn_networks) if stop is None else stop
+        stop = self.n_blocks if stop is None else stop
         for i in range(start, stop):
             h = self.st_gcn_networks[i](h, self._adjacency(i))
         return h
 
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """Output of the last block ``(N, C, T', V)`` for clips ``(N, T, V, C)``."""
-        return self.run_blocks(self.stem(x))
+    # ---- the network interface (shared with DualStream) -------------------------------------
+    @property
+    def n_blocks(self) -> int:
+        """Number of ST-GCN blocks."""
+        return len(self.st_gcn_networks)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Global average pooled embedding ``(N, embedding_dim)``."""
-        return self.feature_map(x).mean(dim=(2, 3))
+    def trunk(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
+        """Output of the input batch norm and the first ``stop`` blocks (all by default).
+
+        ``(N, T, V, C)`` clips -> ``(N, C', T', V)``; with ``stop = n_blocks``
+        this is the last block's feature map that CAM and Grad-CAM weight.
+        """
+        return self._run_blocks(self._stem(x), 0, stop)
+
+    def embed(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Skeleton embedding ``f_s`` ``(N, embedding_dim)``: the last block's output, globally average pooled.
+
+        ``start == 0``: ``x`` are clips ``(N, T, V, C)``. ``start = k > 0``:
+        ``x`` is ``trunk(clips, k)`` ``(N, C', T', V)``, e.g. a cached output
+        of frozen blocks, and only blocks ``k..`` run.
+        """
+        h = self._stem(x) if start == 0 else x
+        return self._run_blocks(h, start).mean(dim=(2, 3))
+
+    def output(self, f_s: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """Head outputs ``(N, n_outputs)`` from an embedding ``(N, embedding_dim)``.
+
+        An ST-GCN takes no clinical features (``features`` must be ``None``).
+        """
+        if self.fcn is None:
+            raise ValueError("this ST-GCN has no head (n_outputs=0); it has no outputs to compute")
+        if features is not None:
+            raise ValueError("an ST-GCN takes no clinical features")
+        return self.fcn(f_s)
+
+    def output_weights(self) -> torch.Tensor | None:
+        """Weights ``(n_outputs, embedding_dim)`` of the linear head (CAM projects them onto the feature map)."""
+        return self.fcn.weight if self.fcn is not None else None
+
+    def frozen_modules(self, n_frozen: int) -> list[nn.Module]:
+        """Modules kept in evaluation mode when the first ``n_frozen`` blocks are frozen (input BN and those blocks)."""
+        if n_frozen <= 0:
+            return []
+        return [self.data_bn, *self.st_gcn_networks[:n_frozen]]
+
+    def frozen_parameters(self, n_frozen: int) -> list[nn.Parameter]:
+        """Parameters not trained when the first ``n_frozen`` blocks are frozen (with their edge-importance masks)."""
+        params = [p for m in self.frozen_modules(n_frozen) for p in m.parameters()]
+        if self.edge_importance is not None:
+            params += list(self.edge_importance[:max(n_frozen, 0)])
+        return params
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (N, T, V, C) -> logits (N, n_outputs), or the embedding (N, D) without a head
         f = self.embed(x)
-        return self.fcn(f) if self.fcn is not None else f
-
-    def blocks_parameters(self, last: int) -> list[nn.Parameter]:
-        """Parameters of the last ``last`` blocks (with their edge-importance masks)."""
-        n = len(self.st_gcn_networks)
-        params = [p for b in self.st_gcn_networks[n - last:] for p in b.parameters()] if last > 0 else []
-        if self.edge_importance is not None and last > 0:
-            params += list(self.edge_importance[n - last:])
-        return params
+        return self.output(f) if self.fcn is not None else f
 
 
 @dataclass

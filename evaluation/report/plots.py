@@ -220,8 +220,8 @@ def region_figure(shares: dict[str, dict[str, float]], title: str) -> str:
 
 
 def skeleton_figure(joint_scores, layout: str, title: str = "Grad-CAM joint contributions (mean over folds)") -> str:
-    """Joint contribution scores drawn on a skeleton (seed 000, Fig. 2), as a data URI."""
+    """Joint contribution scores drawn on a skeleton (as in Fig. 2 of Yang, Chen & He), as a data URI."""
     _plt()
-    from models.explain import plot_skeleton
+    from models.skeleton_plot import plot_skeleton
 
     return _uri(plot_skeleton(joint_scores, layout, title=title))

@@ -1,0 +1,157 @@
+"""The written record of a run: ``metrics.json``, ``figures.npz`` and ``predictions.csv``.
+
+The record is everything the report pages show. :func:`write_record` writes
+it and then renders the pages *from the files it has just written*
+(:func:`evaluation.report.render_folder`), so ``python -m evaluation.report
+OUT/SUITE/`` re-creates the very same pages from the folder alone.
+
+``metrics.json`` holds every number (schema in docs/evaluation.md);
+``figures.npz`` holds the arrays behind the figures that are too large for
+it — ROC points, video-level measured/predicted pairs, the sampled SHAP
+values and feature values of the beeswarm plots — as plain arrays (read
+with ``allow_pickle=False``); ``metrics.json["figures"]`` says which array
+belongs to which model and class.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from evaluation.provenance import data_summary, environment
+from evaluation.schema import FIGURES_FILE, SCHEMA, SCHEMA_VERSION
+from evaluation.scoring import prediction_units
+from gaitfeat.jsonable import to_jsonable
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "FIGURES_FILE", "build_record", "figure_arrays", "write_record"]
+
+
+
+def _best_model(scores: dict, models: list[str], task: str) -> str:
+    """The model whose patient-level predictions the report lists: best patient-level κ_l (or RMSE)."""
+    def value(m, key, default):
+        v = scores["models"][m]["patient"]["metrics"][key]
+        return default if v is None or not np.isfinite(v) else v
+
+    if task == "classification":
+        return max(models, key=lambda m: value(m, "kappa_linear", -9.0))
+    return min(models, key=lambda m: value(m, "rmse", 1e9))
+
+
+def _patient_predictions(results, scores: dict) -> dict | None:
+    """Patient-level predictions (first repeat) of the best model."""
+    if not results.models:
+        return None
+    best = _best_model(scores, results.models, results.suite.task)
+    u = results.units(best, "patient", 0)
+    cols = ["patient_id", "n_clips", "y_true", "y_pred", *results.proba_columns]
+    return {"model": best, "columns": cols, "rows": u[cols].to_numpy(dtype=object).tolist()}
+
+
+def _gradcam_summary(deep: list[dict]) -> dict | None:
+    """Grad-CAM joint scores averaged over the folds of the first network that has them, regions, selections."""
+    cams = [d for d in deep if d.get("joint_contributions")]
+    if not cams:
+        return None
+    first = cams[0]["model"]
+    cams = [d for d in cams if d["model"] == first]     # one Grad-CAM per fold (all variants share the backbone)
+    regions = pd.DataFrame([d["region_scores"] for d in cams])
+    counts = pd.Series([f for d in cams for f in d["selected_features"]], dtype=object).value_counts()
+    return {"model": first, "folds": len(cams),
+            "joint_scores": np.mean([d["joint_contributions"] for d in cams], axis=0).tolist(),
+            "regions": {r: {"mean": float(regions[r].mean()), "min": float(regions[r].min()),
+                            "max": float(regions[r].max())} for r in regions.columns},
+            "selected_features": [[str(f), int(c)] for f, c in counts.items()]}
+
+
+def build_record(results) -> dict:
+    """The ``metrics.json`` content of a :class:`~evaluation.results.CVResults` (JSON-ready)."""
+    scores = results.scores()
+    models = {}
+    sel = pd.DataFrame(results.selection) if results.selection else pd.DataFrame(columns=["model"])
+    for name, cfg in results.config["models"].items():
+        chosen = sel[sel["model"] == name]
+        models[name] = {
+            **cfg,
+            "levels": scores["models"][name],
+            "selection": [{"repeat": int(r.repeat), "fold": int(r.fold), "params": r.params, "rounds": r.rounds}
+                          for r in chosen.itertuples()],
+            "fit_seconds": float(chosen["fit_seconds"].sum()) if len(chosen) else 0.0,
+        }
+    labels = results.labels
+    return to_jsonable({
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "suite": results.suite.name,
+        "title": results.suite.title,
+        "task": results.suite.task,
+        "unit": results.suite.unit,
+        "labels": None if labels is None else [int(c) for c in labels],
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": data_summary(results.dataset, results.suite, results.target_info),
+        "configuration": {k: v for k, v in results.config.items() if k != "models"},
+        "folds": results.folds.to_dict(orient="records"),
+        "models": models,
+        "comparisons": scores["comparisons"],
+        "notes": results.notes,
+        "importance": results.importance,
+        "deep": results.deep,
+        "gradcam": _gradcam_summary(results.deep),
+        "patient_predictions": _patient_predictions(results, scores),
+        "figures": {"file": FIGURES_FILE, "models": list(results.models)} if (results.models or results.importance) else None,
+        "environment": environment(),
+        "seed": results.config["random_state"],
+        "timings": results.timings,
+        "runtime_s": time.perf_counter() - results.started,
+    })
+
+
+def figure_arrays(results) -> dict[str, np.ndarray]:
+    """The arrays of ``figures.npz``; model ``i`` is ``record["figures"]["models"][i]``, class ``j`` the j-th label.
+
+    * classification: ``roc_fpr_i_j``, ``roc_tpr_i_j`` — one-vs-rest ROC points of the pooled out-of-fold clip
+      probabilities (first repeat), present when class ``j`` has positive and negative clips;
+    * regression: ``video_true_i``, ``video_pred_i`` — video-level measured and predicted values (first repeat);
+    * feature-importance study: ``shap_values`` (clips, features[, classes]) and ``shap_X`` (clips, features) —
+      the sampled held-out clips of the SHAP beeswarm plots.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    labels = results.labels
+    for i, name in enumerate(results.models):
+        if labels is not None:
+            u = results.units(name, "clip", 0)
+            for j, c in enumerate(labels):
+                pos = (u["y_true"] == c).to_numpy()
+                if pos.any() and not pos.all():
+                    fpr, tpr, _ = roc_curve(pos, u[f"proba_{c}"].to_numpy())
+                    arrays[f"roc_fpr_{i}_{j}"], arrays[f"roc_tpr_{i}_{j}"] = fpr, tpr
+        else:
+            u = results.units(name, "video", 0)
+            arrays[f"video_true_{i}"] = u["y_true"].to_numpy(float)
+            arrays[f"video_pred_{i}"] = u["y_pred"].to_numpy(float)
+    if results.importance_shap is not None:
+        arrays["shap_values"] = np.concatenate(results.importance_shap["values"])
+        arrays["shap_X"] = np.concatenate(results.importance_shap["X"])
+    return arrays
+
+
+def write_record(results, folder: str | Path, *, html: bool = True) -> Path:
+    """Write ``metrics.json``, ``figures.npz``, ``predictions.csv`` into ``folder``, then render its pages from them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = build_record(results)
+    (folder / "metrics.json").write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    if record["figures"] is not None:
+        np.savez_compressed(folder / FIGURES_FILE, **figure_arrays(results))
+    results.predictions.to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
+    if html:
+        from evaluation.report import render_folder
+
+        render_folder(folder)
+    return folder

@@ -1,0 +1,79 @@
+"""The self-contained HTML report pages, rendered from a run's written record alone.
+
+One file per page, no external resources: figures are embedded PNG data
+URIs, the style sheet is inline, there is no JavaScript; every string from
+data is escaped (:func:`evaluation.report.html.esc`).
+
+The pages are pure functions of what a run writes into ``OUT/SUITE/``:
+``metrics.json`` (every number) and ``figures.npz`` (the arrays behind the
+figures). :func:`render_folder` reads those two files and writes
+``index.html`` (model results) and ``features.html`` (feature importance;
+``index.html`` when the run was the importance study alone). The run itself
+renders its pages this way, so ``python -m evaluation.report OUT/SUITE/``
+re-creates them byte for byte.
+
+Modules: :mod:`~evaluation.report.html` (escaping, formats, tables, page
+shell), :mod:`~evaluation.report.models_page`,
+:mod:`~evaluation.report.features_page`, :mod:`~evaluation.report.plots`
+(the figures).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.report.features_page import render_features_page
+from evaluation.report.html import esc
+from evaluation.report.models_page import render_models_page
+from evaluation.schema import FIGURES_FILE, SCHEMA
+
+__all__ = ["render_folder", "read_record", "render_pages", "render_models_page", "render_features_page", "esc"]
+
+
+def read_record(folder: str | Path) -> tuple[dict, dict]:
+    """``metrics.json`` and the arrays of ``figures.npz`` (empty if the run wrote none) of a report folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` has no ``metrics.json``.
+    ValueError
+        When ``metrics.json`` is not a record of this toolkit.
+    """
+    folder = Path(folder)
+    path = folder / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} has no metrics.json: give the folder a run wrote (OUT/SUITE/)")
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise ValueError(f"{path} is not a gaitfeat evaluation record (schema {SCHEMA!r})")
+    figures = record.get("figures") or {}
+    arrays: dict = {}
+    if figures:
+        with np.load(folder / FIGURES_FILE, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    return record, arrays
+
+
+def render_pages(record: dict, arrays: dict) -> dict[str, str]:
+    """``{file name: page}`` for a record: ``index.html`` and/or ``features.html``."""
+    pages = {}
+    if record["models"]:
+        pages["index.html"] = render_models_page(record, arrays)
+    if record.get("importance"):
+        pages["features.html" if record["models"] else "index.html"] = render_features_page(record, arrays)
+    return pages
+
+
+def render_folder(folder: str | Path) -> list[Path]:
+    """Render the pages of a report folder from its ``metrics.json`` and ``figures.npz``; return the files written."""
+    folder = Path(folder)
+    record, arrays = read_record(folder)
+    written = []
+    for name, text in render_pages(record, arrays).items():
+        (folder / name).write_text(text, encoding="utf-8")
+        written.append(folder / name)
+    return written

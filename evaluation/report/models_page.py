@@ -1,0 +1,336 @@
+"""The model page (``index.html``): data, protocol, metrics with CIs, comparisons, figures, networks, patients.
+
+A pure function of the written record: :func:`render_models_page` reads the
+``metrics.json`` dictionary and the ``figures.npz`` arrays and computes no
+statistic of its own (every number on the page is in the record).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from evaluation.metrics import LEVELS
+from evaluation.report.html import (
+    banners,
+    class_name,
+    defined_or,
+    esc,
+    fmt_num,
+    fmt_p,
+    page,
+    short_class_name,
+    table,
+    with_ci,
+)
+from evaluation.report.plots import bland_altman_figure, confusion_figure, roc_figure, scatter_figure, skeleton_figure
+
+__all__ = ["render_models_page"]
+
+
+def _data_section(record: dict) -> str:
+    data = record["data"]
+    counts = data["counts"]
+    out = ["<h2>Data</h2>", f"<p><b>Source:</b> {esc(data['source'])} — {esc(data['description'])}</p>"]
+    out.append(f"<p>{counts['clips']} clips of {data['clip_frames']} frames ({esc(data['layout'])} layout) "
+               f"from {counts['videos']} videos of {counts['patients']} patients.</p>")
+    if "per_class" in counts:
+        rows = [[esc(class_name(int(k))), str(v["clips"]), f"{100 * v['clips'] / counts['clips']:.1f}%", str(v["videos"]),
+                 str(v["patients"])] for k, v in counts["per_class"].items()]
+        out.append(table(["level", "clips", "share", "videos", "patients"], rows))
+    target = data["target"]
+    if target.get("clips_without_label"):
+        out.append(f"<p>{target['clips_without_label']} clips ({target['videos_without_label']} videos) had no "
+                   f"{esc(target['column'])} label and were left out.</p>")
+    if "mean" in target:
+        out.append(f"<p>{esc(target['column'])}: mean {fmt_num(target['mean'], 1)}, SD {fmt_num(target['sd'], 1)}, "
+                   f"range {fmt_num(target['min'], 1)}–{fmt_num(target['max'], 1)}.</p>")
+    report = data.get("report", {})
+    items = []
+    if report.get("clips_summary"):
+        items.append(f"Windows: {esc(report['clips_summary'])}.")
+    clips = report.get("clips") or {}
+    if clips.get("dropped"):
+        drops = ", ".join(f"{int(n)} {esc(k.replace('_', ' '))}" for k, n in clips["dropped"].items())
+        items.append(f"Windows dropped by reason: {drops}.")
+    for key, label in (("videos_not_preprocessed", "videos that could not be preprocessed"),
+                       ("video_folders_without_labels", "video folders without a label row (skipped)"),
+                       ("labels_without_video_folder", "label rows without a video folder (skipped)"),
+                       ("videos_unreadable", "unreadable videos (skipped)")):
+        value = report.get(key)
+        if value:
+            names = list(value.items())[:10] if isinstance(value, dict) else [(v, "") for v in list(value)[:10]]
+            listed = "; ".join(esc(k) + (f": {esc(r)}" if r else "") for k, r in names)
+            items.append(f"{len(value)} {label}: {listed}{' …' if len(value) > 10 else ''}")
+    if clips.get("sequences_too_short"):
+        items.append(f"{len(clips['sequences_too_short'])} videos shorter than one window (skipped).")
+    reader = report.get("reader") or {}
+    for key, value in reader.items():
+        if isinstance(value, list | dict) and value:
+            items.append(f"reader, {esc(key.replace('_', ' '))}: {len(value)}")
+    if items:
+        out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+    feats = data.get("features")
+    if feats:
+        reasons = ", ".join(f"{esc(k)} ({v})" for k, v in list(feats["missing_reasons"].items())[:8]) or "none"
+        out.append(f"<p>Clinical features: {feats['n_features']} per clip; {feats['clips_all_features_measured']} clips "
+                   f"with every feature measured. Unmeasurable feature values by reason: {reasons}. "
+                   "Missing values are imputed inside each training fold (median) or handled natively (XGBoost).</p>")
+    return "\n".join(out)
+
+
+def _protocol_section(record: dict) -> str:
+    cfg = record["configuration"]
+    folds = record["folds"]
+    out = ["<h2>Protocol</h2>",
+           f"<p>{esc(cfg['protocol_description'])}; every split is by patient (checked: no patient on both sides of any "
+           f"split). Inside each training fold, about {100 * float(cfg['val_fraction']):.0f} % of the patients form a patient-disjoint "
+           "validation split that chooses hyperparameters and boosting rounds; the chosen setting is then refitted on "
+           f"the whole training fold. Class weighting: {esc(cfg['class_weight'])}. Confidence intervals: 95 % "
+           f"percentile intervals from {cfg['n_bootstrap']} resamples of the test patients (all of a resampled "
+           "patient's clips). Video and patient predictions average the clip probabilities (or values).</p>"]
+    if folds:
+        keys = list(folds[0].keys())
+        rows = [[esc(f[k]) for k in keys] for f in folds]
+        out.append("<details><summary>Patients and clips per split</summary>" + table([esc(k) for k in keys], rows, 0)
+                   + "</details>")
+    return "\n".join(out)
+
+
+def _classification_tables(record: dict) -> str:
+    models = record["models"]
+    labels = record["labels"]
+    out = ["<h2>Results</h2>",
+           '<p class="note">Accuracy and per-class recall in %, other metrics as fractions; 95 % patient-bootstrap '
+           "intervals in brackets. κ<sub>l</sub>/κ<sub>q</sub>: linearly/quadratically weighted Cohen's kappa; "
+           "within one: share predicted at most one level off; AUC: mean of the one-vs-rest AUCs of the levels "
+           "present. Clip level is the unit of Table 3 of Yang, Chen &amp; He (dual-stream fusion).</p>"]
+    for level in LEVELS:
+        best = max(models, key=lambda m: defined_or(models[m]["levels"][level]["metrics"]["kappa_linear"], -9.0))
+        rows = []
+        for name, m in models.items():
+            s = m["levels"][level]
+            met, ci = s["metrics"], s["ci95"]
+            name_cell = f'<span class="best">{esc(name)}</span>' if name == best else esc(name)
+            rows.append([name_cell, esc(m["description"]),
+                         with_ci(met["accuracy"], ci.get("accuracy"), 4, pct=True),
+                         with_ci(met["f1_weighted"], ci.get("f1_weighted")),
+                         with_ci(met["kappa_linear"], ci.get("kappa_linear")),
+                         with_ci(met["balanced_accuracy"], ci.get("balanced_accuracy")),
+                         with_ci(met["kappa_quadratic"], ci.get("kappa_quadratic")),
+                         with_ci(met["within_one"], ci.get("within_one")),
+                         with_ci(met["auc_macro"], ci.get("auc_macro")),
+                         with_ci(met["log_loss"], ci.get("log_loss"))])
+        n = models[best]["levels"][level]["metrics"]["n"]
+        out.append(f"<h3>{esc(level.capitalize())} level (N = {n} {esc(level)}s)</h3>")
+        out.append(table(["model", "features / description", "Acc", "F1<sub>w</sub>", "κ<sub>l</sub>", "balanced acc",
+                           "κ<sub>q</sub>", "within one", "AUC", "log loss"], rows, 2))
+
+    out.append("<h3>Per-class recall (%)</h3>")
+    for level in ("clip", "patient"):
+        first = next(iter(models.values()))["levels"][level]["metrics"]
+        header = ["model"] + [f"{esc(class_name(c))}<br>N = {first['support'][str(c)]}" for c in labels]
+        rows = []
+        for name, m in models.items():
+            met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
+            rows.append([esc(name)] + [with_ci(met["per_class_recall"][str(c)], (ci.get("per_class_recall") or {}).get(str(c)), 4, True)
+                                       for c in labels])
+        out.append(f"<p>{esc(level.capitalize())} level:</p>" + table(header, rows))
+    patients = next(iter(models.values()))["levels"]["patient"]["metrics"]["support"]
+    small = [c for c in labels if 0 < patients[str(c)] < 30]
+    if small:
+        out.append(f'<p class="note">Levels with fewer than 30 test patients ({", ".join(esc(class_name(c)) for c in small)}): '
+                   "per-class values there are not reliable.</p>")
+    return "\n".join(out)
+
+
+def _regression_tables(record: dict) -> str:
+    models = record["models"]
+    out = ["<h2>Results</h2>",
+           '<p class="note">RMSE, MAE and bias in GDI points; bias and limits of agreement (LoA) from Bland–Altman '
+           "analysis of predicted − measured; 95 % patient-bootstrap intervals in brackets.</p>"]
+    for level in LEVELS:
+        best = min(models, key=lambda m: defined_or(models[m]["levels"][level]["metrics"]["rmse"], 1e9))
+        rows = []
+        for name, m in models.items():
+            met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
+            name_cell = f'<span class="best">{esc(name)}</span>' if name == best else esc(name)
+            rows.append([name_cell, esc(m["description"])] + [with_ci(met[k], ci.get(k), 2 if k not in ("pearson_r", "r2") else 3)
+                                                              for k in ("rmse", "mae", "pearson_r", "r2", "bias", "loa_lower", "loa_upper")])
+        n = models[best]["levels"][level]["metrics"]["n"]
+        out.append(f"<h3>{esc(level.capitalize())} level (N = {n} {esc(level)}s)</h3>")
+        out.append(table(["model", "features / description", "RMSE", "MAE", "r", "R²", "bias", "LoA low", "LoA high"], rows, 2))
+    return "\n".join(out)
+
+
+def _comparison_section(record: dict) -> str:
+    comp = record["comparisons"]
+    if not comp or not comp.get("models"):
+        return ""
+    task = record["task"]
+    nb = record["configuration"]["n_bootstrap"]
+    out = ["<h2>Paired comparisons</h2>",
+           '<p class="note">Differences model − reference on the same test patients, with paired patient-bootstrap '
+           "95 % intervals and bootstrap p-values (same resamples for both models). Each model is compared with "
+           "its own reference: the dual-stream models with the ST-GCN skeleton baseline (does fusion help?), the "
+           "others with the majority / mean baseline. "]
+    if task == "classification":
+        out[-1] += ("McNemar's test compares patient-level correctness (exact binomial when fewer than 25 patients "
+                    "are discordant).</p>")
+        header = ["model", "reference", "level", "Δ accuracy", "p", "Δ κ<sub>l</sub>", "p",
+                  "McNemar (model only / reference only)", "p"]
+    else:
+        out[-1] += "Wilcoxon signed-rank test on patient-level absolute errors (negative Δ = better than the reference).</p>"
+        header = ["model", "reference", "level", "Δ RMSE", "p", "Δ MAE", "p", "Wilcoxon median Δ|error|", "p"]
+    rows = []
+    for name, c in comp["models"].items():
+        ref = c.get("reference", comp.get("reference"))
+        for level in ("clip", "patient"):
+            if task == "classification":
+                a, k = c[level]["accuracy"], c[level]["kappa_linear"]
+                test = c["mcnemar_patient"] if level == "patient" else None
+                tail = [f"{test['a_only']} / {test['b_only']}", fmt_p(test["p_value"])] if test else ["", ""]
+                rows.append([esc(name), esc(ref), level, with_ci(a["difference"], a["ci"], 4, True), fmt_p(a["p_value"], nb),
+                             with_ci(k["difference"], k["ci"]), fmt_p(k["p_value"], nb)] + tail)
+            else:
+                a, k = c[level]["rmse"], c[level]["mae"]
+                test = c["wilcoxon_patient"] if level == "patient" else None
+                tail = [fmt_num(test["median_difference"], 2), fmt_p(test["p_value"])] if test else ["", ""]
+                rows.append([esc(name), esc(ref), level, with_ci(a["difference"], a["ci"], 2), fmt_p(a["p_value"], nb),
+                             with_ci(k["difference"], k["ci"], 2), fmt_p(k["p_value"], nb)] + tail)
+    out.append(table(header, rows, 3))
+    return "\n".join(out)
+
+
+def _deep_section(record: dict) -> str:
+    """Neural networks: training summary per fold, Grad-CAM joint scores and the features they selected."""
+    deep = record.get("deep") or []
+    if not deep:
+        return ""
+    cfg = record["configuration"]
+    out = ["<h2>Skeleton models: training and Grad-CAM</h2>",
+           f'<p class="note">Deep-model profile <b>{esc(cfg.get("deep_profile"))}</b> on device {esc(cfg.get("device"))} '
+           "(see docs/models.md: the compact ST-GCN is a CPU-sized variant, not the original network; "
+           "<code>--profile paper</code> trains the original). Every network trains on the fold's fitting patients and "
+           "stops early on its validation patients; the dual-stream models start from the same fold's ST-GCN "
+           "baseline (phase 1 frozen, phase 2 last blocks fine-tuned).</p>"]
+    rows = []
+    for d in deep:
+        val = d.get("best_validation") or {}
+        score = ", ".join(f"{esc(k.replace('val_', ''))} {v:.3f}" for k, v in val.items())
+        rows.append([esc(d["model"]), str(d["fold"] + 1), str(d["epochs_run"]), esc(d["best_epoch"]), score,
+                     f"{d['fit_seconds']:.1f}", "yes" if d.get("backbone_reused") else "",
+                     str(len(d.get("selected_features") or [])) or ""])
+    out.append("<details><summary>Training per fold</summary>" + table(
+        ["model", "fold", "epochs run", "best epoch", "best validation", "fit s", "fold's ST-GCN reused", "features"],
+        rows, 1) + "</details>")
+    cam = record.get("gradcam")
+    if not cam:
+        return "\n".join(out)
+    layout = record["data"].get("layout") or "coco17"
+    out.append('<div class="figs">' + f'<img alt="Grad-CAM joint contributions" '
+               f'src="{skeleton_figure(np.asarray(cam["joint_scores"]), layout)}">' + "</div>")
+    reg_rows = [[esc(r), fmt_num(v["mean"], 2), fmt_num(v["min"], 2), fmt_num(v["max"], 2)]
+                for r, v in cam["regions"].items()]
+    out.append("<p>Grad-CAM of each fold's ST-GCN baseline on its training clips (true level as target), "
+               "joint scores min-max scaled to [0, 1] and averaged over the folds. Region score = mean of its joints; "
+               f"regions scoring at least the threshold give the <i>selected</i> feature set of {esc(cam['model'])} and "
+               "the other Grad-CAM variants (gait-cycle features are always kept, as Yang, Chen &amp; He do).</p>")
+    out.append(table(["region", "mean score", "min over folds", "max over folds"], reg_rows, 1))
+    sel = [[esc(f), f"{int(c)} / {cam['folds']}"] for f, c in cam["selected_features"]]
+    out.append("<details><summary>Selected features: in how many folds</summary>"
+               + table(["feature", "folds"], sel, 1) + "</details>")
+    return "\n".join(out)
+
+
+def _figures(record: dict, arrays) -> str:
+    out = ["<h2>Figures</h2>"]
+    names = record["figures"]["models"]
+    if record["task"] == "classification":
+        labels = [int(c) for c in record["labels"]]
+        class_names = [class_name(c) for c in labels]
+        short = [short_class_name(c) for c in labels]
+        for level in ("clip", "patient"):
+            mats = {n: np.asarray(record["models"][n]["levels"][level]["metrics"]["confusion"]) for n in names}
+            out.append(f"<h3>Confusion matrices, {esc(level)} level</h3>")
+            reps = record["configuration"]["n_repeats"]
+            title = f"{level} level: counts and row % (GMFCS level, true in rows)" + (f", summed over {reps} repeats" if reps > 1 else "")
+            out.append(f'<img alt="confusion matrices at {esc(level)} level" src="{confusion_figure(mats, short, title)}">')
+        curves: dict = {}
+        for i, n in enumerate(names):
+            curves[n] = {}
+            for j, (c, cname) in enumerate(zip(labels, class_names)):
+                if f"roc_fpr_{i}_{j}" in arrays:
+                    auc = record["models"][n]["levels"]["clip"]["metrics"]["auc_ovr"][str(c)]
+                    curves[n][cname] = (arrays[f"roc_fpr_{i}_{j}"], arrays[f"roc_tpr_{i}_{j}"],
+                                        auc if auc is not None else float("nan"))
+        out.append("<h3>One-vs-rest ROC curves, clip level</h3>")
+        out.append('<p class="note">Out-of-fold probabilities pooled over folds (AUC in the legend). A constant '
+                   "predictor's pooled AUC can differ from 0.5 because its class shares differ between folds.</p>")
+        out.append(f'<img alt="ROC curves" src="{roc_figure(curves, class_names, "clip level, one-vs-rest")}">')
+    else:
+        pairs = {n: (arrays[f"video_true_{i}"], arrays[f"video_pred_{i}"]) for i, n in enumerate(names)}
+        unit = record.get("unit") or ""
+        out.append("<h3>Predicted against measured, video level</h3>")
+        out.append(f'<img alt="scatter plots" src="{scatter_figure(pairs, unit, "video level")}">')
+        out.append("<h3>Bland–Altman, video level</h3>")
+        out.append(f'<img alt="Bland-Altman plots" src="{bland_altman_figure(pairs, unit, "video level")}">')
+    return "\n".join(out)
+
+
+def _patient_table(record: dict) -> str:
+    """Patient-level predictions of the best model (by patient-level kappa or RMSE), for review."""
+    table_data = record.get("patient_predictions")
+    if not table_data:
+        return ""
+    best, cols = table_data["model"], table_data["columns"]
+    rows = []
+    for values in table_data["rows"]:
+        d = dict(zip(cols, values))
+        if record["task"] == "classification":
+            probs = " ".join(f"{short_class_name(c.split('_')[1])}: {d[c]:.2f}" for c in cols if c.startswith("proba_"))
+            ok = "" if d["y_true"] == d["y_pred"] else "✗"
+            rows.append([esc(d["patient_id"]), str(d["n_clips"]), esc(class_name(d["y_true"])), esc(class_name(d["y_pred"])),
+                         ok, esc(probs)])
+        else:
+            rows.append([esc(d["patient_id"]), str(d["n_clips"]), fmt_num(d["y_true"], 1), fmt_num(d["y_pred"], 1),
+                         fmt_num(d["y_pred"] - d["y_true"], 1)])
+    header = (["patient", "clips", "true", "predicted", "error", "mean probabilities"] if record["task"] == "classification"
+              else ["patient", "clips", "measured", "predicted", "difference"])
+    return (f"<h2>Per-patient predictions ({esc(best)})</h2><details><summary>{len(rows)} test patients"
+            f"{' (first repeat)' if record['configuration']['n_repeats'] > 1 else ''}</summary>"
+            + table(header, rows, 1) + "</details>")
+
+
+def render_models_page(record: dict, arrays) -> str:
+    """The model page as one string, from the record (``metrics.json``) and its figure arrays (``figures.npz``)."""
+    data = record["data"]
+    title = f"{record['title']} — patient-level evaluation"
+    notes = record.get("notes") or []
+    notes_html = ("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>") if notes else ""
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="note">Written {esc(record["created_utc"])} by gaitfeat {esc(record["environment"]["packages"].get("gaitfeat"))}'
+        f' (commit {esc((record["environment"]["git"] or {}).get("commit") or "unknown")}); seed {esc(record["seed"])}; '
+        f'run time {record["runtime_s"]:.0f} s.</p>',
+        *banners(data),
+        _data_section(record),
+        _protocol_section(record),
+        _classification_tables(record) if record["task"] == "classification" else _regression_tables(record),
+        _comparison_section(record),
+        _figures(record, arrays),
+        _deep_section(record),
+        ('<h2>Feature importance</h2><p>Which gait features drive the models — SHAP, permutation importance, '
+         'XGBoost gain and sequential selection compared, by body region, with evidence statements per patient: '
+         '<a href="features.html">features.html</a>.</p>') if record.get("importance") else "",
+        _patient_table(record),
+        notes_html,
+        "<h2>Configuration and environment</h2>",
+        "<details><summary>metrics.json: configuration, models, environment</summary><pre>"
+        + esc(json.dumps({"configuration": record["configuration"],
+                          "models": {k: {kk: vv for kk, vv in v.items() if kk != "levels"} for k, v in record["models"].items()},
+                          "environment": record["environment"], "timings": record["timings"]}, indent=1))
+        + "</pre></details>",
+    ]
+    return page(title, body)

@@ -1,0 +1,143 @@
+"""What every deep estimator shares: targets, class weights, parameter checks, validation data, seeding, save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from gaitfeat.layouts import get_layout
+from models.deep.inputs import patient_validation_split, prepare_clips
+from models.deep.persistence import load_as, save_estimator, sidecar
+from models.deep.stgcn import CONFIGS
+from models.deep.training import TensorSet, predict_network, resolve_device
+
+__all__ = ["DeepEstimator"]
+
+
+class DeepEstimator(BaseEstimator):
+    """Base of the ST-GCN and dual-stream estimators (not used directly).
+
+    Subclasses set ``_task`` (``"classification"`` or ``"regression"``) and
+    implement ``fit``, ``_restore`` (rebuild ``module_`` when loading) and,
+    when they have fitted state beyond the network, ``_extra_tensors`` and
+    ``_feature_tensor``.
+    """
+
+    _task = "classification"
+
+    # ---- targets -------------------------------------------------------------------------
+    def _encode_fit(self, y) -> torch.Tensor:
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
+        if pd.isna(pd.Series(y)).any():
+            raise ValueError("y contains missing labels")
+        if self._task == "classification":
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(f"y has a single class ({self.classes_[0]!r}); nothing to classify")
+            return torch.as_tensor(codes, dtype=torch.int64)
+        y = y.astype(np.float64)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains infinite values")
+        self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
+        return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+
+    def _encode_val(self, y) -> tuple[torch.Tensor, np.ndarray]:
+        y = np.asarray(y)
+        if self._task == "classification":
+            keep = np.isin(y, self.classes_)       # a level no training clip has cannot be scored
+            return torch.as_tensor(np.searchsorted(self.classes_, y[keep]), dtype=torch.int64), keep
+        y = y.astype(np.float64)
+        return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32), np.ones(len(y), bool)
+
+    def _class_weights(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """Per-class loss weights for ``class_weight="balanced"``: ``n / (K * count)`` over the training clips.
+
+        These are the values ``sklearn.utils.class_weight.compute_sample_weight("balanced", y)``
+        gives each clip (the harness's weights for the feature-table models).
+        The cross-entropy divides by the batch's summed weights, so their
+        overall scale has no effect (a class absent from the training part
+        counts as one clip, which only rescales all weights alike).
+        """
+        if self._task != "classification" or self.class_weight is None:
+            return None
+        if self.class_weight != "balanced":
+            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        counts = np.bincount(codes.numpy(), minlength=len(self.classes_)).astype(float)
+        return torch.as_tensor(len(codes) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_) if self._task == "classification" else 1
+
+    # ---- checks ----------------------------------------------------------------------------
+    def _check_common(self) -> None:
+        if not (isinstance(self.config, str) and self.config in CONFIGS):
+            raise ValueError(f"config must be one of {sorted(CONFIGS)}, got {self.config!r}")
+        get_layout(self.layout)
+        if self.monitor not in ("accuracy", "loss"):
+            raise ValueError(f"monitor must be 'accuracy' or 'loss', got {self.monitor!r}")
+        for name in ("batch_size", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+
+    def _split_validation(self, X, y, groups, eval_set):
+        """Training and validation parts: ``eval_set``, a patient-disjoint split of ``groups``, or none."""
+        if eval_set is not None:
+            return np.arange(len(y)), None, eval_set
+        if not self.early_stopping:
+            return np.arange(len(y)), None, None
+        if groups is None:
+            raise ValueError("early stopping needs a validation set of other patients: pass eval_set=(X_val, y_val) "
+                             "or groups=<patient IDs>, or set early_stopping=False")
+        tr, va = patient_validation_split(np.asarray(y), groups, self.validation_fraction, self._seed(),
+                                          stratify=self._task == "classification")
+        return tr, va, None
+
+    def _seed(self) -> int:
+        """The fit's integer seed: ``random_state`` itself, or one draw from it (``None``: fresh entropy)."""
+        if isinstance(self.random_state, (int, np.integer)):
+            return int(self.random_state)
+        if not hasattr(self, "_fit_seed"):
+            self._fit_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return self._fit_seed
+
+    def _predict_outputs(self, X, features=None) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        clips, _ = prepare_clips(X, self.layout_)
+        data = TensorSet(torch.from_numpy(clips), torch.zeros(len(clips)), self._feature_tensor(X, features, fit=False))
+        device = resolve_device(self.device)
+        self.module_.to(device)
+        out = predict_network(self.module_, data, device, batch_size=256).numpy()
+        self.module_.to("cpu")
+        return out
+
+    def _feature_tensor(self, X, features, fit: bool):
+        return None
+
+    # ---- save / load ----------------------------------------------------------------------------
+    def _sidecar(self) -> dict:
+        return sidecar(self)
+
+    def _extra_tensors(self) -> dict:
+        return {}
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``<path>.pt`` (tensors only) and ``<path>.json`` (settings, classes, history).
+
+        Returns the two paths. Load with :func:`~models.deep.persistence.load_estimator` or ``type(est).load``.
+        """
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Rebuild a fitted estimator saved with :meth:`save` (``torch.load(weights_only=True)``)."""
+        return load_as(cls, path)

@@ -1,0 +1,86 @@
+"""Checks at the door of the deep estimators: pose clips, and the patient-disjoint validation split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+from gaitfeat.errors import PoseDataError
+from gaitfeat.layouts import get_layout
+
+__all__ = ["prepare_clips", "patient_validation_split"]
+
+
+def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
+    """Validated float32 clips with missing keypoints set to zero (confidence 0).
+
+    Parameters
+    ----------
+    X : array (N, T, V, C)
+        Pose clips: x, y, confidence; a missing keypoint is NaN or has
+        confidence 0 (OpenPose).
+    layout : str or SkeletonLayout
+
+    Returns
+    -------
+    clips : ndarray (N, T, V, 3) float32
+    n_missing : int
+        Number of keypoints that were missing.
+
+    Raises
+    ------
+    PoseDataError
+        Wrong shapes or layouts, infinite values, clips shorter than 8
+        frames, or clips with no observed keypoint at all.
+    """
+    lay = get_layout(layout)
+    arr = np.asarray(X)
+    if arr.ndim != 4:
+        raise PoseDataError(f"X must be pose clips (N, T, V, C), got shape {arr.shape}")
+    n, t, v, c = arr.shape
+    if n == 0:
+        raise PoseDataError("X holds no clips")
+    if v != lay.num_joints:
+        raise PoseDataError(f"clips have {v} joints but layout {lay.name!r} has {lay.num_joints}")
+    if c != 3:
+        raise PoseDataError(f"clips need 3 channels (x, y, confidence), got {c}")
+    if t < 8:
+        raise PoseDataError(f"clips of {t} frames are too short for the temporal convolutions (need >= 8)")
+    arr = arr.astype(np.float32, copy=True)
+    if np.isinf(arr).any():
+        raise PoseDataError("clips contain infinite values")
+    missing = np.isnan(arr[..., :2]).any(axis=-1) | ~(arr[..., 2] > 0)      # NaN confidence fails "> 0" too
+    arr[missing] = 0.0
+    empty = missing.reshape(n, -1).all(axis=1)
+    if empty.any():
+        raise PoseDataError(f"{int(empty.sum())} clip(s) have no observed keypoint (first: index {int(np.flatnonzero(empty)[0])})")
+    return arr, int(missing.sum())
+
+
+def patient_validation_split(y, groups, fraction: float, random_state: int, stratify: bool):
+    """Training and validation indices with no patient in both: the first fold of a ``StratifiedGroupKFold``.
+
+    Parameters
+    ----------
+    y : array (N,)
+        Labels (stratified as they are) or continuous targets (stratified by
+        quintile when ``stratify`` is false).
+    groups : array (N,)
+        Patient IDs.
+    fraction : float
+        Share of patients to hold out (``round(1 / fraction)`` folds).
+    random_state : int
+    stratify : bool
+    """
+    groups = np.asarray(groups)
+    if groups.shape[0] != len(y):
+        raise ValueError(f"groups has {groups.shape[0]} entries for {len(y)} clips")
+    if pd.isna(pd.Series(groups)).any():
+        raise ValueError("groups (patient IDs) contain missing values")
+    k = max(2, int(round(1.0 / fraction)))
+    if len(np.unique(groups)) < k:
+        raise ValueError(f"a patient-disjoint validation split of {fraction:.0%} needs at least {k} patients")
+    strat = y if stratify else pd.qcut(y, q=min(5, len(np.unique(y))), labels=False, duplicates="drop")
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+    return next(cv.split(np.zeros(len(y)), strat, groups))
