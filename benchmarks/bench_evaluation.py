@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--patients", type=int, default=200)
     ap.add_argument("--bootstrap", type=int, default=1000)
-    ap.add_argument("--suite", default="gmfcs")
+    ap.add_argument("--suite", default="gmfcs", choices=("gmfcs", "gdi", "features"))
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -42,7 +42,9 @@ def main() -> None:
     t = time.perf_counter()
     from evaluation.run import PROFILES
 
-    res = evaluation.cross_validate(None, data, args.suite, n_bootstrap=args.bootstrap, random_state=0, importance=True,
+    study_only = args.suite == "features"     # as the command line: the GMFCS feature-importance study alone
+    res = evaluation.cross_validate(None, data, "gmfcs" if study_only else args.suite, n_bootstrap=args.bootstrap,
+                                    random_state=0, importance="only" if study_only else "on",
                                     importance_options=PROFILES["default"]["importance"])
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
@@ -61,7 +63,7 @@ def main() -> None:
     print(f"simulate cohort      {t_load:7.1f} s")
     print(f"extract features     {t_feat:7.1f} s  ({n / t_feat:,.0f} clips/s incl. numba load)")
     fit_s, study_s = res.timings["fit_s"], res.timings["importance_s"]
-    print(f"fit + predict        {fit_s:7.1f} s  ({len(res.models) * len(res.folds) / fit_s:.2f} model-folds/s)")
+    print(f"fit + predict        {fit_s:7.1f} s  ({len(res.models) * len(res.folds) / max(fit_s, 1e-9):.2f} model-folds/s)")
     print(f"importance study     {study_s:7.1f} s  (SHAP, permutation, gain, forward + backward selection, evidence)")
     print(f"score (B={args.bootstrap})     {t_score:7.1f} s  (3 levels x {len(res.models)} models + comparisons)")
     print(f"write record + pages {t_write:7.1f} s")

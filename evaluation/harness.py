@@ -136,11 +136,12 @@ def cross_validate(
     -------
     CVResults
         Out-of-fold predictions, scores with CIs, comparisons; ``.write(out)``
-        writes ``metrics.json``, ``predictions.csv`` and ``index.html``.
+        writes ``metrics.json``, ``figures.npz``, ``predictions.csv`` and, from them, ``index.html``.
     """
     started = time.perf_counter()
     if suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+        hint = " (the feature-importance study alone is importance='only')" if suite == "features" else ""
+        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}{hint}")
     if protocol not in ("cv", "holdout"):
         raise ValueError(f"protocol must be 'cv' or 'holdout', got {protocol!r}")
     if class_weight not in (None, "none", "balanced"):
@@ -148,7 +149,7 @@ def cross_validate(
     class_weight = None if class_weight == "none" else class_weight
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
-    study_mode = {False: "off", True: "on"}.get(importance, importance) if isinstance(importance, bool) else importance
+    study_mode = importance if isinstance(importance, str) else ("on" if importance else "off")
     if study_mode not in STUDY_MODES:
         raise ValueError(f"importance must be True, False or one of {STUDY_MODES}, got {importance!r}")
     s = SUITES[suite]
@@ -213,6 +214,7 @@ def cross_validate(
                 deep_rows.append({**where, **trained})
             rows.append(_prediction_frame(name, split, dataset, y, out, labels))
             bar.update(1)
+        del fold                  # this split's networks and cached tensors are not needed any more
     study, shap_sample = None, None
     if study_mode != "off":
         from evaluation.feature_study import feature_study

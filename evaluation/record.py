@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,13 +25,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
+from evaluation.metrics import regression_metrics
 from evaluation.provenance import data_summary, environment
 from evaluation.schema import FIGURES_FILE, SCHEMA, SCHEMA_VERSION
-from evaluation.scoring import prediction_units
 from gaitfeat.jsonable import to_jsonable
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "FIGURES_FILE", "build_record", "figure_arrays", "write_record"]
 
+#: Features shown in a SHAP beeswarm (the largest mean |SHAP| first).
+SHAP_TOP = 12
 
 
 def _best_model(scores: dict, models: list[str], task: str) -> str:
@@ -70,6 +73,27 @@ def _gradcam_summary(deep: list[dict]) -> dict | None:
             "selected_features": [[str(f), int(c)] for f, c in counts.items()]}
 
 
+def _figure_index(results) -> dict | None:
+    """``metrics.json["figures"]``: the model order of the figures.npz array names, and the figures' own numbers
+    (video-level agreement of the plotted pairs; the features shown in each SHAP beeswarm, by mean |SHAP|)."""
+    if not (results.models or results.importance):
+        return None
+    index: dict = {"file": FIGURES_FILE, "models": list(results.models)}
+    if results.labels is None and results.models:
+        index["video_agreement"] = {}
+        for name in results.models:
+            u = results.units(name, "video", 0)
+            m = regression_metrics(u["y_true"], u["y_pred"])
+            index["video_agreement"][name] = {k: m[k] for k in ("pearson_r", "bias", "loa_lower", "loa_upper")}
+    if results.importance_shap is not None:
+        values = np.concatenate(results.importance_shap["values"])
+        panels = [values[:, :, j] for j in range(values.shape[2])] if values.ndim == 3 else [values]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # a level absent from every fold: an all-NaN panel
+            index["shap_order"] = [np.argsort(-np.nanmean(np.abs(v), axis=0))[:SHAP_TOP].tolist() for v in panels]
+    return index
+
+
 def build_record(results) -> dict:
     """The ``metrics.json`` content of a :class:`~evaluation.results.CVResults` (JSON-ready)."""
     scores = results.scores()
@@ -88,8 +112,8 @@ def build_record(results) -> dict:
     return to_jsonable({
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "suite": results.suite.name,
-        "title": results.suite.title,
+        "suite": results.name,
+        "title": results.title,
         "task": results.suite.task,
         "unit": results.suite.unit,
         "labels": None if labels is None else [int(c) for c in labels],
@@ -104,7 +128,7 @@ def build_record(results) -> dict:
         "deep": results.deep,
         "gradcam": _gradcam_summary(results.deep),
         "patient_predictions": _patient_predictions(results, scores),
-        "figures": {"file": FIGURES_FILE, "models": list(results.models)} if (results.models or results.importance) else None,
+        "figures": _figure_index(results),
         "environment": environment(),
         "seed": results.config["random_state"],
         "timings": results.timings,

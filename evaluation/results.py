@@ -81,6 +81,21 @@ class CVResults:
         return list(self.config["models"])
 
     @property
+    def name(self) -> str:
+        """Name of the run's report folder (and ``suite`` of its record): the suite's, or for the feature-importance
+        study alone ``features`` (GMFCS) / ``<suite>_features``, so a study-only run never overwrites a model report."""
+        if self.config.get("study") != "only":
+            return self.suite.name
+        return "features" if self.suite.name == "gmfcs" else f"{self.suite.name}_features"
+
+    @property
+    def title(self) -> str:
+        """Heading of the report pages."""
+        if self.config.get("study") == "only":
+            return f"Feature-importance comparison ({self.suite.unit})"
+        return self.suite.title
+
+    @property
     def labels(self) -> np.ndarray | None:
         return np.asarray(self.suite.labels) if self.suite.task == "classification" else None
 
@@ -148,9 +163,9 @@ class CVResults:
         return build_record(self)
 
     def write(self, out: str | Path = "reports", *, html: bool = True, name: str | None = None) -> Path:
-        """Write ``<out>/<name>/`` (default name: the suite's) — metrics.json, figures.npz, predictions.csv and,
+        """Write ``<out>/<name>/`` (default: :attr:`name`) — metrics.json, figures.npz, predictions.csv and,
         rendered from those files, index.html (and features.html) — and return the folder."""
-        return write_record(self, Path(out) / (name or self.suite.name), html=html)
+        return write_record(self, Path(out) / (name or self.name), html=html)
 
 
 def _importance_summary(study: dict) -> list[str]:

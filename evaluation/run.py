@@ -46,7 +46,7 @@ outputs (in OUT/SUITE/):
                        curves (gmfcs) or scatter and Bland-Altman plots (gdi), configuration
   features.html        feature importance: SHAP, permutation, gain and sequential selection side by side, their
                        agreement and stability, body regions, evidence statements per patient
-                       (the features suite writes it as index.html)
+                       (--suite features, the study alone, writes it as index.html)
   metrics.json         the same numbers, versioned schema (docs/evaluation.md)
   figures.npz          the arrays behind the figures (ROC points, measured/predicted pairs, SHAP samples)
   predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         results.timings["load_s"] = load_s
         results.config["profile"] = args.profile
         results.config["command"] = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
-        folder = results.write(args.out, html=not args.no_html, name=args.suite)
+        folder = results.write(args.out, html=not args.no_html)
     except (GaitError, ValueError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
     print()

@@ -13,7 +13,8 @@ Add a model by adding one line to :data:`MODELS` (or pass your own
 :class:`NetworkBuild`, whose size and training schedule (the deep profile,
 :data:`DEEP_PROFILES`) and device are explicit fields; a run with another
 profile calls :meth:`ModelSpec.for_profile`, which returns the same model
-with those fields set (and says so in its description).
+with those fields set and its description rebuilt from them (it names the
+ST-GCN configuration the profile selects: ``compact`` or ``paper``).
 """
 
 from __future__ import annotations

@@ -172,6 +172,21 @@ def test_report_escapes_data_strings(tmp_path):
     assert "<script" not in page.lower()
     record = json.loads((folder / "metrics.json").read_text())
     assert record["schema_version"] == evaluation.SCHEMA_VERSION
+    # The record is an input of `python -m evaluation.report`: numbers replaced by markup are escaped too.
+    tampered = json.loads((folder / "metrics.json").read_text())
+    tampered["data"]["counts"]["videos"] = "<script>alert(3)</script>"
+    tampered["deep"] = [{"model": "<i>net</i>", "fold": 0, "epochs_run": "<i>many</i>", "best_epoch": 1,
+                         "fit_seconds": 1.0}]
+    tampered["patient_predictions"]["rows"][0][1] = "<script>alert(4)</script>"
+    first = next(iter(tampered["models"]))
+    tampered["models"][first]["levels"]["clip"]["metrics"]["accuracy"] = "<script>alert(5)</script>"
+    (folder / "metrics.json").write_text(json.dumps(tampered))
+    evaluation.report.render_folder(folder)
+    page = (folder / "index.html").read_text()
+    assert "<script" not in page.lower() and "<i>" not in page
+    assert "&lt;script&gt;alert(3)" in page and "&lt;script&gt;alert(5)" in page
+    (folder / "metrics.json").write_text(json.dumps(record))
+    evaluation.report.render_folder(folder)
     if find_chromium() is None:
         pytest.skip("no Chromium on this machine: the page was checked as text only")
     dom = dump_dom(folder / "index.html")
@@ -410,7 +425,7 @@ def test_cli_features_suite(tmp_path):
     assert "backward elimination" in page and "<script" not in page.lower()
     record = json.loads((tmp_path / "features" / "metrics.json").read_text())
     assert record["models"] == {} and record["importance"]["agreement"]
-    assert record["configuration"]["study"] == "only" and record["suite"] == "gmfcs"
+    assert record["configuration"]["study"] == "only" and record["suite"] == "features"
     (tmp_path / "features" / "index.html").unlink()
     assert report_main([str(tmp_path / "features")]) == 0
     assert (tmp_path / "features" / "index.html").read_text() == page

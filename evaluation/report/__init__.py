@@ -28,7 +28,10 @@ import numpy as np
 from evaluation.report.features_page import render_features_page
 from evaluation.report.html import esc
 from evaluation.report.models_page import render_models_page
-from evaluation.schema import FIGURES_FILE, SCHEMA
+from evaluation.schema import FIGURES_FILE, SCHEMA, SCHEMA_VERSION
+
+#: The oldest record version that holds everything the pages show.
+RENDERABLE_FROM = (1, 3)
 
 __all__ = ["render_folder", "read_record", "render_pages", "render_models_page", "render_features_page", "esc"]
 
@@ -50,6 +53,15 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
     record = json.loads(path.read_text())
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise ValueError(f"{path} is not a gaitfeat evaluation record (schema {SCHEMA!r})")
+    version = str(record.get("schema_version", ""))
+    try:
+        major, minor = (int(v) for v in version.split(".")[:2])
+    except ValueError:
+        raise ValueError(f"{path}: unreadable schema_version {version!r}") from None
+    if (major, minor) < RENDERABLE_FROM or major > int(SCHEMA_VERSION.split(".")[0]):
+        raise ValueError(f"{path}: schema_version {version} cannot be rendered by this gaitfeat (it renders "
+                         f"{RENDERABLE_FROM[0]}.{RENDERABLE_FROM[1]} to {SCHEMA_VERSION.split('.')[0]}.x; records "
+                         "before 1.3 lack the figure data — run the evaluation again)")
     figures = record.get("figures") or {}
     arrays: dict = {}
     if figures:

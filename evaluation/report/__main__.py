@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in args.folders:
         try:
             written = render_folder(folder)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:   # unreadable, foreign or damaged records
             print(f"error: {folder}: {exc}", file=sys.stderr)
             return 2
         for path in written:

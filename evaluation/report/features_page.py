@@ -79,20 +79,20 @@ def render_features_page(record: dict, arrays) -> str:
     body.append("<h2>Rankings side by side</h2>")
     header = ["feature", "region", "mean rank"] + [esc(METHOD_NAMES.get(m, m)) for m in methods]
     rows = [[esc(f), esc(study["feature_regions"][f]), fmt_num(mean_rank[f], 1)]
-            + [f'{ranks[m][f]} <span class="ci">({100 * imp[m][f]:.1f}%)</span>' for m in methods]
+            + [f'{esc(ranks[m][f])} <span class="ci">({100 * imp[m][f]:.1f}%)</span>' for m in methods]
             for f in sorted(features, key=lambda f: mean_rank[f])]
     body.append('<p class="note">Rank (1 = most important) and share of the method&#x27;s total importance.</p>'
                 + table(header, rows))
     body.append("<h3>Agreement between methods</h3>")
     rows = [[esc(METHOD_NAMES.get(a["method_a"], a["method_a"])), esc(METHOD_NAMES.get(a["method_b"], a["method_b"])),
              fmt_num(a["kendall_tau"], 2), fmt_num(a["top_k_overlap"], 2)] for a in study["agreement"]]
-    body.append(table(["method", "method", "Kendall τ", f"top-{study['top_k']} overlap"], rows, 2))
+    body.append(table(["method", "method", "Kendall τ", f"top-{esc(study['top_k'])} overlap"], rows, 2))
     body.append("<h3>Stability across folds</h3>")
     rows = [[esc(METHOD_NAMES.get(m, m)), fmt_num(study["stability"][m], 2),
              esc(", ".join(f"{f} ({n})" for f, n in sorted(study["top_k_frequency"][m].items(), key=lambda t: -t[1])[:6] if n))]
             for m in methods]
     body.append(table(["method", "mean pairwise Kendall τ between folds",
-                        f"most frequent top-{study['top_k']} features (number of folds)"], rows, 1))
+                        f"most frequent top-{esc(study['top_k'])} features (number of folds)"], rows, 1))
 
     # regions
     body.append("<h2>Importance by body region</h2>")
@@ -107,14 +107,15 @@ def render_features_page(record: dict, arrays) -> str:
         per_class = {f: {class_name(int(c)): v for c, v in row.items()} for f, row in study["per_class_shap"].items()}
         body.append(f'<img alt="mean absolute SHAP per level" src="{class_importance_figure(per_class, classes, "global importance per level (mean |SHAP|, mean over folds)")}">')
     X, V = arrays["shap_X"], arrays["shap_values"]
+    orders = record["figures"]["shap_order"]
     if V.ndim == 3:
-        labels = record["labels"]
-        for j, c in enumerate(labels):
+        for j, c in enumerate(record["labels"]):
             if V.shape[2] > j:
+                title = f"SHAP summary, {class_name(int(c))} (held-out clips)"
                 body.append(f'<img alt="SHAP summary for {esc(class_name(int(c)))}" '
-                            f'src="{beeswarm_figure(V[:, :, j], X, features, f"SHAP summary, {class_name(int(c))} (held-out clips)")}">')
+                            f'src="{beeswarm_figure(V[:, :, j], X, features, orders[j], title)}">')
     else:
-        body.append(f'<img alt="SHAP summary" src="{beeswarm_figure(V, X, features, "SHAP summary (held-out clips)")}">')
+        body.append(f'<img alt="SHAP summary" src="{beeswarm_figure(V, X, features, orders[0], "SHAP summary (held-out clips)")}">')
 
     # evidence
     ev = study["evidence"]
@@ -129,7 +130,7 @@ def render_features_page(record: dict, arrays) -> str:
         true = class_name(e["true"]) if task == "classification" else fmt_num(e["true"], 1)
         pred = class_name(e["predicted"]) if task == "classification" else fmt_num(e["predicted"], 1)
         items = "".join(f"<li>{esc(st['text'])}</li>" for st in e["statements"])
-        rows.append([esc(e["patient_id"]), esc(true), esc(pred), str(e["n_clips"]), f'<ul style="margin:0">{items}</ul>'])
+        rows.append([esc(e["patient_id"]), esc(true), esc(pred), esc(e["n_clips"]), f'<ul style="margin:0">{items}</ul>'])
     body.append("<details><summary>Show all patients</summary>"
                 + table(["patient", "true", "predicted", "clips", "evidence (strongest first)"], rows, 5) + "</details>")
     return page(title, body)

@@ -50,6 +50,8 @@ def fmt_num(v, digits: int = 3, pct: bool = False) -> str:
     """A number with ``digits`` decimals (percent: two fewer), or ``n/a`` when undefined."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "n/a"
+    if not isinstance(v, int | float | np.integer | np.floating) or isinstance(v, bool):
+        return esc(v)     # not a number (a damaged or hand-edited record): shown as text, escaped
     return f"{100 * v:.{max(digits - 2, 1)}f}" if pct else f"{v:.{digits}f}"
 
 

@@ -33,15 +33,15 @@ def _data_section(record: dict) -> str:
     data = record["data"]
     counts = data["counts"]
     out = ["<h2>Data</h2>", f"<p><b>Source:</b> {esc(data['source'])} — {esc(data['description'])}</p>"]
-    out.append(f"<p>{counts['clips']} clips of {data['clip_frames']} frames ({esc(data['layout'])} layout) "
-               f"from {counts['videos']} videos of {counts['patients']} patients.</p>")
+    out.append(f"<p>{esc(counts['clips'])} clips of {esc(data['clip_frames'])} frames ({esc(data['layout'])} layout) "
+               f"from {esc(counts['videos'])} videos of {esc(counts['patients'])} patients.</p>")
     if "per_class" in counts:
-        rows = [[esc(class_name(int(k))), str(v["clips"]), f"{100 * v['clips'] / counts['clips']:.1f}%", str(v["videos"]),
-                 str(v["patients"])] for k, v in counts["per_class"].items()]
+        rows = [[esc(class_name(int(k))), esc(v["clips"]), f"{100 * v['clips'] / counts['clips']:.1f}%", esc(v["videos"]),
+                 esc(v["patients"])] for k, v in counts["per_class"].items()]
         out.append(table(["level", "clips", "share", "videos", "patients"], rows))
     target = data["target"]
     if target.get("clips_without_label"):
-        out.append(f"<p>{target['clips_without_label']} clips ({target['videos_without_label']} videos) had no "
+        out.append(f"<p>{esc(target['clips_without_label'])} clips ({esc(target['videos_without_label'])} videos) had no "
                    f"{esc(target['column'])} label and were left out.</p>")
     if "mean" in target:
         out.append(f"<p>{esc(target['column'])}: mean {fmt_num(target['mean'], 1)}, SD {fmt_num(target['sd'], 1)}, "
@@ -74,7 +74,7 @@ def _data_section(record: dict) -> str:
     feats = data.get("features")
     if feats:
         reasons = ", ".join(f"{esc(k)} ({v})" for k, v in list(feats["missing_reasons"].items())[:8]) or "none"
-        out.append(f"<p>Clinical features: {feats['n_features']} per clip; {feats['clips_all_features_measured']} clips "
+        out.append(f"<p>Clinical features: {esc(feats['n_features'])} per clip; {esc(feats['clips_all_features_measured'])} clips "
                    f"with every feature measured. Unmeasurable feature values by reason: {reasons}. "
                    "Missing values are imputed inside each training fold (median) or handled natively (XGBoost).</p>")
     return "\n".join(out)
@@ -88,7 +88,7 @@ def _protocol_section(record: dict) -> str:
            f"split). Inside each training fold, about {100 * float(cfg['val_fraction']):.0f} % of the patients form a patient-disjoint "
            "validation split that chooses hyperparameters and boosting rounds; the chosen setting is then refitted on "
            f"the whole training fold. Class weighting: {esc(cfg['class_weight'])}. Confidence intervals: 95 % "
-           f"percentile intervals from {cfg['n_bootstrap']} resamples of the test patients (all of a resampled "
+           f"percentile intervals from {esc(cfg['n_bootstrap'])} resamples of the test patients (all of a resampled "
            "patient's clips). Video and patient predictions average the clip probabilities (or values).</p>"]
     if folds:
         keys = list(folds[0].keys())
@@ -130,7 +130,7 @@ def _classification_tables(record: dict) -> str:
     out.append("<h3>Per-class recall (%)</h3>")
     for level in ("clip", "patient"):
         first = next(iter(models.values()))["levels"][level]["metrics"]
-        header = ["model"] + [f"{esc(class_name(c))}<br>N = {first['support'][str(c)]}" for c in labels]
+        header = ["model"] + [f"{esc(class_name(c))}<br>N = {esc(first['support'][str(c)])}" for c in labels]
         rows = []
         for name, m in models.items():
             met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
@@ -219,7 +219,7 @@ def _deep_section(record: dict) -> str:
     for d in deep:
         val = d.get("best_validation") or {}
         score = ", ".join(f"{esc(k.replace('val_', ''))} {v:.3f}" for k, v in val.items())
-        rows.append([esc(d["model"]), str(d["fold"] + 1), str(d["epochs_run"]), esc(d["best_epoch"]), score,
+        rows.append([esc(d["model"]), str(d["fold"] + 1), esc(d["epochs_run"]), esc(d["best_epoch"]), score,
                      f"{d['fit_seconds']:.1f}", "yes" if d.get("backbone_reused") else "",
                      str(len(d.get("selected_features") or [])) or ""])
     out.append("<details><summary>Training per fold</summary>" + table(
@@ -271,11 +271,13 @@ def _figures(record: dict, arrays) -> str:
         out.append(f'<img alt="ROC curves" src="{roc_figure(curves, class_names, "clip level, one-vs-rest")}">')
     else:
         pairs = {n: (arrays[f"video_true_{i}"], arrays[f"video_pred_{i}"]) for i, n in enumerate(names)}
+        agreement = record["figures"]["video_agreement"]
         unit = record.get("unit") or ""
+        which = "video level" + (", first repeat" if record["configuration"]["n_repeats"] > 1 else "")
         out.append("<h3>Predicted against measured, video level</h3>")
-        out.append(f'<img alt="scatter plots" src="{scatter_figure(pairs, unit, "video level")}">')
+        out.append(f'<img alt="scatter plots" src="{scatter_figure(pairs, agreement, unit, which)}">')
         out.append("<h3>Bland–Altman, video level</h3>")
-        out.append(f'<img alt="Bland-Altman plots" src="{bland_altman_figure(pairs, unit, "video level")}">')
+        out.append(f'<img alt="Bland-Altman plots" src="{bland_altman_figure(pairs, agreement, unit, which)}">')
     return "\n".join(out)
 
 
@@ -291,10 +293,10 @@ def _patient_table(record: dict) -> str:
         if record["task"] == "classification":
             probs = " ".join(f"{short_class_name(c.split('_')[1])}: {d[c]:.2f}" for c in cols if c.startswith("proba_"))
             ok = "" if d["y_true"] == d["y_pred"] else "✗"
-            rows.append([esc(d["patient_id"]), str(d["n_clips"]), esc(class_name(d["y_true"])), esc(class_name(d["y_pred"])),
+            rows.append([esc(d["patient_id"]), esc(d["n_clips"]), esc(class_name(d["y_true"])), esc(class_name(d["y_pred"])),
                          ok, esc(probs)])
         else:
-            rows.append([esc(d["patient_id"]), str(d["n_clips"]), fmt_num(d["y_true"], 1), fmt_num(d["y_pred"], 1),
+            rows.append([esc(d["patient_id"]), esc(d["n_clips"]), fmt_num(d["y_true"], 1), fmt_num(d["y_pred"], 1),
                          fmt_num(d["y_pred"] - d["y_true"], 1)])
     header = (["patient", "clips", "true", "predicted", "error", "mean probabilities"] if record["task"] == "classification"
               else ["patient", "clips", "measured", "predicted", "difference"])

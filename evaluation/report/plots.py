@@ -100,8 +100,12 @@ def roc_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray, float]]
     return _uri(fig)
 
 
-def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, title: str) -> str:
-    """Predicted against measured values, one panel per model, with the identity line."""
+def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], agreement: dict[str, dict], unit: str,
+                   title: str) -> str:
+    """Predicted against measured values, one panel per model, with the identity line.
+
+    ``agreement[name]["pearson_r"]`` (from the record) is shown in each panel's title.
+    """
     plt = _plt()
     fig, axes = _panels(plt, len(pairs), 3.5, 3.4)
     every = np.concatenate([np.r_[t, p] for t, p in pairs.values()])
@@ -110,8 +114,8 @@ def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, t
     for i, (ax, (name, (true, pred))) in enumerate(zip(axes.ravel(), pairs.items())):
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="#999999", lw=0.8, ls="--")
         ax.scatter(true, pred, s=9, alpha=0.6, color=_COLOURS[i % len(_COLOURS)], edgecolors="none")
-        r = np.corrcoef(true, pred)[0, 1] if np.ptp(pred) > 0 and np.ptp(true) > 0 else float("nan")
-        ax.set_title(f"{_text(name)} (r = {r:.2f})", fontsize=10)
+        r = agreement[name]["pearson_r"]
+        ax.set_title(f"{_text(name)} (r = {'n/a' if r is None else format(r, '.2f')})", fontsize=10)
         ax.set_xlabel(f"measured ({_text(unit)})")
         ax.set_ylabel(f"predicted ({_text(unit)})")
         ax.set_xlim(lo - pad, hi + pad)
@@ -121,20 +125,24 @@ def scatter_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, t
     return _uri(fig)
 
 
-def bland_altman_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, title: str) -> str:
-    """Difference (predicted − measured) against the mean of the two, with bias and 95 % limits of agreement."""
+def bland_altman_figure(pairs: dict[str, tuple[np.ndarray, np.ndarray]], agreement: dict[str, dict], unit: str,
+                        title: str) -> str:
+    """Difference (predicted − measured) against the mean of the two, with bias and 95 % limits of agreement.
+
+    ``agreement[name]`` holds ``bias``, ``loa_lower`` and ``loa_upper`` of the plotted pairs (from the record).
+    """
     plt = _plt()
     fig, axes = _panels(plt, len(pairs), 3.5, 3.2)
     for i, (ax, (name, (true, pred))) in enumerate(zip(axes.ravel(), pairs.items())):
-        mean = (true + pred) / 2.0
-        diff = pred - true
-        bias = float(np.mean(diff))
-        sd = float(np.std(diff, ddof=1)) if len(diff) > 1 else 0.0
-        ax.scatter(mean, diff, s=9, alpha=0.6, color=_COLOURS[i % len(_COLOURS)], edgecolors="none")
-        ax.axhline(bias, color="black", lw=1)
-        for v in (bias - 1.96 * sd, bias + 1.96 * sd):
-            ax.axhline(v, color="black", lw=0.8, ls="--")
-        ax.set_title(f"{_text(name)}: bias {bias:+.1f}, LoA ±{1.96 * sd:.1f}", fontsize=9)
+        bias, lower, upper = (agreement[name][k] for k in ("bias", "loa_lower", "loa_upper"))
+        ax.scatter((true + pred) / 2.0, pred - true, s=9, alpha=0.6, color=_COLOURS[i % len(_COLOURS)], edgecolors="none")
+        if bias is not None:
+            ax.axhline(bias, color="black", lw=1)
+        for v in (lower, upper):
+            if v is not None:
+                ax.axhline(v, color="black", lw=0.8, ls="--")
+        half = "n/a" if lower is None or upper is None else f"{(upper - lower) / 2:.1f}"
+        ax.set_title(f"{_text(name)}: bias {'n/a' if bias is None else format(bias, '+.1f')}, LoA ±{half}", fontsize=9)
         ax.set_xlabel(f"mean of measured and predicted ({_text(unit)})")
         ax.set_ylabel("predicted − measured")
     fig.suptitle(_text(title), fontsize=11)
@@ -178,10 +186,10 @@ def class_importance_figure(table: dict[str, dict[str, float]], class_names: lis
     return _uri(fig)
 
 
-def beeswarm_figure(values: np.ndarray, X: np.ndarray, names: list[str], title: str, top: int = 12) -> str:
-    """SHAP summary plot: one row per feature (largest mean |SHAP| on top), dots coloured by the feature's value."""
+def beeswarm_figure(values: np.ndarray, X: np.ndarray, names: list[str], order: list[int], title: str) -> str:
+    """SHAP summary plot: one row per feature of ``order`` (indices into ``names``, most important first; from the
+    record), dots coloured by the feature's value (blue low, red high: 5th to 95th percentile of the plotted clips)."""
     plt = _plt()
-    order = np.argsort(-np.nanmean(np.abs(values), axis=0))[:top]
     fig, ax = plt.subplots(figsize=(7.0, 0.36 * len(order) + 1.2))
     rng = np.random.default_rng(0)
     for row, j in enumerate(order[::-1]):

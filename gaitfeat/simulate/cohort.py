@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gaitfeat.errors import ReaderError
+from gaitfeat.jsonable import to_jsonable
 from gaitfeat.io.npz import read_clips_npz, read_npz, write_clips_npz, write_npz
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing import make_clips, preprocess_many
@@ -108,7 +109,8 @@ class Cohort:
         arrays = {c: a.astype(str) if a.dtype == object else a for c, a in arrays.items()}
         np.savez_compressed(path / "frames.npz", **arrays)
         with open(path / "cohort.json", "w", encoding="utf-8") as fh:
-            json.dump({"format": _FORMAT, "version": _VERSION, "config": self.config, "report": self.report}, fh, indent=1, default=str)
+            record = {"format": _FORMAT, "version": _VERSION, "config": self.config, "report": self.report}
+            json.dump(to_jsonable(record), fh, indent=1, default=str)   # str: anything else JSON cannot hold (paths)
         return path
 
     @classmethod

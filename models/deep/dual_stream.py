@@ -110,7 +110,9 @@ class DualStreamBase(DeepEstimator):
     def _needed_columns(self) -> list[str]:
         if hasattr(self, "feature_names_in_"):
             return list(self.feature_names_in_)
-        return list(FEATURES) if self.features == "gradcam" else resolve_feature_set(self.features)
+        if isinstance(self.features, str) and self.features == "gradcam":
+            return list(FEATURES)
+        return resolve_feature_set(self.features)
 
     def _check_features_param(self) -> None:
         if not (isinstance(self.features, str) and self.features == "gradcam"):

@@ -69,7 +69,9 @@ def load_as(cls, path: str | Path):
         raise ValueError(f"{side} describes a {info.get('estimator')!r} (format {info.get('format')}), "
                          f"not a {cls.__name__} (format {FORMAT})")
     tensors = torch.load(pt, map_location="cpu", weights_only=True)
-    est = cls(**info["params"])
+    params = dict(info["params"])
+    params.pop("cache_frozen", None)   # files written before the cache became a `cache=` argument
+    est = cls(**params)
     est.layout_, est.n_frames_, est.history_ = info["layout"], info["n_frames"], info["history"]
     if cls._task == "classification":
         est.classes_ = np.asarray(info["classes"])
