@@ -285,7 +285,17 @@ def test_dual_stream_classifier_with_backbone_and_roundtrip(tmp_path):
     loaded = DualStreamClassifier.load(tmp_path / "dual")
     np.testing.assert_allclose(loaded.predict_proba(x, features=feats), proba, rtol=1e-5, atol=1e-7)
     assert loaded.selected_features_ == est.selected_features_
+    # A file written before the cache became a `cache=` argument (its params hold `cache_frozen`) still loads.
+    side = tmp_path / "dual.json"
+    info = json.loads(side.read_text())
+    info["params"]["cache_frozen"] = True
+    side.write_text(json.dumps(info))
+    np.testing.assert_allclose(load_estimator(tmp_path / "dual").predict_proba(x, features=feats), proba,
+                               rtol=1e-5, atol=1e-7)
     assert clone(est).get_params()["fusion"] == "xattn"
+    # Feature names given as an array (not a list) are resolved like a list.
+    assert DualStreamClassifier(features=np.array(["cadence", "walking_speed"]))._needed_columns() == \
+        ["cadence", "walking_speed"]
     # Features by name: a DataFrame with the selected columns in another order works too.
     shuffled = feats[list(reversed(feats.columns))]
     np.testing.assert_allclose(est.predict_proba(x, features=shuffled), proba, rtol=1e-6)

@@ -116,7 +116,11 @@ class DualStreamBase(DeepEstimator):
 
     def _check_features_param(self) -> None:
         if not (isinstance(self.features, str) and self.features == "gradcam"):
-            resolve_feature_set(self.features)     # a clear ValueError for unknown sets, names, empty lists
+            try:
+                resolve_feature_set(self.features)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"features must be 'gradcam', a feature-set name or a list of feature names: {exc}") \
+                    from None
 
     def _feature_tensor(self, X, features, fit: bool):
         """Standardised features ``(N, F)`` float32; ``fit=True`` first fits the standardisation on them."""
