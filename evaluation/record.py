@@ -144,6 +144,8 @@ def figure_arrays(results) -> dict[str, np.ndarray]:
     * regression: ``video_true_i``, ``video_pred_i`` — video-level measured and predicted values (first repeat);
     * feature-importance study: ``shap_values`` (clips, features[, classes]) and ``shap_X`` (clips, features) —
       the sampled held-out clips of the SHAP beeswarm plots.
+
+    Figure arrays are float32 (drawing needs no more); the pairs of the gdi figures stay float64.
     """
     arrays: dict[str, np.ndarray] = {}
     labels = results.labels
@@ -154,14 +156,15 @@ def figure_arrays(results) -> dict[str, np.ndarray]:
                 pos = (u["y_true"] == c).to_numpy()
                 if pos.any() and not pos.all():
                     fpr, tpr, _ = roc_curve(pos, u[f"proba_{c}"].to_numpy())
-                    arrays[f"roc_fpr_{i}_{j}"], arrays[f"roc_tpr_{i}_{j}"] = fpr, tpr
+                    # float32: ample for drawing, and half the size of the example report's record
+                    arrays[f"roc_fpr_{i}_{j}"], arrays[f"roc_tpr_{i}_{j}"] = fpr.astype(np.float32), tpr.astype(np.float32)
         else:
             u = results.units(name, "video", 0)
             arrays[f"video_true_{i}"] = u["y_true"].to_numpy(float)
             arrays[f"video_pred_{i}"] = u["y_pred"].to_numpy(float)
     if results.importance_shap is not None:
-        arrays["shap_values"] = np.concatenate(results.importance_shap["values"])
-        arrays["shap_X"] = np.concatenate(results.importance_shap["X"])
+        arrays["shap_values"] = np.concatenate(results.importance_shap["values"]).astype(np.float32)
+        arrays["shap_X"] = np.concatenate(results.importance_shap["X"]).astype(np.float32)
     return arrays
 
 
