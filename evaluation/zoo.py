@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
@@ -304,8 +304,6 @@ class _UserBuild:
     estimator: BaseEstimator
 
     def __call__(self, random_state: int) -> BaseEstimator:
-        from sklearn.base import clone
-
         est = clone(self.estimator)
         params = est.get_params(deep=True)
         seeds = {k: random_state for k in params if k == "random_state" or k.endswith("__random_state")}
