@@ -22,6 +22,7 @@ from gaitfeat.features import (
     extract_features,
     iter_features,
     resolve_feature_set,
+    walk_features,
 )
 from gaitfeat.io import (
     KidzinskiRelease,
@@ -69,6 +70,7 @@ __all__ = [
     "extract_features",
     "detect_events",
     "iter_features",
+    "walk_features",
     "FEATURES",
     "FEATURE_INFO",
     "FEATURE_SETS",

@@ -38,6 +38,16 @@ class PoseSequence:
         Walking direction in the original image per frame: +1 towards +x,
         -1 towards -x, 0 while turning or unknown. Set by
         :func:`gaitfeat.preprocessing.orient`.
+    root : array_like, shape (T, 2), optional
+        Where the hip midpoint was before :func:`gaitfeat.preprocessing.centre_on_hips`
+        moved it to the origin: the pelvis path in the sequence's current
+        units (leg lengths after preprocessing), x accumulated along the
+        walking direction (after :func:`~gaitfeat.preprocessing.orient` it
+        grows through the whole walk, the turn included), y up; NaN where the
+        hips were missing. Set by preprocessing, ``None`` before centring.
+        With a static camera it is the walker's progression over the ground;
+        with a panning camera it is not, which the feature engine detects
+        (see :func:`gaitfeat.extract_features`, ``spatial_method``).
     info : dict, optional
         Provenance and processing reports (JSON-serialisable): reader counts,
         each preprocessing step's counts.
@@ -64,6 +74,7 @@ class PoseSequence:
     video_id: str | None = None
     direction: np.ndarray | None = None
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    root: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         name = self.video_id or "sequence"
@@ -122,6 +133,15 @@ class PoseSequence:
             if not np.isin(d, (-1, 0, 1)).all():
                 raise PoseDataError(f"{name}: direction values must be -1, 0 or +1")
             object.__setattr__(self, "direction", d.astype(np.int8))
+
+        if self.root is not None:
+            r = np.array(self.root, dtype=np.float64, copy=True)
+            if r.shape != (kp.shape[0], 2):
+                raise PoseDataError(f"{name}: root must have shape ({kp.shape[0]}, 2) = (frames, x/y), got {r.shape}")
+            if np.isinf(r).any():
+                raise PoseDataError(f"{name}: root has infinite values; mark unknown frames with NaN")
+            r[np.isnan(r).any(axis=1)] = np.nan
+            object.__setattr__(self, "root", r)
 
         if not isinstance(self.info, dict):
             raise PoseDataError(f"{name}: info must be a dict, got {type(self.info).__name__}")

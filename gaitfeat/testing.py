@@ -14,7 +14,7 @@ import numpy as np
 from gaitfeat.layouts import BODY25, convert_keypoints, get_layout
 from gaitfeat.pose import PoseSequence
 
-__all__ = ["stick_walker", "STICK_SEGMENTS"]
+__all__ = ["stick_walker", "rolling_walker", "STICK_SEGMENTS"]
 
 #: Segment lengths of the stick figure, in leg lengths (thigh + shank = 1).
 STICK_SEGMENTS = {"thigh": 0.53, "shank": 0.47, "torso": 0.62, "upper_arm": 0.33, "forearm": 0.30}
@@ -153,3 +153,118 @@ def stick_walker(
     kp = convert_keypoints(kp, BODY25, lay)
     info = {"truth": {"direction": truth_dir, "leg_px": leg_px, "cadence": cadence, "step_length": step_length}}
     return PoseSequence(kp, fps, lay.name, patient_id=patient_id, video_id=video_id, info=info)
+
+
+def _knee(hip: np.ndarray, ankle: np.ndarray, thigh: float, shank: float) -> np.ndarray:
+    """Knee position (T, 2) of a two-link leg from hip to ankle, bending forward (x forward, y up)."""
+    d = ankle - hip
+    r = np.clip(np.hypot(d[:, 0], d[:, 1]), 1e-9, thigh + shank - 1e-9)
+    along = (thigh**2 - shank**2 + r**2) / (2 * r)  # distance from the hip to the knee's foot point on hip-ankle
+    h = np.sqrt(np.clip(thigh**2 - along**2, 0.0, None))
+    u = d / r[:, None]
+    normal = np.stack([-u[:, 1], u[:, 0]], axis=1)  # hip->ankle turned counter-clockwise
+    normal *= np.where(normal[:, :1] >= 0, 1.0, -1.0)  # the knee bends forward (+x)
+    return hip + along[:, None] * u + h[:, None] * normal
+
+
+def rolling_walker(
+    n_frames: int = 240,
+    *,
+    fps: float = 30.0,
+    layout: str = "coco17",
+    stride_length: float = 1.3,
+    cadence: float = 110.0,
+    stance: float = 0.6,
+    roll: float = 0.15,
+    leg_px: float = 200.0,
+    pan: float = 0.0,
+    patient_id: str | None = "p0",
+    video_id: str | None = "roll0",
+) -> PoseSequence:
+    """A walker whose ankle rolls forward over the ground during stance, filmed from the side.
+
+    Unlike a planted foot, each ankle moves forward by ``roll`` leg lengths
+    between its heel strike and its toe-off (smoothly: heel rocker, heel
+    rise), then swings forward by the rest of the stride. The pelvis moves at
+    the constant speed ``stride_length * cadence / 120`` leg lengths/s, so
+    every point of the body advances exactly one ``stride_length`` per stride:
+    the known answer. A method that assumes the stance ankle stands still
+    measures the stride about ``roll`` too short.
+
+    Parameters
+    ----------
+    n_frames : int
+    fps : float
+    layout : {"coco17", "body25"}
+    stride_length : float
+        Leg lengths (thigh + shank = 1).
+    cadence : float
+        Steps per minute.
+    stance : float
+        Stance phase as a fraction of the gait cycle.
+    roll : float
+        Forward travel of the ankle during stance (leg lengths).
+    leg_px : float
+        Leg length in pixels.
+    pan : float
+        Fraction of the walker's progression the camera follows (0: static,
+        1: the pelvis stays in the middle of the image).
+
+    Returns
+    -------
+    PoseSequence
+        Image coordinates (y down), walking towards +x; ``info["truth"]``
+        holds ``stride_length``, ``cadence``, ``speed`` (leg lengths/s) and ``roll``.
+    """
+    if not 0.0 < stance < 1.0 or roll < 0 or roll >= stride_length:
+        raise ValueError("need 0 < stance < 1 and 0 <= roll < stride_length")
+    t = np.arange(n_frames) / fps
+    stride_s = 120.0 / cadence
+    speed = stride_length / stride_s
+    s = STICK_SEGMENTS
+    ankle_height = 0.08
+    pelvis = np.stack([speed * t, np.full(n_frames, 0.86)], axis=1)
+    j = BODY25.index
+    xy = np.zeros((n_frames, 25, 2))
+    for side, offset in (("left", 0.0), ("right", 0.5)):
+        cycle = t / stride_s + offset
+        k = np.floor(cycle)
+        phi = cycle - k
+        # Footprint of stride k: the ankle at heel strike, placed so that the ankle is
+        # half a stride ahead of the pelvis at heel strike... minus the stance roll.
+        start = speed * (k * stride_s - offset * stride_s) + 0.5 * stride_length - 0.5 * roll
+        x = np.where(phi < stance, start + roll * _smooth(phi / stance),
+                     start + roll + (stride_length - roll) * _smooth((phi - stance) / (1 - stance)))
+        lift = np.where(phi < stance, 0.0, 0.12 * np.sin(np.pi * (phi - stance) / (1 - stance)))
+        ankle = np.stack([x, ankle_height + lift], axis=1)
+        hip = pelvis.copy()
+        knee = _knee(hip, ankle, s["thigh"], s["shank"])
+        xy[:, j(f"{side}_hip")] = hip
+        xy[:, j(f"{side}_knee")] = knee
+        xy[:, j(f"{side}_ankle")] = ankle
+        xy[:, j(f"{side}_heel")] = ankle + [-0.07, -0.07]
+        xy[:, j(f"{side}_big_toe")] = ankle + [0.2, -0.07]
+        xy[:, j(f"{side}_small_toe")] = ankle + [0.17, -0.07]
+        xy[:, j(f"{side}_shoulder")] = pelvis + [0.03, s["torso"]]
+        xy[:, j(f"{side}_elbow")] = pelvis + [0.05, s["torso"] - s["upper_arm"]]
+        xy[:, j(f"{side}_wrist")] = pelvis + [0.15, s["torso"] - s["upper_arm"] - 0.2]
+        xy[:, j(f"{side}_ear")] = pelvis + [0.0, s["torso"] + 0.27]
+        xy[:, j(f"{side}_eye")] = pelvis + [0.1, s["torso"] + 0.29]
+    xy[:, j("neck")] = pelvis + [0.03, s["torso"]]
+    xy[:, j("mid_hip")] = pelvis
+    xy[:, j("nose")] = pelvis + [0.14, s["torso"] + 0.26]
+    camera = pan * (pelvis[:, 0] - pelvis[0, 0])
+    x_img = 100.0 + leg_px * (xy[:, :, 0] - camera[:, None])
+    y_img = 600.0 - leg_px * xy[:, :, 1]
+    kp = np.stack([x_img, y_img, np.full_like(x_img, 0.9)], axis=-1)
+    lay = get_layout(layout)
+    kp = convert_keypoints(kp, BODY25, lay)
+    info = {"truth": {"stride_length": stride_length, "cadence": cadence, "speed": speed, "roll": roll,
+                      "leg_px": leg_px}}
+    return PoseSequence(kp, fps, lay.name, patient_id=patient_id, video_id=video_id, info=info)
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    """Smoothstep from 0 to 1 over [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)

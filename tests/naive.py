@@ -18,6 +18,9 @@ from gaitfeat.features._kernels import (
     FOOT_ANKLE_HEIGHT,
     FOOT_HEEL,
     FOOT_TOE,
+    PAN_MAX_RATIO,
+    PAN_MIN_FRAMES,
+    PAN_MIN_RATIO,
     PLANT_BAND,
 )
 from gaitfeat.features._kernels import DEFAULTS as _DEFAULTS
@@ -104,8 +107,12 @@ def pivot(ax: float, height: float, heel: bool) -> tuple[float, bool]:
     return (ax - off if heel else ax + off), h * h <= r2
 
 
-def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[dict, dict]:
-    """Features and events of one clip ``(T, V, C)``: (features by name, {(side, kind): [frames]})."""
+def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | None = None,
+                  **options) -> tuple[dict, dict]:
+    """Features and events of one clip ``(T, V, C)``: (features by name, {(side, kind): [frames]}).
+
+    ``root`` (T, 2): the clip's pelvis path, if any.
+    """
     o = {**DEFAULTS, **options}
     lay = get_layout(layout)
     x = kp[:, :, 0].astype(np.float64)
@@ -232,6 +239,23 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[d
                     best = (ay[t, k] - ground, x1 - x0)
             advance[t] = -best[1]
 
+    # The pelvis path replaces the foot method's advance when the camera is static.
+    spatial, ratio = "foot_contact", np.nan
+    if root is not None and o["camera"] != "moving":
+        pairs = np.zeros(T, dtype=bool)
+        pairs[1:] = usable[1:] & usable[:-1]
+        d = np.full(T, np.nan)
+        d[1:] = root[1:, 0] - root[:-1, 0]
+        d[~pairs] = np.nan
+        both = ~np.isnan(d) & ~np.isnan(advance)
+        foot_total = advance[both].sum()
+        if both.sum() >= PAN_MIN_FRAMES and foot_total > 0:
+            ratio = d[both].sum() / foot_total
+        enough = (~np.isnan(d)).sum() >= max(2, pairs.sum() // 2)
+        trusted = o["camera"] == "static" or PAN_MIN_RATIO <= ratio <= PAN_MAX_RATIO
+        if enough and trusted:
+            advance, spatial = d, "pelvis_path"
+
     # Events.
     w = max(1, int(round(o["peak_window_s"] * fps)))
     span = max(w, int(round(o["prominence_window_s"] * fps)))
@@ -339,11 +363,15 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, **options) -> tuple[d
         "n_strides": len(strides),
         "usable_fraction": usable.mean(),
         "turning_fraction": turn.mean(),
+        "spatial_method": spatial,
+        "pelvis_foot_ratio": ratio,
     }
     assert set(f) == set(FEATURES)
     return {**{k: f[k] for k in FEATURES}, **quality, "_reasons": reasons}, events
 
 
-def extract_features(clips: np.ndarray, fps: float, layout: str, **options) -> list[dict]:
-    """:func:`clip_features` of every clip."""
-    return [clip_features(c, fps, layout, **options)[0] for c in clips]
+def extract_features(clips: np.ndarray, fps: float, layout: str, root: np.ndarray | None = None,
+                     **options) -> list[dict]:
+    """:func:`clip_features` of every clip (``root`` (N, T, 2): their pelvis paths, if any)."""
+    return [clip_features(c, fps, layout, None if root is None else root[i], **options)[0]
+            for i, c in enumerate(clips)]

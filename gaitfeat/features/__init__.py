@@ -1,6 +1,7 @@
 """The clinical gait feature engine: gait events and per-clip features from preprocessed pose clips.
 
-``extract_features`` (one row per clip), ``detect_events`` (heel strikes and
+``extract_features`` (one row per clip), ``walk_features`` (one row per
+whole walk, medians over its strides), ``detect_events`` (heel strikes and
 toe-offs), ``iter_features`` (streaming), ``GaitFeatureExtractor`` (the
 scikit-learn transformer). What each feature means: ``FEATURE_INFO``;
 how it is computed and how accurate it is: ``docs/features.md``.
@@ -27,10 +28,11 @@ from gaitfeat.features.engine import (
     iter_features,
 )
 from gaitfeat.features.extractor import GaitFeatureExtractor
+from gaitfeat.features.walk import MIN_WALK_STRIDES, WALK_COLUMNS, walk_features
 
 __all__ = [
     "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
     "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events",
-    "extract_features", "iter_features",
+    "extract_features", "iter_features", "walk_features", "WALK_COLUMNS", "MIN_WALK_STRIDES",
     "GaitFeatureExtractor", "resolve_feature_set",
 ]

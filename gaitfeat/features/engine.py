@@ -42,9 +42,11 @@ def _joint_table(layout: SkeletonLayout) -> np.ndarray:
 
 
 def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominence_window_s, prominence,
-            method, velocity_prominence) -> K.KernelParams:
+            method, velocity_prominence, camera=DEFAULTS.camera) -> K.KernelParams:
     if method not in K.METHODS:
         raise ValueError(f"method must be one of {sorted(K.METHODS)}, got {method!r}")
+    if camera not in K.CAMERAS:
+        raise ValueError(f"camera must be one of {list(K.CAMERAS)}, got {camera!r}")
     values = {
         "turn_width": turn_width, "turn_margin_s": turn_margin_s, "min_usable_s": min_usable_s,
         "peak_window_s": peak_window_s, "prominence_window_s": prominence_window_s, "prominence": prominence,
@@ -55,7 +57,7 @@ def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominenc
             raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
     # Python floats and a bool: one numba specialisation whatever number types the caller passes.
     return K.KernelParams(**{name: float(value) for name, value in values.items()},
-                          velocity_method=method == "velocity")
+                          velocity_method=method == "velocity", camera=K.CAMERAS.index(camera))
 
 
 def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayout]:
@@ -92,6 +94,23 @@ def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayou
     return arr, np.ascontiguousarray(rates, dtype=np.float64), lay
 
 
+def _roots(root, shape) -> np.ndarray:
+    """The kernels' pelvis paths: float64 (N, T, 2), or (N, 0, 2) when ``root`` is None."""
+    N, T = shape[:2]
+    if root is None:
+        return np.empty((N, 0, 2))
+    arr = np.asarray(root)
+    if arr.ndim == 2 and N == 1:
+        arr = arr[None]
+    if arr.shape != (N, T, 2) or not np.issubdtype(arr.dtype, np.number):
+        raise PoseDataError(f"root must be a numeric array of shape (N, T, 2) = {(N, T, 2)} matching the clips "
+                            f"(the pelvis paths of gaitfeat.make_clips(...).root), got {arr.shape} {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if np.isinf(arr).any():
+        raise PoseDataError("root contains infinite values; mark unknown frames with NaN")
+    return arr
+
+
 def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
     if leg_length_m is not None and height_m is not None:
         raise ValueError("give leg_length_m or height_m, not both")
@@ -106,8 +125,10 @@ def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
     return value
 
 
-def _run(clips, fps, layout, params):
+def _run(clips, fps, layout, params, root=None, rows=False):
+    """Run the kernels; with ``rows`` also return each clip's strides and steps (see ``walk_rows``)."""
     arr, rates, lay = _validate(clips, fps, layout)
+    roots = _roots(root, arr.shape)
     N, T = arr.shape[:2]
     feat = np.empty((N, K.N_FEATURES))
     reason = np.zeros((N, K.N_FEATURES), dtype=np.int8)
@@ -116,12 +137,19 @@ def _run(clips, fps, layout, params):
     w = max(1, int(round(params.peak_window_s * rates.min()))) if N else 1
     events = np.empty((N, 2, 2, T // (w + 1) + 1))
     n_events = np.zeros((N, 2, 2), dtype=np.int64)
+    capacity = 2 * events.shape[3] if rows else 0  # at most one stride or step per heel strike
+    stride_out = np.full((N, capacity, len(K.STRIDE_FIELDS)), np.nan)
+    step_out = np.full((N, capacity, len(K.STEP_FIELDS)), np.nan)
+    n_rows = np.zeros((N, 2), dtype=np.int64)
     if N:
-        K.extract_batch(arr, rates, _joint_table(lay), params, feat, reason, quality, events, n_events)
+        K.extract_batch(arr, rates, _joint_table(lay), params, roots, feat, reason, quality, events, n_events,
+                        stride_out, step_out, n_rows)
         infinite = np.flatnonzero(quality[:, K.Q_INFINITE])
         if infinite.size:
             raise PoseDataError(f"{infinite.size} clips contain infinite coordinates (first: clip {infinite[0]}); "
                                 "mark missing joints with NaN")
+    if rows:
+        return feat, reason, quality, events, n_events, rates, (stride_out, step_out, n_rows)
     return feat, reason, quality, events, n_events, rates
 
 
@@ -144,11 +172,26 @@ def _reason_text(reason: np.ndarray) -> np.ndarray:
     return np.asarray(texts, dtype=object)[inverse.ravel()]
 
 
+def _unpack_clips(clips, fps, root):
+    """Arrays from a :class:`~gaitfeat.preprocessing.Clips` (clips, its pelvis paths, its fps column), else as given."""
+    if hasattr(clips, "clips") and hasattr(clips, "meta") and hasattr(clips, "root"):
+        if root is None:
+            root = clips.root
+        if fps is None and "fps" in clips.meta:
+            fps = clips.meta["fps"].to_numpy(dtype=np.float64)
+        clips = clips.clips
+    if fps is None:
+        raise ValueError("fps is required unless clips is a gaitfeat.Clips (whose metadata has the frame rates)")
+    return clips, fps, root
+
+
 def extract_features(
     clips: np.ndarray,
-    fps: float | np.ndarray,
+    fps: float | np.ndarray | None = None,
     layout: str | None = None,
     *,
+    root: np.ndarray | None = None,
+    camera: str = DEFAULTS.camera,
     leg_length_m: float | np.ndarray | None = None,
     height_m: float | np.ndarray | None = None,
     method: str = DEFAULTS.method,
@@ -165,16 +208,31 @@ def extract_features(
 
     Parameters
     ----------
-    clips : array (N, T, V, C) or (T, V, C)
+    clips : array (N, T, V, C) or (T, V, C), or Clips
         Preprocessed clips (:func:`gaitfeat.preprocess` then
         :func:`gaitfeat.make_clips`): hip midpoint at the origin, x along the
         walking direction, y up, in leg lengths; NaN for missing joints.
-        Channels beyond x, y (confidence) are ignored.
+        Channels beyond x, y (confidence) are ignored. The
+        :class:`~gaitfeat.Clips` that ``make_clips`` returns can be passed
+        whole: its pelvis paths (``.root``) and frame rates are then used.
     fps : float or array (N,)
-        Frame rate (frames/s), one for all clips or one per clip.
+        Frame rate (frames/s), one for all clips or one per clip; optional
+        only when ``clips`` is a ``Clips``.
     layout : {"coco17", "body25"}, optional
         Inferred from V when omitted. BODY_25 uses heels (heel strike, foot
         contact) and big toes (toe-off); COCO-17 uses the ankles.
+    root : array (N, T, 2), optional
+        The clips' pelvis paths (``make_clips(...).root``: the hip midpoint
+        before centring, leg lengths, x along the walking direction). With a
+        static camera the walker's progression is measured from it (quality
+        column ``spatial_method`` = "pelvis_path"); without it, or when the
+        camera follows the walker, from the planted foot ("foot_contact").
+    camera : {"auto", "static", "moving"}
+        "auto" decides per clip: the pelvis path is used when, over the
+        frames with a planted foot, it advances by 0.85-2.5 times what the
+        foot method measures (quality column ``pelvis_foot_ratio``; a camera
+        that pans with the walker makes it fall towards 0). "static" uses the
+        pelvis path whenever it is known; "moving" never does.
     leg_length_m, height_m : float or array (N,), optional
         The child's leg length (hip to ankle, m) or standing height (m,
         converted with :data:`LEG_LENGTH_PER_HEIGHT`); adds the columns of
@@ -211,7 +269,9 @@ def extract_features(
         Columns :data:`~gaitfeat.FEATURES` (units in
         :data:`~gaitfeat.FEATURE_INFO`), the metre columns if requested,
         then :data:`~gaitfeat.features.definitions.QUALITY_COLUMNS`: events
-        and strides found, the usable and turning fractions, and
+        and strides found, the usable and turning fractions, how distances
+        were measured (``spatial_method``: "pelvis_path" or "foot_contact")
+        with the static-camera check's ``pelvis_foot_ratio``, and
         ``nan_reason``, which names every NaN feature and why it could not
         be measured.
 
@@ -223,12 +283,17 @@ def extract_features(
     LayoutError
         The layout does not match V or lacks joints the features need.
     """
+    clips, fps, root = _unpack_clips(clips, fps, root)
     params = _params(turn_width=turn_width, turn_margin_s=turn_margin_s, min_usable_s=min_usable_s,
                      peak_window_s=peak_window_s, prominence_window_s=prominence_window_s, prominence=prominence,
-                     method=method, velocity_prominence=velocity_prominence)
-    feat, reason, quality, _, _, _ = _run(clips, fps, layout, params)
-    N = feat.shape[0]
-    legs = _leg_length_m(N, leg_length_m, height_m)
+                     method=method, velocity_prominence=velocity_prominence, camera=camera)
+    feat, reason, quality, _, _, _ = _run(clips, fps, layout, params, root)
+    legs = _leg_length_m(feat.shape[0], leg_length_m, height_m)
+    return _table(feat, reason, quality, legs, index)
+
+
+def _table(feat, reason, quality, legs, index) -> pd.DataFrame:
+    """The feature table of :func:`extract_features` from the kernels' outputs (``legs``: metres per leg length)."""
     columns = {name: feat[:, i] for i, name in enumerate(FEATURES)}
     if legs is not None:
         for src, dst in METRE_FEATURES.items():
@@ -236,6 +301,7 @@ def extract_features(
     q_names = K.QUALITY_SLOTS[:K.Q_INFINITE]  # = QUALITY_COLUMNS[:-1] (checked when the kernels are imported)
     for i, name in enumerate(q_names):
         columns[name] = quality[:, i].astype(np.int64) if name.startswith("n_") else quality[:, i]
+    columns["spatial_method"] = np.asarray(K.SPATIAL_METHODS, dtype=object)[quality[:, K.Q_SPATIAL].astype(np.int64)]
     columns["nan_reason"] = _reason_text(reason)
     return pd.DataFrame(columns, index=index)
 

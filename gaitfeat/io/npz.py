@@ -51,7 +51,7 @@ def _open(path: Path, expected_format: str) -> tuple[Any, dict]:
 
 
 def write_npz(path: str | Path, sequences: list[PoseSequence] | PoseSequence) -> Path:
-    """Store sequences (keypoints, fps, layout, IDs, direction, info) in one ``.npz`` file."""
+    """Store sequences (keypoints, fps, layout, IDs, direction, pelvis path ``root``, info) in one ``.npz`` file."""
     if isinstance(sequences, PoseSequence):
         sequences = [sequences]
     path = Path(path)
@@ -63,6 +63,8 @@ def write_npz(path: str | Path, sequences: list[PoseSequence] | PoseSequence) ->
         arrays[f"keypoints_{i}"] = seq.keypoints
         if seq.direction is not None:
             arrays[f"direction_{i}"] = seq.direction
+        if seq.root is not None:
+            arrays[f"root_{i}"] = seq.root
         records.append(
             {"fps": seq.fps, "layout": seq.layout, "patient_id": seq.patient_id, "video_id": seq.video_id, "info": seq.info}
         )
@@ -82,10 +84,12 @@ def read_npz(path: str | Path) -> list[PoseSequence]:
             if key not in data.files:
                 raise ReaderError(f"{path}: sequence {i} has metadata but no keypoints", path)
             direction = data[f"direction_{i}"] if f"direction_{i}" in data.files else None
+            root = data[f"root_{i}"] if f"root_{i}" in data.files else None
             out.append(
                 PoseSequence(
                     data[key], rec["fps"], rec["layout"], patient_id=rec.get("patient_id"),
                     video_id=rec.get("video_id"), direction=direction, info=rec.get("info") or {},
+                    root=root,
                 )
             )
     return out

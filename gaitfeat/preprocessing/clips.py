@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,15 @@ class ClipReport:
         return "; ".join(parts)
 
 
-class Clips(NamedTuple):
-    """What :func:`make_clips` returns."""
+@dataclass(frozen=True, eq=False)
+class Clips:
+    """What :func:`make_clips` returns.
+
+    Unpacks like a 3-tuple, ``clips, meta, report = make_clips(...)``; the
+    pelvis paths travel beside the clips as :attr:`root` rather than as a
+    fourth channel of ``clips``, because ``clips`` is exactly what every
+    model reads and its channels mean x, y and confidence everywhere.
+    """
 
     clips: np.ndarray
     """float32 ``(N, T, V, 3)``."""
@@ -63,6 +70,20 @@ class Clips(NamedTuple):
     """One row per clip, columns :data:`META_COLUMNS` (+ label columns)."""
     report: ClipReport
     """Counts of windows kept and dropped, and why."""
+    root: np.ndarray | None = None
+    """float64 ``(N, T, 2)``: each clip's pelvis path (the sequences' ``root``: hip midpoint
+    before centring, leg lengths, x along the walking direction, y up); ``None`` when the
+    sequences have none. :func:`gaitfeat.extract_features` measures distances from it when
+    the camera is static."""
+
+    def __iter__(self) -> Iterator:
+        return iter((self.clips, self.meta, self.report))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, i: int):
+        return (self.clips, self.meta, self.report)[i]
 
 
 def make_clips(
@@ -106,6 +127,8 @@ def make_clips(
     -------
     Clips
         ``(clips, meta, report)``; clips are float32 ``(N, window, V, 3)``.
+        ``.root`` holds the clips' pelvis paths ``(N, window, 2)`` when every
+        sequence has one (preprocessed sequences do), else ``None``.
 
     Raises
     ------
@@ -131,7 +154,8 @@ def make_clips(
         raise LayoutError(f"sequences mix skeleton layouts {sorted(layouts)}; convert them with to_layout() first")
 
     report = ClipReport(window=window, stride=stride, min_valid=min_valid, conf=conf, sequences=len(sequences))
-    out, rows = [], []
+    out, rows, roots = [], [], []
+    with_root = all(seq.root is not None for seq in sequences)
     for i, seq in enumerate(sequences):
         name = seq.video_id or f"sequence {i}"
         if seq.n_frames < window:
@@ -159,6 +183,8 @@ def make_clips(
         for k in np.flatnonzero(keep):
             s = int(starts[k])
             out.append(seq.keypoints[s : s + window])
+            if with_root:
+                roots.append(seq.root[s : s + window])
             rows.append(
                 {
                     "patient_id": seq.patient_id,
@@ -177,6 +203,9 @@ def make_clips(
     report.windows_kept = len(out)
     n_joints = sequences[0].n_joints
     clips = np.stack(out).astype(np.float32) if out else np.empty((0, window, n_joints, 3), dtype=np.float32)
+    root = None
+    if with_root:
+        root = np.stack(roots).astype(np.float64) if roots else np.empty((0, window, 2))
     meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
     if labels is not None:
         if "video_id" not in labels.columns:
@@ -187,4 +216,4 @@ def make_clips(
             raise ValueError("labels have more than one row for some video_id")
         extra = [c for c in lab.columns if c not in meta.columns or c == "video_id"]
         meta = meta.merge(lab[extra], on="video_id", how="left", validate="many_to_one")
-    return Clips(clips, meta, report)
+    return Clips(clips, meta, report, root)

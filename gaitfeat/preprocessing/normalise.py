@@ -37,6 +37,9 @@ def centre_on_hips(seq: PoseSequence, *, y_up: bool = True) -> PoseSequence:
         Frames without any hip position become entirely missing (counted in
         ``info["centre_on_hips"]["frames_without_hips"]``): without an origin
         their coordinates have no meaning relative to the other frames.
+        The hip midpoint that was subtracted is kept as ``root`` (same units,
+        y turned like the keypoints): the pelvis path, which gives the
+        walker's progression when the camera does not move.
     """
     kp = seq.keypoints.copy()
     mid = hip_midpoint(kp[:, :, :2].astype(np.float64), seq.skeleton)
@@ -44,10 +47,12 @@ def centre_on_hips(seq: PoseSequence, *, y_up: bool = True) -> PoseSequence:
     kp[:, :, 0:2] = (kp[:, :, 0:2] - mid[:, None, :]).astype(np.float32)
     kp[no_hips] = np.nan
     kp[no_hips, :, 2] = 0.0
+    root = mid.copy()
     if y_up:
         kp[:, :, 1] = -kp[:, :, 1]
+        root[:, 1] = -root[:, 1]
     report = {"frames_without_hips": int(no_hips.sum()), "y_up": y_up}
-    return seq.replace(keypoints=kp, info={"centre_on_hips": report})
+    return seq.replace(keypoints=kp, root=root, info={"centre_on_hips": report})
 
 
 def scale_by_leg_length(seq: PoseSequence, length: float | None = None) -> PoseSequence:
@@ -71,8 +76,9 @@ def scale_by_leg_length(seq: PoseSequence, length: float | None = None) -> PoseS
     Returns
     -------
     PoseSequence
-        Coordinates in leg lengths, with ``info["scale_by_leg_length"] =
-        {"leg_length"}`` (in the input's units, e.g. px).
+        Coordinates (and the pelvis path ``root``, if set) in leg lengths,
+        with ``info["scale_by_leg_length"] = {"leg_length"}`` (in the input's
+        units, e.g. px).
 
     Raises
     ------
@@ -88,4 +94,5 @@ def scale_by_leg_length(seq: PoseSequence, length: float | None = None) -> PoseS
         )
     kp = seq.keypoints.copy()
     kp[:, :, 0:2] /= np.float32(value)
-    return seq.replace(keypoints=kp, info={"scale_by_leg_length": {"leg_length": value}})
+    root = None if seq.root is None else seq.root / value
+    return seq.replace(keypoints=kp, root=root, info={"scale_by_leg_length": {"leg_length": value}})

@@ -20,7 +20,7 @@ from scipy.ndimage import median_filter, uniform_filter1d
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing._common import fill_nearest, hip_midpoint, nanmean_pair, robust_leg_length, runs
 
-__all__ = ["walking_direction", "mirror", "orient"]
+__all__ = ["walking_direction", "mirror", "orient", "orient_root"]
 
 
 def _facing(xy: np.ndarray, layout, leg: float) -> np.ndarray:
@@ -161,7 +161,8 @@ def orient(seq: PoseSequence, direction: np.ndarray | None = None) -> PoseSequen
     -------
     PoseSequence
         Oriented, with ``direction`` set to the direction per frame in the
-        *input* and ``info["orient"] = {"mirrored_frames", "turning_frames",
+        *input*, the pelvis path ``root`` (if set) turned into progression
+        along the walking direction (:func:`orient_root`), and ``info["orient"] = {"mirrored_frames", "turning_frames",
         "direction_changes"}``; ``"unknown": True`` when no frame has a known
         direction (nothing is mirrored then).
     """
@@ -171,6 +172,8 @@ def orient(seq: PoseSequence, direction: np.ndarray | None = None) -> PoseSequen
     effective = fill_nearest(d, empty=0)
     flip = effective == -1
     out = mirror(seq, flip) if flip.any() else seq
+    if seq.root is not None:
+        out = out.replace(root=orient_root(seq.root, effective))
     nonzero = d[d != 0]
     report = {
         "mirrored_frames": int(flip.sum()),
@@ -179,3 +182,34 @@ def orient(seq: PoseSequence, direction: np.ndarray | None = None) -> PoseSequen
         "unknown": bool(nonzero.size == 0),
     }
     return out.replace(direction=d, info={"orient": report})
+
+
+def orient_root(root: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """The pelvis path as progression along the walking direction.
+
+    Each frame-to-frame hip displacement in x is multiplied by the walking
+    direction of the later frame, so the path grows while the walker goes
+    towards +x *and* on the way back; summed from the first known frame,
+    which keeps its x. Frames without a hip position stay NaN; the
+    displacement across such a gap counts for the frame after it. y is
+    unchanged. (Mirroring a frame about its hip midpoint, as :func:`orient`
+    does, leaves the hip where it is; only the sense of progress changes.)
+
+    Parameters
+    ----------
+    root : ndarray (T, 2)
+        Hip midpoint per frame (x, y).
+    direction : ndarray of int (T,)
+        +1 or -1 per frame (no zeros: fill turning frames first).
+
+    Returns
+    -------
+    ndarray (T, 2)
+    """
+    out = np.array(root, dtype=np.float64, copy=True)
+    known = np.flatnonzero(np.isfinite(out[:, 0]))
+    if known.size:
+        x = out[known, 0]
+        steps = np.diff(x) * np.where(np.asarray(direction)[known[1:]] < 0, -1.0, 1.0)
+        out[known, 0] = x[0] + np.concatenate(([0.0], np.cumsum(steps)))
+    return out

@@ -89,10 +89,17 @@ class KernelParams(NamedTuple):
     prominence: float
     velocity_prominence: float
     velocity_method: bool  # True: "velocity" event detection, False: "coordinate"
+    camera: int  # index into CAMERAS: 0 "auto", 1 "static", 2 "moving"
 
 
 #: Event-detection methods, by their public name (``method=``).
 METHODS = ("coordinate", "velocity")
+#: What the caller says about the camera (``camera=``): "auto" decides per clip from the data.
+CAMERAS = ("auto", "static", "moving")
+CAMERA_AUTO, CAMERA_STATIC, CAMERA_MOVING = range(3)
+#: How a clip's distances were measured (quality column ``spatial_method``), by code.
+SPATIAL_METHODS = ("foot_contact", "pelvis_path")
+SPATIAL_FOOT, SPATIAL_PELVIS = range(2)
 
 
 class FeatureOptions(NamedTuple):
@@ -106,6 +113,7 @@ class FeatureOptions(NamedTuple):
     prominence_window_s: float = 0.6
     prominence: float = 0.05
     velocity_prominence: float = 0.5
+    camera: str = "auto"
 
 
 #: The one table of defaults: the keyword defaults of ``extract_features``,
@@ -130,6 +138,18 @@ FOOT_ANKLE_HEIGHT = 0.039 / 0.491
 FOOT_HEEL = 0.035 / 0.491
 FOOT_TOE = 0.115 / 0.491
 
+# Static-camera check (camera="auto"). Over the frames where the foot-contact method
+# has a planted foot, the pelvis path's advance divided by the foot method's is the
+# ratio R. A static camera gives R ~ 1 (above 1 where the foot method misses forward
+# motion of the stance foot: rolling over the forefoot, or a 3-D lifter's sliding feet);
+# a camera that follows the walker by a fraction p of its progression gives R ~ 1 - p.
+# The pelvis path is used when PAN_MIN_RATIO <= R <= PAN_MAX_RATIO (a larger R means the
+# path jumps, e.g. the detector switched to another person), with at least
+# PAN_MIN_FRAMES such frames.
+PAN_MIN_RATIO = 0.85
+PAN_MAX_RATIO = 2.5
+PAN_MIN_FRAMES = 8
+
 # --- outputs -------------------------------------------------------------------
 
 #: Per-clip quality slots the kernels write, in order: the columns of
@@ -137,10 +157,16 @@ FOOT_TOE = 0.115 / 0.491
 #: then a flag for infinite coordinates (which the engine refuses).
 QUALITY_SLOTS = (
     "n_heel_strikes_left", "n_heel_strikes_right", "n_toe_offs_left", "n_toe_offs_right", "n_strides",
-    "usable_fraction", "turning_fraction", "infinite_coordinates",
+    "usable_fraction", "turning_fraction", "spatial_method", "pelvis_foot_ratio", "infinite_coordinates",
 )
 N_QUALITY = len(QUALITY_SLOTS)
-Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING, Q_INFINITE = range(N_QUALITY)
+Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING, Q_SPATIAL, Q_RATIO, Q_INFINITE = range(N_QUALITY)
+
+#: Per-stride rows (walk-level features): the foot, the frames of its two heel strikes,
+#: the stride length (leg lengths) and the frame of its toe-off in between (NaN if none).
+STRIDE_FIELDS = ("side", "start_frame", "end_frame", "length", "toe_off_frame")
+#: Per-step rows: the foot that lands, the frames of the previous (other foot's) and this heel strike, the length.
+STEP_FIELDS = ("side", "start_frame", "end_frame", "length")
 
 # NaN reason codes the kernels write (0 = computed); their texts are definitions.NAN_REASONS.
 R_FRAMES, R_STEPS, R_STRIDE, R_TOE_OFF, R_SIDES, R_THREE, R_CONTACT, R_NO_STRIKE = range(1, 9)

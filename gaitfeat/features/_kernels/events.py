@@ -12,7 +12,23 @@ import math
 import numpy as np
 from numba import njit
 
-from gaitfeat.features._kernels.contract import F_SPEED, R_CONTACT, S_ADVANCE, S_CONTACT, S_STRIKE, S_TOE_OFF
+from gaitfeat.features._kernels.contract import (
+    CAMERA_AUTO,
+    CAMERA_MOVING,
+    F_SPEED,
+    PAN_MAX_RATIO,
+    PAN_MIN_FRAMES,
+    PAN_MIN_RATIO,
+    Q_RATIO,
+    Q_SPATIAL,
+    R_CONTACT,
+    S_ADVANCE,
+    S_CONTACT,
+    S_STRIKE,
+    S_TOE_OFF,
+    SPATIAL_FOOT,
+    SPATIAL_PELVIS,
+)
 
 _NAN = np.nan
 
@@ -131,11 +147,63 @@ def gait_events(sig, fps, P, events, n_events):
 
 
 @njit(cache=True)
+def pelvis_path(sig, usable, root, camera, quality):
+    """Replace the foot-contact pelvis advance (row S_ADVANCE) by the pelvis path when the camera is static.
+
+    ``root`` (T, 2) is the hip midpoint before centring (leg lengths, x along
+    the walking direction), or has no rows when the caller has none. Writes
+    ``quality[Q_SPATIAL]`` (SPATIAL_FOOT or SPATIAL_PELVIS) and
+    ``quality[Q_RATIO]``: over the frame pairs where both are known, the
+    pelvis path's advance divided by the foot method's (NaN if not
+    measurable). With ``camera`` CAMERA_AUTO the path is used when that
+    ratio lies in [PAN_MIN_RATIO, PAN_MAX_RATIO] over at least
+    PAN_MIN_FRAMES pairs; CAMERA_STATIC uses it whenever at least half the
+    usable frame pairs have it; CAMERA_MOVING never. Assumes the S_ADVANCE
+    row holds the foot method's advance (NaN where no foot was planted).
+    """
+    T = sig.shape[1]
+    quality[Q_SPATIAL] = SPATIAL_FOOT
+    quality[Q_RATIO] = _NAN
+    if root.shape[0] != T or camera == CAMERA_MOVING:
+        return
+    pairs = 0
+    known = 0
+    both = 0
+    root_sum = 0.0
+    foot_sum = 0.0
+    for t in range(1, T):
+        if not (usable[t] and usable[t - 1]):
+            continue
+        pairs += 1
+        d = root[t, 0] - root[t - 1, 0]
+        if not (d == d):
+            continue
+        known += 1
+        a = sig[S_ADVANCE, t]
+        if a == a:
+            both += 1
+            root_sum += d
+            foot_sum += a
+    ratio = root_sum / foot_sum if both >= PAN_MIN_FRAMES and foot_sum > 0.0 else _NAN
+    quality[Q_RATIO] = ratio
+    if known < max(2, pairs // 2):
+        return
+    if camera == CAMERA_AUTO and not (PAN_MIN_RATIO <= ratio <= PAN_MAX_RATIO):
+        return
+    for t in range(T):
+        sig[S_ADVANCE, t] = _NAN
+        if t > 0 and usable[t] and usable[t - 1]:
+            sig[S_ADVANCE, t] = root[t, 0] - root[t - 1, 0]
+    quality[Q_SPATIAL] = SPATIAL_PELVIS
+
+
+@njit(cache=True)
 def walking_stretches(sig, usable, fps, min_frames, feat, reason):
     """Walking speed (feature), walking stretches and pelvis progression; returns (seg, prog).
 
-    Speed is the mean pelvis advance over the frames with a planted foot
-    point (NaN with fewer than max(2, min_frames // 2) such frames). A
+    Speed is the mean pelvis advance over the frames where it is known (a
+    planted foot point, or the pelvis path of :func:`pelvis_path`; NaN with
+    fewer than max(2, min_frames // 2) such frames). A
     stretch is a run of usable frames: ``seg`` (T,) its id, -1 outside;
     ``prog`` (T,) the pelvis position along the ground from the stretch's
     first frame, frames without a planted point (a COCO-17 ankle rising in

@@ -63,6 +63,7 @@ from gaitfeat.features._kernels.events import (
     gait_events,
     heel_strikes,
     interp,
+    pelvis_path,
     set_feature,
     steps,
     strides,
@@ -211,15 +212,7 @@ def stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason
     for i in range(first.shape[0]):
         q, e = first[i], last[i]
         s = hs_s[e]
-        to = _NAN
-        best = -np.inf
-        for m in range(n_events[s, 1]):
-            f = events[s, 1, m]
-            if hs_f[q] < f < hs_f[e]:
-                v = interp(sig[S_TOE_OFF + s], f)
-                if v > best or not (to == to):
-                    best = v
-                    to = f
+        to = _strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
         if not (to == to):
             continue
         stance_sum[s] += to - hs_f[q]
@@ -258,9 +251,65 @@ def stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason
 
 
 @njit(cache=True)
-def clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
-    """All features of one clip; also its events.
+def _strongest_toe_off(sig, events, n_events, s, start, stop):
+    """Frame of foot s's toe-off between two frames with the largest toe-off signal (NaN if none)."""
+    to = _NAN
+    best = -np.inf
+    for m in range(n_events[s, 1]):
+        f = events[s, 1, m]
+        if start < f < stop:
+            v = interp(sig[S_TOE_OFF + s], f)
+            if v > best or not (to == to):
+                best = v
+                to = f
+    return to
 
+
+@njit(cache=True)
+def walk_rows(sig, events, n_events, hs_f, hs_s, hs_seg, hs_pos, first, last, stride_out, step_out, n_rows):
+    """Per-stride and per-step rows (``contract.STRIDE_FIELDS``, ``STEP_FIELDS``) for walk-level features.
+
+    Writes as many rows as fit (``stride_out`` (capacity, 5), ``step_out``
+    (capacity, 4); a capacity of 0 writes none) and their counts to
+    ``n_rows`` (2,). Steps and strides are those of :func:`.events.steps`
+    and :func:`.events.strides`.
+    """
+    n = 0
+    for i in range(first.shape[0]):
+        if n >= stride_out.shape[0]:
+            break
+        q, e = first[i], last[i]
+        s = hs_s[e]
+        stride_out[n, 0] = s
+        stride_out[n, 1] = hs_f[q]
+        stride_out[n, 2] = hs_f[e]
+        stride_out[n, 3] = hs_pos[e] - hs_pos[q]
+        stride_out[n, 4] = _strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
+        n += 1
+    n_rows[0] = n
+    n = 0
+    for e in range(1, hs_f.shape[0]):
+        if n >= step_out.shape[0]:
+            break
+        s = hs_s[e]
+        p = e - 1
+        if hs_seg[e] < 0 or hs_s[p] == s or hs_seg[p] != hs_seg[e]:
+            continue
+        step_out[n, 0] = s
+        step_out[n, 1] = hs_f[p]
+        step_out[n, 2] = hs_f[e]
+        step_out[n, 3] = hs_pos[e] - hs_pos[p]
+        n += 1
+    n_rows[1] = n
+
+
+@njit(cache=True)
+def clip_features(kp, fps, J, P, root, feat, reason, quality, events, n_events, stride_out, step_out, n_rows):
+    """All features of one clip; also its events, and its strides and steps when asked.
+
+    ``root`` (T, 2) is the clip's pelvis path (see :func:`.events.pelvis_path`),
+    or an array with no rows when there is none. ``stride_out``, ``step_out``
+    and ``n_rows`` receive the rows of :func:`walk_rows` (capacity 0: none).
     ``events`` (2 sides, 2 kinds [heel strike, toe-off], capacity) receives
     sub-frame event positions and ``n_events`` (2, 2) their counts; the
     capacity must be at least T // (peak window + 1) + 1, the most events the
@@ -290,6 +339,7 @@ def clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
     quality[Q_HS_R] = n_events[1, 0]
     quality[Q_TO_L] = n_events[0, 1]
     quality[Q_TO_R] = n_events[1, 1]
+    pelvis_path(sig, usable, root, P.camera, quality)
     seg, prog = walking_stretches(sig, usable, fps, min_frames, feat, reason)
     hs_f, hs_s, hs_seg, hs_pos = heel_strikes(sig, events, n_events, seg, prog)
     first, last = strides(hs_s, hs_seg)
@@ -298,10 +348,17 @@ def clip_features(kp, fps, J, P, feat, reason, quality, events, n_events):
     temporal_features(hs_f, first, last, step_time, step_time_n, fps, feat, reason)
     spatial_features(hs_pos, first, last, step_len, step_len_n, feat, reason)
     stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason)
+    walk_rows(sig, events, n_events, hs_f, hs_s, hs_seg, hs_pos, first, last, stride_out, step_out, n_rows)
 
 
 @njit(parallel=True, cache=True)
-def extract_batch(clips, fps, J, P, feat, reason, quality, events, n_events):
-    """Features of every clip (prange over clips); outputs are preallocated by the caller."""
+def extract_batch(clips, fps, J, P, roots, feat, reason, quality, events, n_events, stride_out, step_out, n_rows):
+    """Features of every clip (prange over clips); outputs are preallocated by the caller.
+
+    ``roots`` is float64 (N, T, 2), the clips' pelvis paths, or (N, 0, 2) when there are none;
+    ``stride_out`` (N, capacity, 5), ``step_out`` (N, capacity, 4) and ``n_rows`` (N, 2) receive
+    each clip's strides and steps (capacity 0 when only the features are wanted).
+    """
     for i in prange(clips.shape[0]):
-        clip_features(clips[i], fps[i], J, P, feat[i], reason[i], quality[i], events[i], n_events[i])
+        clip_features(clips[i], fps[i], J, P, roots[i], feat[i], reason[i], quality[i], events[i], n_events[i],
+                      stride_out[i], step_out[i], n_rows[i])
