@@ -18,6 +18,7 @@ from gaitfeat.features._kernels import (
     FOOT_ANKLE_HEIGHT,
     FOOT_HEEL,
     FOOT_TOE,
+    GROUND_PERCENTILE,
     PAN_MAX_RATIO,
     PAN_MIN_FRAMES,
     PAN_MIN_RATIO,
@@ -223,7 +224,9 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
     else:
         ay = np.stack([y[:, j(f"{s}_ankle")] - hy for s in sides], axis=1)
         ax = np.stack([x[:, j(f"{s}_ankle")] - hx for s in sides], axis=1)
-        ground = np.nanmin(np.where(usable[:, None], ay, np.inf)) - FOOT_ANKLE_HEIGHT
+        heights = ay[usable].ravel()
+        heights = heights[~np.isnan(heights)]
+        ground = np.percentile(heights, GROUND_PERCENTILE) - FOOT_ANKLE_HEIGHT if heights.size else np.nan
         for k, s in enumerate(sides):
             contact[s] = np.array([pivot(ax[t, k], ay[t, k] - ground, True)[0] if usable[t] else np.nan
                                    for t in range(T)])

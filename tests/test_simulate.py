@@ -7,7 +7,9 @@ import gaitfeat
 from gaitfeat import read_openpose, simulate_cohort, simulate_walk, write_openpose
 from gaitfeat.layouts import BODY25
 from gaitfeat.preprocessing import walking_direction
-from gaitfeat.simulate import Cohort, draw_child
+from gaitfeat.simulate import Cohort, draw_child, draw_walker
+from gaitfeat.simulate.adults import adult_speed
+from gaitfeat.simulate.foot import FOOT_RATIOS, PARTS, normative_mtp
 from gaitfeat.simulate.gdi import gdi_from_params
 from gaitfeat.simulate.kinematics import normative_curve
 
@@ -42,8 +44,9 @@ def test_segment_lengths_are_constant_while_walking(clean_walk):
         assert length.std() / length.mean() < 1e-4
 
 
-def test_stance_foot_does_not_slide(clean_walk):
-    """With a fixed camera, the supporting heel or toe stays still on the ground."""
+def test_rigid_stance_foot_does_not_slide():
+    """The rigid foot (``foot="rigid"``): the supporting heel or toe keypoint stays still on the ground."""
+    clean_walk = simulate_walk(2, noise="none", pan=0.0, duration=12.0, fps=30.0, random_state=7, foot="rigid")
     kp = clean_walk.clean.keypoints
     f = clean_walk.frames
     px_per_m = clean_walk.labels["px_per_m"]
@@ -230,3 +233,188 @@ def test_swap_repair_on_simulated_detector_output():
         before += swapped_frames(raw.keypoints)
         after += swapped_frames(fix_leg_swaps(raw).keypoints)
     assert before >= 10 and after <= 0.35 * before
+
+
+# --- the honest (two-segment) foot ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def td_walk():
+    """A typically developing child at 100 fps, fixed camera, no noise: fine time steps for the foot tests."""
+    return simulate_walk(0, noise="none", pan=0.0, duration=12.0, fps=100.0, random_state=7)
+
+
+def _stances(walk, side):
+    """(heel-strike frame, contralateral heel-strike frame, toe-off frame) of every complete stance."""
+    ev = walk.events
+    other = "right" if side == "left" else "left"
+    hs = ev[(ev.side == side) & (ev.event == "heel_strike")]["frame"].to_numpy()
+    to = ev[(ev.side == side) & (ev.event == "toe_off")]["frame"].to_numpy()
+    ohs = ev[(ev.side == other) & (ev.event == "heel_strike")]["frame"].to_numpy()
+    out = []
+    for a in hs:
+        b, c = to[to > a], ohs[ohs > a]
+        if len(b) and len(c) and c[0] < b[0] and walk.frames["walking"].to_numpy()[a : b[0] + 1].all():
+            out.append((a, c[0], b[0]))
+    return out
+
+
+def test_normative_mtp_curve():
+    q = np.linspace(0, 1, 200, endpoint=False)
+    mtp = normative_mtp(q)
+    assert mtp[(q > 0.1) & (q < 0.3)].max() < 6  # about flat through loading and mid-stance
+    assert 40 <= mtp.max() <= 55 and 0.55 <= q[np.argmax(mtp)] <= 0.66  # peak around pre-swing / toe-off
+    assert 10 <= normative_mtp(np.array([0.85]))[0] <= 20  # swing
+
+
+def test_ankle_moves_forward_in_stance(td_walk):
+    """Heel rocker: a few cm; heel rise to toe-off: clearly more (the rigid foot's ankle barely moved)."""
+    f = td_walk.frames
+    H = td_walk.params.stature
+    foot = FOOT_RATIOS["foot_length"] * H
+    for side in ("left", "right"):
+        stances = _stances(td_walk, side)
+        assert len(stances) >= 2
+        ankle = f[f"ankle_{side}_m"].to_numpy() * f["direction"].to_numpy()
+        pitch = f[f"foot_pitch_{side}"].to_numpy()
+        for hs, _, to in stances:
+            flat = hs + int(np.argmax(pitch[hs:to] < 2.0))  # end of the heel rocker
+            rocker = ankle[flat] - ankle[hs]
+            total = ankle[to] - ankle[hs]
+            assert 0.005 * H < rocker < 0.03 * H  # ~1-4 cm for children and adults
+            assert 0.4 * foot < total < 1.0 * foot
+            assert total > 3 * rocker
+
+
+def test_big_toe_is_still_during_heel_rise(td_walk):
+    """In single-support heel rise the foot pivots on the toe tip: the big toe keypoint does not move."""
+    f, kp, ppm = td_walk.frames, td_walk.clean.keypoints, td_walk.labels["px_per_m"]
+    n_checked = 0
+    for k, side in enumerate(("left", "right")):
+        toe = _j(f"{side}_big_toe")
+        pitch = f[f"foot_pitch_{side}"].to_numpy()
+        for hs, ohs, _ in _stances(td_walk, side):
+            rise = np.arange(hs, ohs)
+            rise = rise[(pitch[rise] < -3.0) & (pitch[rise + 1] < -3.0)]
+            assert rise.size > 5
+            assert (f["contact_side"].to_numpy()[rise] == k).all()
+            assert (f["contact_part"].to_numpy()[rise] == PARTS.index("toe")).all()
+            assert np.abs(np.diff(kp[rise, toe, :2], axis=0)).max() / ppm < 1e-6
+            heel_y = kp[rise, _j(f"{side}_heel"), 1]
+            assert heel_y[-1] < heel_y[0] - 0.01 * ppm  # image y grows down: the heel rises
+            n_checked += rise.size
+    assert n_checked > 20
+
+
+def test_heel_is_still_in_foot_flat(td_walk):
+    f, kp, ppm = td_walk.frames, td_walk.clean.keypoints, td_walk.labels["px_per_m"]
+    for side in ("left", "right"):
+        pitch = f[f"foot_pitch_{side}"].to_numpy()
+        heel = _j(f"{side}_heel")
+        for hs, ohs, _ in _stances(td_walk, side):
+            flat = np.arange(hs, ohs)
+            flat = flat[np.abs(pitch[flat]) < 1.0]
+            assert flat.size > 5
+            # Less than 1 mm in all of foot flat (the foot rocks by < 1 deg between heel and forefoot).
+            assert np.ptp(kp[flat, heel, 0]) / ppm < 0.001
+
+
+def test_contact_rolls_without_slipping(td_walk):
+    """While a shape is the contact, its ground point moves exactly by the arc length it rolls (0 on the toe tip)."""
+    f = td_walk.frames
+    side, part = f["contact_side"].to_numpy(), f["contact_part"].to_numpy()
+    walking = f["walking"].to_numpy()
+    d = f["direction"].to_numpy()
+    H = td_walk.params.stature
+    radius = {0: FOOT_RATIOS["heel_radius"] * H, 1: FOOT_RATIOS["mtp_radius"] * H, 2: 0.0}
+    same = (side[1:] == side[:-1]) & (part[1:] == part[:-1]) & walking[1:] & walking[:-1]
+    assert same.sum() > 0.9 * (walking[1:] & walking[:-1]).sum()  # contact changes are rare events
+    moved = d[1:] * np.diff(f["contact_m"].to_numpy())
+    for t in np.flatnonzero(same):
+        s = ("left", "right")[side[t]]
+        pitch = np.radians(f[f"foot_pitch_{s}"].to_numpy()[t : t + 2])
+        if part[t] == 2:
+            assert abs(moved[t]) < 1e-9
+        else:  # toe-down rolling (pitch decreasing) moves the ground point forward
+            assert moved[t] == pytest.approx(-radius[part[t]] * (pitch[1] - pitch[0]), abs=1e-9)
+    assert (part == 2).any() and (part == 0).any()
+
+
+def test_footprints_and_strides_are_exact(td_walk):
+    """heel_m is where the heel touches down; the heel contact then rolls forward by the arc length."""
+    f, ev = td_walk.frames, td_walk.events
+    H = td_walk.params.stature
+    rh = FOOT_RATIOS["heel_radius"] * H
+    hs = ev[ev.event == "heel_strike"]
+    n = 0
+    for _, row in hs.iterrows():
+        side = ("left", "right").index(row.side)
+        a = int(row.frame)
+        pitch = np.radians(f[f"foot_pitch_{row.side}"].to_numpy())
+        later = np.arange(a, min(a + 40, len(f)))
+        later = later[(f["contact_side"].to_numpy()[later] == side) & (f["contact_part"].to_numpy()[later] == 0)]
+        first = later[0]  # the heel's touch-down: the footprint
+        later = later[: np.argmax(np.diff(np.append(later, -1)) != 1) + 1]  # while it stays the contact
+        for t in later:
+            expected = row.heel_m + f["direction"].iloc[a] * (-rh * (pitch[t] - pitch[first]))
+            assert f["contact_m"].iloc[t] == pytest.approx(expected, abs=1e-9)
+            n += 1
+    assert n > 50
+    # Stride and step lengths are differences of those footprints.
+    for side in ("left", "right"):
+        s = hs[hs.side == side]
+        d = s["stride_length_m"].to_numpy()[1:]
+        expect = np.abs(np.diff(s["heel_m"].to_numpy()))
+        ok = ~np.isnan(d)
+        np.testing.assert_allclose(d[ok], expect[ok], atol=1e-12)
+
+
+def test_rigid_and_honest_feet_differ_only_in_the_foot():
+    a = simulate_walk(1, noise="none", duration=8.0, random_state=3)
+    b = simulate_walk(1, noise="none", duration=8.0, random_state=3, foot="rigid")
+    np.testing.assert_array_equal(a.frames["knee_left"], b.frames["knee_left"])
+    assert a.sequence.n_frames == b.sequence.n_frames
+    assert not np.allclose(a.clean.xy[:, _j("left_big_toe")], b.clean.xy[:, _j("left_big_toe")])
+    assert (b.frames["contact_part"] == -1).all() and a.frames["contact_part"].between(0, 2).all()
+    with pytest.raises(ValueError, match="foot"):
+        simulate_walk(1, foot="flat")
+
+
+# --- adults -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("age", [25.0, 45.0, 75.0])
+def test_adult_speed_and_cadence_follow_the_norms(age):
+    """Comfortable speed by age and sex (Bohannon & Andrews 2011) and a plausible adult cadence."""
+    rng = np.random.default_rng(int(age))
+    speeds, cadences, norms = [], [], []
+    for i in range(10):
+        sex = ("male", "female")[i % 2]
+        p = draw_walker(age, rng, sex=sex)
+        assert p.gmfcs == 0 and p.sex == sex and 1.4 < p.stature < 2.0
+        w = simulate_walk(params=p, noise="none", duration=7.0, fps=30.0, random_state=rng)
+        speeds.append(w.labels["speed"])
+        cadences.append(w.labels["cadence"])
+        norms.append(float(adult_speed(age, sex)))
+    assert np.mean(speeds) == pytest.approx(np.mean(norms), abs=0.12)
+    lo, hi = (100, 130) if age < 60 else (90, 125)
+    assert lo < np.mean(cadences) < hi
+
+
+def test_walker_children_are_unchanged_and_ages_checked():
+    # With the sex given, draw_walker spends no random number on it: the same stream as draw_child.
+    a = draw_walker(9.0, np.random.default_rng(5), sex="female")
+    b = draw_child(0, np.random.default_rng(5), age=9.0)
+    assert a.stature == b.stature and a.cadence == b.cadence and a.sex == "female"
+    with pytest.raises(ValueError, match="age"):
+        draw_walker(90.0, np.random.default_rng(0))
+
+
+def test_walker_determinism():
+    p1 = draw_walker(60.0, np.random.default_rng(8))
+    p2 = draw_walker(60.0, np.random.default_rng(8))
+    assert p1 == p2
+    a = simulate_walk(params=p1, noise="default", duration=6.0, random_state=4)
+    b = simulate_walk(params=p2, noise="default", duration=6.0, random_state=4)
+    np.testing.assert_array_equal(a.sequence.keypoints, b.sequence.keypoints)
+    pd.testing.assert_frame_equal(a.frames, b.frames)

@@ -24,8 +24,10 @@ from gaitfeat.pose import PoseSequence
 
 __all__ = ["walk_features", "WALK_COLUMNS", "MIN_WALK_STRIDES"]
 
-#: Fewest complete strides (both feet together) a walk needs for its spatiotemporal medians.
-MIN_WALK_STRIDES = 2
+#: Fewest complete strides a walk needs for its spatiotemporal values: a walk of two strides can lose
+#: one to the edges (an event needs a fifth of a second of signal on both sides), so one counts;
+#: ``n_strides`` says how many there were.
+MIN_WALK_STRIDES = 1
 
 #: Columns before the features: who and what was measured.
 ID_COLUMNS = ("patient_id", "video_id", "fps", "n_frames", "duration_s")
@@ -41,7 +43,7 @@ MEDIAN_FEATURES = (
     "step_length_right", "step_length_symmetry", "step_timing_symmetry", "stance_swing_ratio_left",
     "stance_swing_ratio_right",
 )
-_TOO_FEW = f"fewer than {MIN_WALK_STRIDES} complete strides in the walk"
+_TOO_FEW = "no complete stride in the walk"
 
 
 def _iqr(values: np.ndarray) -> float:
@@ -127,8 +129,9 @@ def walk_features(
     ----------
     sequences : PoseSequence or iterable of PoseSequence
         Preprocessed (:func:`gaitfeat.preprocess`): hip-centred, in leg
-        lengths. A walk needs at least :data:`MIN_WALK_STRIDES` complete
-        strides (both feet together) for its spatiotemporal values.
+        lengths. A walk needs a complete stride (:data:`MIN_WALK_STRIDES`)
+        for its spatiotemporal values; one that holds two strides has one
+        even when an edge hides an event.
     leg_length_m, height_m : float or array (one per sequence), optional
         As in :func:`gaitfeat.extract_features`: adds the metre columns
         (and ``stride_length_iqr_m``, ``walking_speed_iqr_m``).

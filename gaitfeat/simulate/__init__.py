@@ -5,6 +5,7 @@ See ``docs/simulator.md`` for what it models, the per-level parameter table
 and its sources, and what it does not model.
 """
 
+from gaitfeat.simulate.adults import draw_walker
 from gaitfeat.simulate.cohort import DEFAULT_PREVALENCE, TRUTH_COLUMNS, Cohort, simulate_cohort
 from gaitfeat.simulate.gdi import gdi_from_params
 from gaitfeat.simulate.pathology import LEVEL_TABLE, ChildParams, draw_child, next_visit
@@ -17,6 +18,7 @@ __all__ = [
     "Cohort",
     "ChildParams",
     "draw_child",
+    "draw_walker",
     "next_visit",
     "LEVEL_TABLE",
     "NOISE_LEVELS",

@@ -68,6 +68,10 @@ class Cohort:
         How the cohort was made (reproduces it with :func:`simulate_cohort`).
     report : dict
         Windows kept and dropped, videos that could not be preprocessed.
+    root : ndarray (N, T, 2) or None
+        The clips' pelvis paths (:attr:`gaitfeat.Clips.root`): pass them to
+        :func:`gaitfeat.extract_features` (``root=``) so that a static camera
+        is measured from the pelvis progression. Not stored by :meth:`save`.
     """
 
     clips: np.ndarray
@@ -79,6 +83,7 @@ class Cohort:
     sequences: list[PoseSequence] = field(repr=False)
     config: dict = field(default_factory=dict)
     report: dict = field(default_factory=dict)
+    root: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         counts = self.meta["gmfcs"].value_counts().sort_index().to_dict() if len(self.meta) else {}
@@ -228,7 +233,7 @@ def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
             params = next_visit(params, rng)
         vid = f"{pid}_V{v + 1}"
         walk = simulate_walk(params=params, noise=settings["noise"], duration=float(rng.uniform(*settings["duration"])),
-                             patient_id=pid, video_id=vid, random_state=rng)
+                             pan=settings.get("pan"), patient_id=pid, video_id=vid, random_state=rng)
         row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels}
         for name in ("crouch", "hip_rom_scale", "knee_rom_scale", "equinus", "stance"):
             row[f"param_{name}_left"], row[f"param_{name}_right"] = getattr(params, name)
@@ -251,6 +256,7 @@ def simulate_cohort(
     min_valid: float = 0.8,
     conf: float = 0.2,
     duration: tuple[float, float] = (8.0, 20.0),
+    pan: float | None = None,
     random_state: int = 0,
     n_jobs: int | None = None,
 ) -> Cohort:
@@ -272,6 +278,10 @@ def simulate_cohort(
     window, stride, min_valid, conf : see :func:`gaitfeat.make_clips`
     duration : (float, float)
         Range of video durations (s).
+    pan : float, optional
+        How much the camera follows each child (0: a static camera, whose
+        clips are measured from the pelvis path); drawn per video from
+        0.5-0.95 by default (see :func:`simulate_walk`).
     random_state : int
         Seed; the same seed gives the same cohort. Each child has its own
         derived seed, so a child's videos do not depend on the others or on
@@ -292,7 +302,7 @@ def simulate_cohort(
     levels = master.permutation(np.repeat([1, 2, 3, 4], counts))
     child_seeds = np.random.SeedSequence(random_state).spawn(n_patients)
     jobs = [(i, int(level), seed) for i, (level, seed) in enumerate(zip(levels, child_seeds))]
-    settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout}
+    settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout, "pan": pan}
     workers = _n_workers(n_jobs, n_patients)
     if workers == 1:
         results = [_simulate_patient(job, settings) for job in jobs]
@@ -310,8 +320,9 @@ def simulate_cohort(
 
     label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
                   "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height"]
-    clips, meta, clip_report = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
-                                          labels=videos[label_cols], on_short="skip")
+    windows = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
+                         labels=videos[label_cols], on_short="skip")
+    clips, meta, clip_report = windows
     events = pd.concat([w.events.assign(video_id=w.sequence.video_id) for w in walks], ignore_index=True)
     events = events[["video_id"] + [c for c in events.columns if c != "video_id"]]
     frames_by_video = {w.sequence.video_id: w.frames for w in walks}
@@ -321,7 +332,8 @@ def simulate_cohort(
     config = {
         "n_patients": n_patients, "prevalence": list(prevalence), "visits": list(visits), "noise": noise, "layout": layout,
         "window": window, "stride": stride, "min_valid": min_valid, "conf": conf, "duration": list(duration),
-        "random_state": random_state, "data": "simulated (gaitfeat gait simulator)",
+        "pan": pan, "random_state": random_state, "data": "simulated (gaitfeat gait simulator)",
     }
     report = {"clips": clip_report.to_dict(), "videos_not_preprocessed": skipped}
-    return Cohort(clips, meta, truth, videos, events, frames, [w.sequence for w in walks], config, report)
+    return Cohort(clips, meta, truth, videos, events, frames, [w.sequence for w in walks], config, report,
+                  windows.root)

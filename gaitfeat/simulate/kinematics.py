@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from gaitfeat.layouts import BODY25
+from gaitfeat.simulate.foot import foot_shapes
 
 __all__ = [
     "NORMATIVE_LANDMARKS",
@@ -110,8 +111,8 @@ _RATIOS = {
 
 
 def segment_lengths(stature: float) -> dict[str, float]:
-    """Segment lengths (m) for a child of the given stature (m)."""
-    return {k: v * stature for k, v in _RATIOS.items()}
+    """Segment lengths (m) for a walker of the given stature (m); ``"stature"`` itself is included."""
+    return {**{k: v * stature for k, v in _RATIOS.items()}, "stature": float(stature)}
 
 
 # Median stature (m) by age, both sexes averaged: WHO/CDC growth references,
@@ -136,6 +137,7 @@ def forward_kinematics(
     neck_flexion: np.ndarray,
     shoulder: np.ndarray,
     elbow: np.ndarray,
+    mtp: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """BODY_25 joint positions in the body frame, hip joint centres at the origin.
 
@@ -155,6 +157,11 @@ def forward_kinematics(
         Forward flexion of the head relative to the trunk (deg).
     shoulder, elbow : ndarray, shape (T, 2)
         Shoulder flexion (+ = arm forward) and elbow flexion (deg), (left, right).
+    mtp : ndarray, shape (T, 2), optional
+        MTP dorsiflexion (deg). When given, the feet are the two-segment
+        feet of :mod:`gaitfeat.simulate.foot` (heel keypoint at the back-bottom
+        of the heel arc, big toe at the tip of the hinged toe); when omitted,
+        the rigid foot (heel and toes at fixed offsets from the ankle).
 
     Returns
     -------
@@ -176,14 +183,14 @@ def forward_kinematics(
         ankle_pos = knee_pos + seg["shank"] * np.stack([np.sin(shank_angle), -np.cos(shank_angle)], axis=-1)
         # Foot axis: perpendicular to the shank at neutral ankle angle; toe-up positive.
         foot_angle = shank_angle + np.radians(ankle[:, k])
-        along = np.stack([np.cos(foot_angle), np.sin(foot_angle)], axis=-1)
-        normal = np.stack([-np.sin(foot_angle), np.cos(foot_angle)], axis=-1)  # "up" of the foot
-        sole = -seg["ankle_height"] * normal
         xy[:, j(f"{side}_knee")] = knee_pos
         xy[:, j(f"{side}_ankle")] = ankle_pos
-        xy[:, j(f"{side}_heel")] = ankle_pos + sole - seg["foot_back"] * along
-        xy[:, j(f"{side}_big_toe")] = ankle_pos + sole + seg["foot_forward"] * along
-        xy[:, j(f"{side}_small_toe")] = ankle_pos + sole + 0.85 * seg["foot_forward"] * along
+        if mtp is not None:
+            shape = foot_shapes(seg["stature"], ankle_pos, np.degrees(foot_angle), mtp[:, k])
+            for name in ("heel", "big_toe", "small_toe"):
+                xy[:, j(f"{side}_{name}")] = shape[name]
+        else:
+            _rigid_foot(xy, seg, side, ankle_pos, foot_angle)
         for name in ("hip", "knee", "ankle", "heel", "big_toe"):
             z[j(f"{side}_{name}")] = sign * seg["hip_half_width"]
         z[j(f"{side}_small_toe")] = sign * 1.5 * seg["hip_half_width"]
@@ -216,6 +223,18 @@ def forward_kinematics(
         xy[:, j(f"{side}_eye")] = ear + seg["eye_ahead"] * head_fwd + 0.012 * head_up
     xy[:, j("nose")] = ear + seg["nose_ahead"] * head_fwd - 0.012 * head_up
     return xy, z
+
+
+def _rigid_foot(xy: np.ndarray, seg: dict[str, float], side: str, ankle_pos: np.ndarray, foot_angle: np.ndarray) -> None:
+    """The rigid foot: heel and toes at fixed offsets from the ankle along the foot axis (``foot="rigid"``)."""
+    j = BODY25.index
+    # Foot axis: perpendicular to the shank at neutral ankle angle; toe-up positive.
+    along = np.stack([np.cos(foot_angle), np.sin(foot_angle)], axis=-1)
+    normal = np.stack([-np.sin(foot_angle), np.cos(foot_angle)], axis=-1)  # "up" of the foot
+    sole = -seg["ankle_height"] * normal
+    xy[:, j(f"{side}_heel")] = ankle_pos + sole - seg["foot_back"] * along
+    xy[:, j(f"{side}_big_toe")] = ankle_pos + sole + seg["foot_forward"] * along
+    xy[:, j(f"{side}_small_toe")] = ankle_pos + sole + 0.85 * seg["foot_forward"] * along
 
 
 _FOOT_POINTS = ("left_heel", "left_big_toe", "right_heel", "right_big_toe")

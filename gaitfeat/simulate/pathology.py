@@ -14,7 +14,7 @@ import numpy as np
 
 from gaitfeat.simulate.kinematics import TD_TOE_OFF, normative_curve, stature_for_age
 
-__all__ = ["LEVEL_TABLE", "ChildParams", "draw_child", "next_visit", "side_angles"]
+__all__ = ["LEVEL_TABLE", "ChildParams", "draw_child", "next_visit", "normative_phase", "side_angles"]
 
 # (mean, sd) per level 0 (TD), I, II, III, IV. Sources and reasoning: docs/simulator.md.
 LEVEL_TABLE: dict[str, tuple[tuple[float, float], ...]] = {
@@ -53,7 +53,11 @@ _TD_ARM_AMPLITUDE = 18.0  # deg, shoulder flexion-extension amplitude of TD chil
 
 @dataclass(frozen=True)
 class ChildParams:
-    """Gait parameters of one child at one visit. Angles in degrees; per-side values are (left, right)."""
+    """Gait parameters of one walker (a child, or an adult from ``draw_walker``) at one visit.
+
+    Angles in degrees; per-side values are (left, right); stature in m,
+    cadence in steps/min, age in years.
+    """
 
     gmfcs: int
     age: float
@@ -75,6 +79,7 @@ class ChildParams:
     stance: tuple[float, float]
     phase_offset: float = 0.5
     extra: dict = field(default_factory=dict, compare=False)
+    sex: str = "unknown"  # "male", "female" (adults from draw_walker) or "unknown"
 
 
 def _draw(name: str, level: int, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
@@ -166,7 +171,8 @@ def next_visit(p: ChildParams, rng: np.random.Generator) -> ChildParams:
     continuous parameters drift by a fraction of their between-child spread.
     """
     years = float(rng.uniform(0.5, 2.5))
-    age = min(p.age + years, 18.0)
+    # Children grow until 18 (the stature reference ends there); adults age on at constant stature.
+    age = min(p.age + years, 18.0) if p.age < 18.0 else p.age + years
     growth = float(stature_for_age(age) / stature_for_age(p.age))
 
     def jitter(value: float, name: str, frac: float = 0.25) -> float:
@@ -201,6 +207,11 @@ def _warp(p: np.ndarray, stance: float) -> np.ndarray:
         p * (TD_TOE_OFF / stance),
         TD_TOE_OFF + (p - stance) * ((1.0 - TD_TOE_OFF) / (1.0 - stance)),
     )
+
+
+def normative_phase(p: ChildParams, side: int, phase: np.ndarray) -> np.ndarray:
+    """The normative gait phase (toe-off at the TD toe-off) of one leg at its own phase (0-1)."""
+    return _warp(phase, p.stance[side])
 
 
 def side_angles(

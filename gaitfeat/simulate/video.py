@@ -12,8 +12,9 @@ from gaitfeat.layouts import BODY25
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing.swaps import exchange_legs
 from gaitfeat.simulate.gdi import gdi_from_params
+from gaitfeat.simulate.foot import foot_pitch, foot_shapes, mtp_angle, rolling_contact
 from gaitfeat.simulate.kinematics import forward_kinematics, ground_contact, segment_lengths
-from gaitfeat.simulate.pathology import ChildParams, draw_child, side_angles
+from gaitfeat.simulate.pathology import ChildParams, draw_child, normative_phase, side_angles
 
 __all__ = ["simulate_walk", "SimulatedWalk", "NOISE_LEVELS"]
 
@@ -82,6 +83,7 @@ def simulate_walk(
     patient_id: str | None = "sim000",
     video_id: str | None = "sim000_v1",
     random_state: int | np.random.Generator | None = 0,
+    foot: str = "honest",
 ) -> SimulatedWalk:
     """Simulate one clinical gait video of one child.
 
@@ -114,6 +116,12 @@ def simulate_walk(
     patient_id, video_id : str
     random_state : int, Generator or None
         Seed; the same seed gives the same video.
+    foot : {"honest", "rigid"}
+        ``"honest"``: two-segment feet that roll over a heel arc, the
+        metatarsal heads and the toe tip (:mod:`gaitfeat.simulate.foot`);
+        ``"rigid"``: the earlier rigid foot whose lowest heel or toe keypoint
+        is the support point (same seed, same walk otherwise), kept to
+        compare against.
 
     Returns
     -------
@@ -121,6 +129,8 @@ def simulate_walk(
     """
     if noise not in NOISE_LEVELS:
         raise ValueError(f"noise must be one of {sorted(NOISE_LEVELS)}, got {noise!r}")
+    if foot not in ("honest", "rigid"):
+        raise ValueError(f"foot must be 'honest' or 'rigid', got {foot!r}")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
     if params is None:
         level = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.38, 0.25, 0.02])) if gmfcs is None else int(gmfcs)
@@ -169,9 +179,23 @@ def simulate_walk(
         axis=1,
     )
     tilt = np.full(n, params.pelvic_tilt)
-    xy_body, z = forward_kinematics(seg, hip, knee, ankle, tilt, trunk, neck, shoulder, elbow)
     stance = np.stack([phase_left < params.stance[0], phase_right < params.stance[1]], axis=1)
-    progress, height = ground_contact(xy_body, walking, stance)
+    pitch = foot_pitch(hip, knee, ankle, tilt)
+    if foot == "honest":
+        mtp = np.stack([mtp_angle(normative_phase(params, s, ph), pitch[:, s], stance[:, s])
+                        for s, ph in ((0, phase_left), (1, phase_right))], axis=1)
+        xy_body, z = forward_kinematics(seg, hip, knee, ankle, tilt, trunk, neck, shoulder, elbow, mtp=mtp)
+        shapes = tuple(foot_shapes(params.stature, xy_body[:, BODY25.index(f"{s}_ankle")], pitch[:, k], mtp[:, k])
+                       for k, s in enumerate(("left", "right")))
+        contact = rolling_contact(shapes, walking, stance)
+        progress, height = contact["progress"], contact["height"]
+        heel_x = {s: shapes[k]["centres"][:, 0, 0] for k, s in enumerate(("left", "right"))}  # under the heel arc
+    else:
+        mtp = np.zeros((n, 2))
+        xy_body, z = forward_kinematics(seg, hip, knee, ankle, tilt, trunk, neck, shoulder, elbow)
+        progress, height = ground_contact(xy_body, walking, stance)
+        contact = None
+        heel_x = {s: xy_body[:, BODY25.index(f"{s}_heel"), 0] for s in ("left", "right")}
 
     # --- world and camera -----------------------------------------------------
     d0 = 1.0 if rng.uniform() < 0.5 else -1.0
@@ -203,7 +227,25 @@ def simulate_walk(
     obs = _observe(clean_kp, nearness, turning, fps, leg_px, NOISE_LEVELS[noise], rng)
 
     # --- truth ----------------------------------------------------------------
-    heel_u = {s: u[:, BODY25.index(f"{s}_heel")] for s in ("left", "right")}
+    # Walkway positions (m) of body-frame x coordinates with the hip offsets of each side.
+    def along(x: np.ndarray, side: str) -> np.ndarray:
+        zs = z[BODY25.index(f"{side}_hip")]
+        return pelvis_u + d0 * (x * cos_h + zs * sin_h)
+
+    # True footprint positions: the heel's ground point (below the heel arc's
+    # centre, whatever the foot's pitch) for the honest foot.
+    heel_u = {s: along(heel_x[s], s) for s in ("left", "right")}
+    if contact is not None:
+        # A heel strike's footprint is where the heel first carries the body:
+        # the driven leg reaches its phase-defined contact a few frames before
+        # (or, with equinus, after) the heel becomes the lowest point.
+        window = int(round(0.25 * fps * 120.0 / params.cadence))  # a quarter stride
+        for side_k, s in enumerate(("left", "right")):
+            touch = np.flatnonzero((contact["side"] == side_k) & (contact["part"] == 0))
+            if touch.size == 0:
+                continue
+            nxt = touch[np.minimum(np.searchsorted(touch, k), touch.size - 1)]
+            heel_u[s] = heel_u[s][np.where((nxt >= k) & (nxt - k <= window), nxt, k)]
     # Steps per minute: two steps per stride.
     cadence_inst = 120.0 * np.gradient(stride) * fps
     frames = pd.DataFrame(
@@ -220,14 +262,30 @@ def simulate_walk(
             "trunk_pitch": trunk,
             "pelvis_m": pelvis_u,
             "cadence": cadence_inst,
+            "foot_pitch_left": pitch[:, 0], "foot_pitch_right": pitch[:, 1],
+            "mtp_left": mtp[:, 0], "mtp_right": mtp[:, 1],
+            "ankle_left_m": u[:, BODY25.index("left_ankle")], "ankle_right_m": u[:, BODY25.index("right_ankle")],
         }
     )
+    # Which foot part carries the body (side 0 left / 1 right, part an index
+    # into foot.PARTS; -1 for the rigid foot) and where that contact point is
+    # on the walkway (m).
+    if contact is not None:
+        frames["contact_side"] = contact["side"]
+        frames["contact_part"] = contact["part"]
+        frames["contact_m"] = np.where(contact["side"] == 0, along(contact["contact_x"], "left"),
+                                       along(contact["contact_x"], "right"))
+    else:
+        frames["contact_side"] = np.full(n, -1, dtype=np.int8)
+        frames["contact_part"] = np.full(n, -1, dtype=np.int8)
+        frames["contact_m"] = np.full(n, np.nan)
     events = _events(phase_left, phase_right, params, walking, direction, heel_u, fps, turn_start, turn_len)
     labels = _video_labels(params, frames, events, fps, leg_m, scale)
     info = {
         "simulator": {
             "noise": noise, "gmfcs": params.gmfcs, "px_per_m": scale, "leg_px": leg_px, "image_size": list(image_size),
             "pan": pan, "turn_start": int(turn_start), "turn_frames": int(turn_len), "start_direction": int(d0),
+            "foot": foot,
         }
     }
     seq = PoseSequence(obs, fps, "body25", patient_id=patient_id, video_id=video_id, info=info)

@@ -17,6 +17,7 @@ from gaitfeat.features._kernels.contract import (
     FOOT_ANKLE_HEIGHT,
     FOOT_HEEL,
     FOOT_TOE,
+    GROUND_PERCENTILE,
     J_ANKLE,
     J_EAR,
     J_ELBOW,
@@ -252,22 +253,28 @@ def _progression_ankles(kp, J, usable, hx, hy, sig):
     """COCO-17: per-frame pelvis advance (row S_ADVANCE) and contact points (rows S_CONTACT) from the ankles.
 
     Without heel and toe keypoints, each ankle carries a rigid foot of
-    anthropometric proportions (FOOT_*). The ground lies one ankle height below
-    the lowest ankle of the clip; a foot ahead of the hips rolls over its heel
+    anthropometric proportions (FOOT_*). Heights are measured from the hip
+    midpoint; the ground lies one ankle height below the GROUND_PERCENTILE-th
+    percentile of the clip's ankle heights (their foot-flat cluster: the
+    minimum would follow the lowest noisy detection); a foot ahead of the hips rolls over its heel
     (loading), one behind them over its toe (push-off); its contact point is
     where that heel or toe touches the ground given the ankle's height. Ankles
     only would miss the pelvis motion during heel and toe rocking (about a
     fifth of the step length).
     """
     T = kp.shape[0]
-    low = np.inf
+    heights = np.empty(2 * T)
+    n = 0
     for t in range(T):
         if usable[t]:
             for s in range(2):
                 y = kp[t, J[J_ANKLE + s], 1] - hy[t]
-                if y < low:
-                    low = y
-    ground = low - FOOT_ANKLE_HEIGHT
+                if y == y:
+                    heights[n] = y
+                    n += 1
+    if n == 0:
+        return
+    ground = np.percentile(heights[:n], GROUND_PERCENTILE) - FOOT_ANKLE_HEIGHT
     for t in range(T):
         if not usable[t]:
             continue
