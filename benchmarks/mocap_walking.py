@@ -532,7 +532,7 @@ def measure(trial: Trial, layout: str, camera: str, leg_m: float, **options) -> 
     return {
         "stride_length": float(row["stride_length_m"]), "step_length": float(row["step_length_m"]),
         "speed": float(row["walking_speed_m"]), "cadence": float(row["cadence"]),
-        "spatial_method": row["spatial_method"], "pelvis_foot_ratio": float(row["pelvis_foot_ratio"]),
+        "spatial_method": row["spatial_method"], "camera_pan": float(row["camera_pan"]),
         "n_strides": n, "source": source, "nan_reason": row["nan_reason"],
         # metres per leg length the engine used (3-D) over what the image implies (2-D px / 500):
         "scale_bias": leg_m / (leg_px / PX_PER_M) - 1.0,
@@ -620,11 +620,11 @@ def report(rows, refs, skipped, data: Path, out=sys.stdout) -> None:
             p(f"  heel-marker event detector vs the file's events (frames): {', '.join(diffs)}; "
               f"detected-event stride length {r['detected']['stride_length']:.3f} m")
     p("\n## gaitfeat vs reference\n")
-    p("| trial | camera | layout | spatial_method | pelvis/foot | engine strides (source) | stride length m (err %) "
+    p("| trial | camera | layout | spatial_method | camera_pan | engine strides (source) | stride length m (err %) "
       "| step length m (err %) | speed m/s (err %) | cadence (err %) | leg-scale bias % |")
     p("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        p(f"| {r['trial']} | {r['camera']} | {r['layout']} | {r['spatial_method']} | {r['pelvis_foot_ratio']:.2f} | "
+        p(f"| {r['trial']} | {r['camera']} | {r['layout']} | {r['spatial_method']} | {r['camera_pan']:.2f} | "
           f"{r['n_strides']} ({r['source']}) | {r['stride_length']:.3f} ({r['err_stride_length']:+.1f}) | "
           f"{r['step_length']:.3f} ({r['err_step_length']:+.1f}) | {r['speed']:.3f} ({r['err_speed']:+.1f}) | "
           f"{r['cadence']:.1f} ({r['err_cadence']:+.1f}) | {100 * r['scale_bias']:+.1f} |")

@@ -15,7 +15,9 @@ monocular lifter (MeTRAbs, skeleton ``mpi_inf_3dhp_17``, camera coordinates
 in mm) in ``video analysis/large model data/ori_keypoints/<trial>.npy``, and
 the report of a wearable inertial system (Noraxon MyoMotion) for the same
 walk in ``sensor data/SENSOR REPORT/<trial>.csv``: cadence, stride and step
-length, speed, stance phase, and the subject's height.
+length, speed, stance phase, the knee's flexion range per gait cycle (mean
+over cycles; ours is the range over the whole walk or clip, which includes
+every cycle's extremes), and the subject's height.
 
 Each trial is viewed from a virtual side camera (orthographic, horizontal
 axis along the walk, image y down), mapped to COCO-17 (eyes, ears and nose
@@ -63,6 +65,8 @@ _REFERENCE = {
     "walking_speed_m": ("Velocity [km/h]", 1 / 3.6), "cadence": ("Cadence [step/min]", 1.0),
     "step_length_left_m": ("Step Length left [cm]", 0.01), "step_length_right_m": ("Step Length right [cm]", 0.01),
     "stance_left": ("Stance Phase left [%]", 1.0), "stance_right": ("Stance Phase right [%]", 1.0),
+    "knee_left": ("Average Period-Range-Total-Knee Flexion LT [deg]", 1.0),
+    "knee_right": ("Average Period-Range-Total-Knee Flexion RT [deg]", 1.0),
 }
 #: Source's frame rate (frames/s).
 SOURCE_FPS = 60.0
@@ -110,6 +114,7 @@ def reference(path: Path) -> dict | None:
         out[key] = float(value) * factor
     out["step_length_m"] = 0.5 * (out.pop("step_length_left_m") + out.pop("step_length_right_m"))
     out["stance_percent"] = 0.5 * (out.pop("stance_left") + out.pop("stance_right"))
+    out["knee_rom"] = 0.5 * (out.pop("knee_left") + out.pop("knee_right"))
     return out
 
 
@@ -155,15 +160,16 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
                          "spatial_method": table["spatial_method"].mode().iloc[0],
                          "cadence": med["cadence"], "stride_length_m": med["stride_length_m"],
                          "step_length_m": med["step_length_m"], "walking_speed_m": med["walking_speed_m"],
-                         "stance_percent": float(np.nanmedian(stance)) if np.isfinite(stance).any() else np.nan})
+                         "stance_percent": float(np.nanmedian(stance)) if np.isfinite(stance).any() else np.nan,
+                         "knee_rom": float(np.nanmedian(table[["knee_rom_left", "knee_rom_right"]].mean(axis=1)))})
     return pd.DataFrame(rows)
 
 
-QUANTITIES = ("cadence", "stride_length_m", "step_length_m", "walking_speed_m", "stance_percent")
+QUANTITIES = ("cadence", "stride_length_m", "step_length_m", "walking_speed_m", "stance_percent", "knee_rom")
 
 
 def error_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Median absolute and signed % error, Pearson r and trials measured, per method and quantity."""
+    """Median absolute and signed % error, median absolute error in the quantity's unit, Pearson r, trials."""
     rows = []
     for method, group in results.groupby("method", sort=False):
         for q in QUANTITIES:
@@ -171,7 +177,8 @@ def error_table(results: pd.DataFrame) -> pd.DataFrame:
             measured, ref = group.loc[ok, q].to_numpy(float), group.loc[ok, f"ref_{q}"].to_numpy(float)
             err = (measured - ref) / ref * 100.0
             rows.append({"method": method, "quantity": q, "median_abs_error_pct": np.median(np.abs(err)),
-                         "bias_pct": np.median(err), "r": np.corrcoef(measured, ref)[0, 1] if ok.sum() > 2 else np.nan,
+                         "bias_pct": np.median(err), "median_abs_error": np.median(np.abs(measured - ref)),
+                         "r": np.corrcoef(measured, ref)[0, 1] if ok.sum() > 2 else np.nan,
                          "trials": int(ok.sum()), "of": len(group)})
     return pd.DataFrame(rows)
 

@@ -19,9 +19,9 @@ from gaitfeat.features._kernels import (
     FOOT_HEEL,
     FOOT_TOE,
     GROUND_PERCENTILE,
-    PAN_MAX_RATIO,
+    PAN_BAND,
+    PAN_MAX,
     PAN_MIN_FRAMES,
-    PAN_MIN_RATIO,
     PLANT_BAND,
 )
 from gaitfeat.features._kernels import DEFAULTS as _DEFAULTS
@@ -106,6 +106,34 @@ def pivot(ax: float, height: float, heel: bool) -> tuple[float, bool]:
     r2 = FOOT_ANKLE_HEIGHT**2 + reach**2
     off = np.sqrt(max(r2 - h * h, 0.0))
     return (ax - off if heel else ax + off), h * h <= r2
+
+
+def camera_pan(x, y, root, usable, fps, ankles) -> float:
+    """The share of the walker's progression the camera follows, from the image motion of flat feet."""
+    T = len(root)
+    inner = np.zeros(T, dtype=bool)
+    inner[1:-1] = usable[:-2] & usable[1:-1] & usable[2:]
+    pelvis = np.full(T, np.nan)
+    pelvis[1:-1] = 0.5 * fps * (root[2:, 0] - root[:-2, 0])
+    feet = []
+    for a in ankles:
+        heights = y[usable, a]
+        heights = heights[~np.isnan(heights)]
+        if heights.size == 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            flat = inner & (y[:, a] <= np.percentile(heights, 5) + PAN_BAND)
+        image = root[:, 0] + x[:, a]
+        v = np.full(T, np.nan)
+        v[1:-1] = 0.5 * fps * (image[2:] - image[:-2])
+        feet.append(v[flat])
+    feet = np.concatenate(feet) if feet else np.empty(0)
+    feet = feet[~np.isnan(feet)]
+    pelvis = pelvis[inner & ~np.isnan(pelvis)]
+    if feet.size < PAN_MIN_FRAMES or pelvis.size < PAN_MIN_FRAMES:
+        return np.nan
+    a, b = np.median(feet), np.median(pelvis)
+    return -a / (b - a) if b - a > 0 else np.nan
 
 
 def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | None = None,
@@ -243,20 +271,17 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
             advance[t] = -best[1]
 
     # The pelvis path replaces the foot method's advance when the camera is static.
-    spatial, ratio = "foot_contact", np.nan
+    spatial, pan = "foot_contact", np.nan
+    if root is not None:
+        pan = camera_pan(x, y, root, usable, fps, [j(f"{s}_ankle") for s in sides])
     if root is not None and o["camera"] != "moving":
         pairs = np.zeros(T, dtype=bool)
         pairs[1:] = usable[1:] & usable[:-1]
         d = np.full(T, np.nan)
         d[1:] = root[1:, 0] - root[:-1, 0]
         d[~pairs] = np.nan
-        both = ~np.isnan(d) & ~np.isnan(advance)
-        foot_total = advance[both].sum()
-        if both.sum() >= PAN_MIN_FRAMES and foot_total > 0:
-            ratio = d[both].sum() / foot_total
         enough = (~np.isnan(d)).sum() >= max(2, pairs.sum() // 2)
-        trusted = o["camera"] == "static" or PAN_MIN_RATIO <= ratio <= PAN_MAX_RATIO
-        if enough and trusted:
+        if enough and (o["camera"] == "static" or pan <= PAN_MAX):
             advance, spatial = d, "pelvis_path"
 
     # Events.
@@ -367,7 +392,7 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         "usable_fraction": usable.mean(),
         "turning_fraction": turn.mean(),
         "spatial_method": spatial,
-        "pelvis_foot_ratio": ratio,
+        "camera_pan": pan,
     }
     assert set(f) == set(FEATURES)
     return {**{k: f[k] for k in FEATURES}, **quality, "_reasons": reasons}, events

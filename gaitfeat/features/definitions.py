@@ -197,7 +197,7 @@ def resolve_feature_set(features: str | Iterable[str]) -> list[str]:
 #: Per-clip quality columns appended after the features.
 QUALITY_COLUMNS = (
     "n_heel_strikes_left", "n_heel_strikes_right", "n_toe_offs_left", "n_toe_offs_right", "n_strides",
-    "usable_fraction", "turning_fraction", "spatial_method", "pelvis_foot_ratio", "nan_reason",
+    "usable_fraction", "turning_fraction", "spatial_method", "camera_pan", "nan_reason",
 )
 
 #: Why a feature is NaN, by the code the kernels write (0 = computed).

@@ -228,11 +228,12 @@ def extract_features(
         column ``spatial_method`` = "pelvis_path"); without it, or when the
         camera follows the walker, from the planted foot ("foot_contact").
     camera : {"auto", "static", "moving"}
-        "auto" decides per clip: the pelvis path is used when, over the
-        frames with a planted foot, it advances by 0.85-2.5 times what the
-        foot method measures (quality column ``pelvis_foot_ratio``; a camera
-        that pans with the walker makes it fall towards 0). "static" uses the
-        pelvis path whenever it is known; "moving" never does.
+        "auto" decides per clip: the pelvis path is used when the camera
+        follows at most 12 % of the walker's progression (quality column
+        ``camera_pan``, estimated from how the feet move in the image while
+        flat on the floor: a static camera sees them stand still, a panning
+        one sees them slide backwards). "static" uses the pelvis path
+        whenever it is known; "moving" never does.
     leg_length_m, height_m : float or array (N,), optional
         The child's leg length (hip to ankle, m) or standing height (m,
         converted with :data:`LEG_LENGTH_PER_HEIGHT`); adds the columns of
@@ -271,7 +272,7 @@ def extract_features(
         then :data:`~gaitfeat.features.definitions.QUALITY_COLUMNS`: events
         and strides found, the usable and turning fractions, how distances
         were measured (``spatial_method``: "pelvis_path" or "foot_contact")
-        with the static-camera check's ``pelvis_foot_ratio``, and
+        with the static-camera check's ``camera_pan``, and
         ``nan_reason``, which names every NaN feature and why it could not
         be measured.
 

@@ -142,16 +142,18 @@ FOOT_ANKLE_HEIGHT = 0.039 / 0.491
 FOOT_HEEL = 0.035 / 0.491
 FOOT_TOE = 0.115 / 0.491
 
-# Static-camera check (camera="auto"). Over the frames where the foot-contact method
-# has a planted foot, the pelvis path's advance divided by the foot method's is the
-# ratio R. A static camera gives R ~ 1 (above 1 where the foot method misses forward
-# motion of the stance foot: rolling over the forefoot, or a 3-D lifter's sliding feet);
-# a camera that follows the walker by a fraction p of its progression gives R ~ 1 - p.
-# The pelvis path is used when PAN_MIN_RATIO <= R <= PAN_MAX_RATIO (a larger R means the
-# path jumps, e.g. the detector switched to another person), with at least
-# PAN_MIN_FRAMES such frames.
-PAN_MIN_RATIO = 0.85
-PAN_MAX_RATIO = 2.5
+# Static-camera check (camera="auto"). A foot that is flat on the floor stands still
+# over the ground, so in the image it moves only as much as the camera does: a
+# camera that follows the walker by a fraction p of its progression moves it
+# backwards at p times the walking speed. Over the frames where an ankle is within
+# PAN_BAND leg lengths of its low (5th percentile) height, the median image velocity
+# of the ankles, a, against that of the pelvis, b, gives the pan p = -a / (b - a)
+# (quality column ``camera_pan``; the feet's rolling in stance, or a 3-D lifter's
+# sliding feet, make it slightly negative for a static camera). Unlike a comparison
+# of distances, this does not depend on how well a foot model measures them. The
+# pelvis path is used when p <= PAN_MAX, from at least PAN_MIN_FRAMES such frames.
+PAN_BAND = 0.05
+PAN_MAX = 0.12
 PAN_MIN_FRAMES = 8
 
 # --- outputs -------------------------------------------------------------------
@@ -161,10 +163,10 @@ PAN_MIN_FRAMES = 8
 #: then a flag for infinite coordinates (which the engine refuses).
 QUALITY_SLOTS = (
     "n_heel_strikes_left", "n_heel_strikes_right", "n_toe_offs_left", "n_toe_offs_right", "n_strides",
-    "usable_fraction", "turning_fraction", "spatial_method", "pelvis_foot_ratio", "infinite_coordinates",
+    "usable_fraction", "turning_fraction", "spatial_method", "camera_pan", "infinite_coordinates",
 )
 N_QUALITY = len(QUALITY_SLOTS)
-Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING, Q_SPATIAL, Q_RATIO, Q_INFINITE = range(N_QUALITY)
+Q_HS_L, Q_HS_R, Q_TO_L, Q_TO_R, Q_STRIDES, Q_USABLE, Q_TURNING, Q_SPATIAL, Q_PAN, Q_INFINITE = range(N_QUALITY)
 
 #: Per-stride rows (walk-level features): the foot, the frames of its two heel strikes,
 #: the stride length (leg lengths) and the frame of its toe-off in between (NaN if none).

@@ -16,10 +16,8 @@ from gaitfeat.features._kernels.contract import (
     CAMERA_AUTO,
     CAMERA_MOVING,
     F_SPEED,
-    PAN_MAX_RATIO,
-    PAN_MIN_FRAMES,
-    PAN_MIN_RATIO,
-    Q_RATIO,
+    PAN_MAX,
+    Q_PAN,
     Q_SPATIAL,
     R_CONTACT,
     S_ADVANCE,
@@ -147,48 +145,32 @@ def gait_events(sig, fps, P, events, n_events):
 
 
 @njit(cache=True)
-def pelvis_path(sig, usable, root, camera, quality):
+def pelvis_path(sig, usable, root, pan, camera, quality):
     """Replace the foot-contact pelvis advance (row S_ADVANCE) by the pelvis path when the camera is static.
 
     ``root`` (T, 2) is the hip midpoint before centring (leg lengths, x along
-    the walking direction), or has no rows when the caller has none. Writes
+    the walking direction), or has no rows when the caller has none; ``pan``
+    the estimate of :func:`.signals.camera_pan` (NaN if unknown). Writes
     ``quality[Q_SPATIAL]`` (SPATIAL_FOOT or SPATIAL_PELVIS) and
-    ``quality[Q_RATIO]``: over the frame pairs where both are known, the
-    pelvis path's advance divided by the foot method's (NaN if not
-    measurable). With ``camera`` CAMERA_AUTO the path is used when that
-    ratio lies in [PAN_MIN_RATIO, PAN_MAX_RATIO] over at least
-    PAN_MIN_FRAMES pairs; CAMERA_STATIC uses it whenever at least half the
-    usable frame pairs have it; CAMERA_MOVING never. Assumes the S_ADVANCE
-    row holds the foot method's advance (NaN where no foot was planted).
+    ``quality[Q_PAN]``. The path is used when at least half the usable frame
+    pairs have it and, with ``camera`` CAMERA_AUTO, the pan is at most
+    PAN_MAX; CAMERA_STATIC skips that check, CAMERA_MOVING never uses it.
     """
     T = sig.shape[1]
     quality[Q_SPATIAL] = SPATIAL_FOOT
-    quality[Q_RATIO] = _NAN
+    quality[Q_PAN] = pan
     if root.shape[0] != T or camera == CAMERA_MOVING:
         return
     pairs = 0
     known = 0
-    both = 0
-    root_sum = 0.0
-    foot_sum = 0.0
     for t in range(1, T):
-        if not (usable[t] and usable[t - 1]):
-            continue
-        pairs += 1
-        d = root[t, 0] - root[t - 1, 0]
-        if not (d == d):
-            continue
-        known += 1
-        a = sig[S_ADVANCE, t]
-        if a == a:
-            both += 1
-            root_sum += d
-            foot_sum += a
-    ratio = root_sum / foot_sum if both >= PAN_MIN_FRAMES and foot_sum > 0.0 else _NAN
-    quality[Q_RATIO] = ratio
+        if usable[t] and usable[t - 1]:
+            pairs += 1
+            if root[t, 0] == root[t, 0] and root[t - 1, 0] == root[t - 1, 0]:
+                known += 1
     if known < max(2, pairs // 2):
         return
-    if camera == CAMERA_AUTO and not (PAN_MIN_RATIO <= ratio <= PAN_MAX_RATIO):
+    if camera == CAMERA_AUTO and not (pan <= PAN_MAX):
         return
     for t in range(T):
         sig[S_ADVANCE, t] = _NAN

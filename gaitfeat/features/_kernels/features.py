@@ -69,7 +69,7 @@ from gaitfeat.features._kernels.events import (
     strides,
     walking_stretches,
 )
-from gaitfeat.features._kernels.signals import frame_signals
+from gaitfeat.features._kernels.signals import camera_pan, frame_signals
 
 _NAN = np.nan
 
@@ -339,7 +339,7 @@ def clip_features(kp, fps, J, P, root, feat, reason, quality, events, n_events, 
     quality[Q_HS_R] = n_events[1, 0]
     quality[Q_TO_L] = n_events[0, 1]
     quality[Q_TO_R] = n_events[1, 1]
-    pelvis_path(sig, usable, root, P.camera, quality)
+    pelvis_path(sig, usable, root, camera_pan(kp, J, usable, root, fps), P.camera, quality)
     seg, prog = walking_stretches(sig, usable, fps, min_frames, feat, reason)
     hs_f, hs_s, hs_seg, hs_pos = heel_strikes(sig, events, n_events, seg, prog)
     first, last = strides(hs_s, hs_seg)

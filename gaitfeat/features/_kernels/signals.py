@@ -27,6 +27,8 @@ from gaitfeat.features._kernels.contract import (
     J_NOSE,
     J_SHOULDER,
     J_TOE,
+    PAN_BAND,
+    PAN_MIN_FRAMES,
     PLANT_BAND,
     S_ADVANCE,
     S_ARM,
@@ -299,3 +301,54 @@ def _progression_ankles(kp, J, usable, hx, hy, sig):
                 best_y = y1
                 best_dx = dx
         sig[S_ADVANCE, t] = -best_dx
+
+
+@njit(cache=True)
+def camera_pan(kp, J, usable, root, fps):
+    """Fraction of the walker's progression the camera follows (NaN when it cannot be told; see PAN_BAND).
+
+    Image velocities (central differences, leg lengths/s) of each ankle
+    (``root`` x + ankle x) in the frames where that ankle is within PAN_BAND
+    of its 5th-percentile height (a foot on the floor), and of the pelvis
+    (``root`` x) in all usable frames: pan = -a / (b - a) from their medians
+    a (ankles) and b (pelvis). Needs PAN_MIN_FRAMES ankle frames and b > a.
+    Assumes ``root`` (T, 2) or no rows (then NaN).
+    """
+    T = kp.shape[0]
+    if root.shape[0] != T or T < 3:
+        return _NAN
+    ankle_v = np.empty(2 * T)
+    pelvis_v = np.empty(T)
+    n_a = 0
+    n_p = 0
+    heights = np.empty(T)
+    for s in range(2):
+        a = J[J_ANKLE + s]
+        n_h = 0
+        for t in range(T):
+            if usable[t] and kp[t, a, 1] == kp[t, a, 1]:
+                heights[n_h] = kp[t, a, 1]
+                n_h += 1
+        if n_h == 0:
+            continue
+        low = np.percentile(heights[:n_h], 5.0)
+        for t in range(1, T - 1):
+            if not (usable[t - 1] and usable[t] and usable[t + 1]) or not (kp[t, a, 1] <= low + PAN_BAND):
+                continue
+            v = 0.5 * fps * ((root[t + 1, 0] + kp[t + 1, a, 0]) - (root[t - 1, 0] + kp[t - 1, a, 0]))
+            if v == v:
+                ankle_v[n_a] = v
+                n_a += 1
+    for t in range(1, T - 1):
+        if usable[t - 1] and usable[t] and usable[t + 1]:
+            v = 0.5 * fps * (root[t + 1, 0] - root[t - 1, 0])
+            if v == v:
+                pelvis_v[n_p] = v
+                n_p += 1
+    if n_a < PAN_MIN_FRAMES or n_p < PAN_MIN_FRAMES:
+        return _NAN
+    a_med = np.median(ankle_v[:n_a])
+    p_med = np.median(pelvis_v[:n_p])
+    if not (p_med - a_med > 0.0):
+        return _NAN
+    return -a_med / (p_med - a_med)
