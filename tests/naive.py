@@ -254,7 +254,9 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         ax = np.stack([x[:, j(f"{s}_ankle")] - hx for s in sides], axis=1)
         heights = ay[usable].ravel()
         heights = heights[~np.isnan(heights)]
-        ground = np.percentile(heights, GROUND_PERCENTILE) - FOOT_ANKLE_HEIGHT if heights.size else np.nan
+        # The lower 5th percentile: the value of rank floor(0.05 (n - 1)).
+        rank = int(GROUND_PERCENTILE / 100.0 * (heights.size - 1))
+        ground = np.sort(heights)[rank] - FOOT_ANKLE_HEIGHT if heights.size else np.nan
         for k, s in enumerate(sides):
             contact[s] = np.array([pivot(ax[t, k], ay[t, k] - ground, True)[0] if usable[t] else np.nan
                                    for t in range(T)])

@@ -131,8 +131,9 @@ FACING_FRACTION = 0.35
 #: Height above its lowest position (leg lengths) within which a foot point can be planted.
 PLANT_BAND = 0.06
 
-#: COCO-17: the floor lies one ankle height below this percentile of the clip's ankle heights
-#: (the ankles' foot-flat cluster; the minimum would follow the lowest noisy detection).
+#: COCO-17: the floor lies one ankle height below this (lower) percentile of the clip's ankle
+#: heights, the value of rank floor(p/100 (n - 1)) (in the ankles' foot-flat cluster; the minimum
+#: would follow the lowest noisy detection).
 GROUND_PERCENTILE = 5.0
 
 # A rigid foot for COCO-17 (no heel or toe keypoints), in leg lengths (hip to ankle =

@@ -265,18 +265,29 @@ def _progression_ankles(kp, J, usable, hx, hy, sig):
     fifth of the step length).
     """
     T = kp.shape[0]
-    heights = np.empty(2 * T)
+    # The lower GROUND_PERCENTILE-th percentile of the n known heights: the value of rank
+    # k = floor(p (n - 1)), from a sorted buffer of the smallest heights, filled in one pass
+    # (sized for n = 2T, the most there can be; cheaper than sorting all of them).
+    low = np.full(int(GROUND_PERCENTILE / 100.0 * (2 * T - 1)) + 1, np.inf)
+    last = low.shape[0] - 1
     n = 0
     for t in range(T):
         if usable[t]:
             for s in range(2):
                 y = kp[t, J[J_ANKLE + s], 1] - hy[t]
-                if y == y:
-                    heights[n] = y
-                    n += 1
+                if not (y == y):
+                    continue
+                n += 1
+                if y < low[last]:
+                    i = last
+                    while i > 0 and low[i - 1] > y:
+                        low[i] = low[i - 1]
+                        i -= 1
+                    low[i] = y
     if n == 0:
         return
-    ground = np.percentile(heights[:n], GROUND_PERCENTILE) - FOOT_ANKLE_HEIGHT
+    k = int(GROUND_PERCENTILE / 100.0 * (n - 1))
+    ground = low[k] - FOOT_ANKLE_HEIGHT
     for t in range(T):
         if not usable[t]:
             continue
