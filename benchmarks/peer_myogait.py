@@ -231,19 +231,11 @@ def measure_myogait(path: Path, exact_scale: bool = False) -> pd.DataFrame:
 
 
 def error_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Median absolute and signed % error, Pearson r and trials measured, per method and quantity."""
-    rows = []
-    for method, group in results.groupby("method", sort=False):
-        for q in QUANTITIES:
-            ok = group[q].notna()
-            measured, ref = group.loc[ok, q].to_numpy(float), group.loc[ok, f"ref_{q}"].to_numpy(float)
-            err = (measured - ref) / ref * 100.0
-            rows.append({"method": method, "quantity": q,
-                         "median_abs_error_pct": np.median(np.abs(err)) if ok.any() else np.nan,
-                         "bias_pct": np.median(err) if ok.any() else np.nan,
-                         "r": np.corrcoef(measured, ref)[0, 1] if ok.sum() > 2 else np.nan,
-                         "trials": int(ok.sum()), "of": len(group)})
-    return pd.DataFrame(rows)
+    """``real_walking.error_table`` over this script's quantities (importable here: it needs no gaitfeat)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import real_walking
+
+    return real_walking.error_table(results, QUANTITIES)
 
 
 def main() -> None:

@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import gaitfeat
-from gaitfeat.layouts import COCO17
+# gaitfeat is imported where it is used: benchmarks/peer_myogait.py reuses error_table from
+# another environment (myogait's), where gaitfeat is not installed.
 
 #: The lifter's joint order (MeTRAbs ``mpi_inf_3dhp_17``), as the source's pipeline documents it.
 MPI_INF_3DHP_17 = ("htop", "neck", "rsho", "relb", "rwri", "lsho", "lelb", "lwri", "rhip", "rkne", "rank",
@@ -89,6 +89,8 @@ def side_view(joints: np.ndarray, step: int) -> np.ndarray:
     on the camera's x-z plane (the walk), the vertical is the camera's y
     (which points down, as image y does); every ``step``-th frame is kept.
     """
+    from gaitfeat.layouts import COCO17
+
     a = joints.astype(np.float64)[::step]
     pelvis = a[:, MPI_INF_3DHP_17.index("pelv")][:, [0, 2]]
     known = np.isfinite(pelvis).all(axis=1)
@@ -118,8 +120,10 @@ def reference(path: Path) -> dict | None:
     return out
 
 
-def trials(data: Path, fps: float = 30.0) -> Iterator[tuple[gaitfeat.PoseSequence, dict]]:
-    """(side-view COCO-17 sequence in mm, sensor reference) of every trial that has both."""
+def trials(data: Path, fps: float = 30.0) -> Iterator[tuple[object, dict]]:
+    """(side-view COCO-17 ``gaitfeat.PoseSequence`` in mm, sensor reference) of every trial that has both."""
+    import gaitfeat
+
     step = max(1, int(round(SOURCE_FPS / fps)))
     for path in sorted((data / _POSES).glob("*.npy")):
         name = path.stem
@@ -141,6 +145,8 @@ def _stance_percent(table: pd.DataFrame) -> np.ndarray:
 
 def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
     """One row per trial and method: reference and measured values."""
+    import gaitfeat
+
     rows = []
     for seq, ref in trials(data, fps):
         processed = gaitfeat.preprocess(seq)
@@ -168,16 +174,22 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
 QUANTITIES = ("cadence", "stride_length_m", "step_length_m", "walking_speed_m", "stance_percent", "knee_rom")
 
 
-def error_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Median absolute and signed % error, median absolute error in the quantity's unit, Pearson r, trials."""
+def error_table(results: pd.DataFrame, quantities: tuple[str, ...] = QUANTITIES) -> pd.DataFrame:
+    """Median absolute and signed % error, median absolute error in the quantity's unit, Pearson r, trials.
+
+    One row per method and quantity; ``results`` holds the measured column and ``ref_<quantity>``.
+    """
     rows = []
     for method, group in results.groupby("method", sort=False):
-        for q in QUANTITIES:
-            ok = group[q].notna()
+        for q in quantities:
+            ok = group[q].notna() if q in group else pd.Series(False, index=group.index)
             measured, ref = group.loc[ok, q].to_numpy(float), group.loc[ok, f"ref_{q}"].to_numpy(float)
             err = (measured - ref) / ref * 100.0
-            rows.append({"method": method, "quantity": q, "median_abs_error_pct": np.median(np.abs(err)),
-                         "bias_pct": np.median(err), "median_abs_error": np.median(np.abs(measured - ref)),
+            some = bool(ok.any())
+            rows.append({"method": method, "quantity": q,
+                         "median_abs_error_pct": np.median(np.abs(err)) if some else np.nan,
+                         "bias_pct": np.median(err) if some else np.nan,
+                         "median_abs_error": np.median(np.abs(measured - ref)) if some else np.nan,
                          "r": np.corrcoef(measured, ref)[0, 1] if ok.sum() > 2 else np.nan,
                          "trials": int(ok.sum()), "of": len(group)})
     return pd.DataFrame(rows)

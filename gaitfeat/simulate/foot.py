@@ -22,9 +22,9 @@ Sources of the numbers: ``docs/simulator.md`` ("The foot").
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+
+from gaitfeat.simulate.curves import periodic_curve
 
 __all__ = [
     "FOOT_RATIOS",
@@ -87,29 +87,9 @@ MTP_LANDMARKS: tuple[tuple[float, float], ...] = (
 #: Most MTP dorsiflexion (deg) a loaded toe takes before the toe itself tilts (peak of the curve).
 MTP_MAX = 50.0
 
-_HARMONICS = 6
-
-
-@lru_cache(maxsize=1)
-def _mtp_coefficients() -> np.ndarray:
-    phase, value = np.array(MTP_LANDMARKS).T
-    grid = np.arange(100) / 100.0
-    dense = np.interp(grid, phase, value, period=1.0)
-    coef, *_ = np.linalg.lstsq(_basis(grid), dense, rcond=None)
-    return coef
-
-
-def _basis(q: np.ndarray) -> np.ndarray:
-    cols = [np.ones_like(q)]
-    for k in range(1, _HARMONICS + 1):
-        cols += [np.cos(2 * np.pi * k * q), np.sin(2 * np.pi * k * q)]
-    return np.stack(cols, axis=-1)
-
-
 def normative_mtp(q: np.ndarray) -> np.ndarray:
     """Normative MTP dorsiflexion (deg) at normative gait phase ``q`` (0-1, toe-off at 0.62)."""
-    q = np.asarray(q, dtype=np.float64) % 1.0
-    return _basis(q) @ _mtp_coefficients()
+    return periodic_curve(MTP_LANDMARKS, q)
 
 
 def foot_pitch(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, pelvic_tilt: np.ndarray) -> np.ndarray:

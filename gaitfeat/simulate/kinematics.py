@@ -8,11 +8,10 @@ when the child turns towards the camera.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from gaitfeat.layouts import BODY25
+from gaitfeat.simulate.curves import periodic_curve
 from gaitfeat.simulate.foot import foot_shapes
 
 __all__ = [
@@ -58,35 +57,13 @@ NORMATIVE_LANDMARKS: dict[str, tuple[tuple[float, float], ...]] = {
 #: Toe-off of typically developing children, as a fraction of the gait cycle.
 TD_TOE_OFF = 0.62
 
-_HARMONICS = 6
-
-
-@lru_cache(maxsize=None)
-def _fourier_coefficients(name: str) -> np.ndarray:
-    """Least-squares Fourier series (6 harmonics) through the landmarks of one curve.
-
-    The landmarks are first interpolated periodically (linear) on 100 points so
-    that the fit follows the curve between landmarks, not only at them.
-    """
-    phase, value = np.array(NORMATIVE_LANDMARKS[name]).T
-    grid = np.arange(100) / 100.0
-    dense = np.interp(grid, phase, value, period=1.0)
-    basis = _basis(grid)
-    coef, *_ = np.linalg.lstsq(basis, dense, rcond=None)
-    return coef
-
-
-def _basis(q: np.ndarray) -> np.ndarray:
-    cols = [np.ones_like(q)]
-    for k in range(1, _HARMONICS + 1):
-        cols += [np.cos(2 * np.pi * k * q), np.sin(2 * np.pi * k * q)]
-    return np.stack(cols, axis=-1)
-
-
 def normative_curve(name: str, q: np.ndarray) -> np.ndarray:
-    """Normative joint angle (deg) of ``"hip"``, ``"knee"`` or ``"ankle"`` at gait-cycle phase ``q`` (0-1, periodic)."""
-    q = np.asarray(q, dtype=np.float64) % 1.0
-    return _basis(q) @ _fourier_coefficients(name)
+    """Normative joint angle (deg) of ``"hip"``, ``"knee"`` or ``"ankle"`` at gait-cycle phase ``q`` (0-1, periodic).
+
+    A 6-harmonic Fourier series fitted through :data:`NORMATIVE_LANDMARKS`
+    (:func:`gaitfeat.simulate.curves.periodic_curve`).
+    """
+    return periodic_curve(NORMATIVE_LANDMARKS[name], q)
 
 
 # Segment lengths as fractions of stature (Drillis & Contini 1966, as tabulated
