@@ -135,7 +135,10 @@ class PoseSequence:
             object.__setattr__(self, "direction", d.astype(np.int8))
 
         if self.root is not None:
-            r = np.array(self.root, dtype=np.float64, copy=True)
+            raw = np.asarray(self.root)
+            if not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
+                raise PoseDataError(f"{name}: root must hold real numbers (x, y per frame), got dtype {raw.dtype}")
+            r = np.array(raw, dtype=np.float64, copy=True)
             if r.shape != (kp.shape[0], 2):
                 raise PoseDataError(f"{name}: root must have shape ({kp.shape[0]}, 2) = (frames, x/y), got {r.shape}")
             if np.isinf(r).any():

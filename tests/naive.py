@@ -21,7 +21,7 @@ from gaitfeat.features._kernels import (
     GROUND_PERCENTILE,
     PAN_BAND,
     PAN_MAX,
-    PAN_MIN_FRAMES,
+    PAN_MIN_S,
     PLANT_BAND,
 )
 from gaitfeat.features._kernels import DEFAULTS as _DEFAULTS
@@ -130,7 +130,8 @@ def camera_pan(x, y, root, usable, fps, ankles) -> float:
     feet = np.concatenate(feet) if feet else np.empty(0)
     feet = feet[~np.isnan(feet)]
     pelvis = pelvis[inner & ~np.isnan(pelvis)]
-    if feet.size < PAN_MIN_FRAMES or pelvis.size < PAN_MIN_FRAMES:
+    min_frames = max(3, int(round(PAN_MIN_S * fps)))
+    if feet.size < min_frames or pelvis.size < min_frames:
         return np.nan
     a, b = np.median(feet), np.median(pelvis)
     return -a / (b - a) if b - a > 0 else np.nan
@@ -321,6 +322,7 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
     strikes = sorted([(fr, k) for k, s in enumerate(sides) for fr in events[(s, "heel_strike")]])
     steps = {0: [], 1: []}  # (time, length)
     strides = []  # (time, length)
+    stride_rows, step_rows = [], []  # the rows of the kernels' walk_rows (STRIDE_FIELDS, STEP_FIELDS)
     stance = {0: [], 1: []}  # (stance, swing, min knee)
     state = -np.ones((2, T), dtype=int)
     for e in range(1, len(strikes)):
@@ -332,6 +334,7 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         fp, sp = strikes[e - 1]
         if sp != s and segment_of(seg, fp) == seg_e:
             steps[s].append(((fe - fp) / fps, pos_e - (interp(contact[sides[sp]], fp) + interp(prog, fp))))
+            step_rows.append((s, fp, fe, steps[s][-1][1]))
         previous = [q for q in range(e) if strikes[q][1] == s]
         if not previous:
             continue
@@ -342,12 +345,14 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         strides.append(((fe - fq) / fps, pos_e - (interp(contact[sides[s]], fq) + interp(prog, fq))))
         toe_offs = [t for t in events[(sides[s], "toe_off")] if fq < t < fe]
         if not toe_offs:
+            stride_rows.append((s, fq, fe, strides[-1][1], np.nan))
             continue
         strength = [interp(to_sig[sides[s]], t) for t in toe_offs]
         to = toe_offs[0]
         for t, v in zip(toe_offs, strength):
             if v > strength[toe_offs.index(to)]:
                 to = t
+        stride_rows.append((s, fq, fe, strides[-1][1], to))
         window = knee[sides[s]][int(np.ceil(fq)) : int(np.floor(to)) + 1]
         low = np.nanmin(window) if np.isfinite(window).any() else np.nan
         stance[s].append((to - fq, fe - to, low))
@@ -397,7 +402,8 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         "camera_pan": pan,
     }
     assert set(f) == set(FEATURES)
-    return {**{k: f[k] for k in FEATURES}, **quality, "_reasons": reasons}, events
+    return {**{k: f[k] for k in FEATURES}, **quality, "_reasons": reasons,
+            "_stride_rows": stride_rows, "_step_rows": step_rows}, events
 
 
 def extract_features(clips: np.ndarray, fps: float, layout: str, root: np.ndarray | None = None,

@@ -201,6 +201,8 @@ def test_cohort_clips_truth_and_save_load(small_cohort, tmp_path):
     c.save(tmp_path / "cohort")
     back = Cohort.load(tmp_path / "cohort")
     np.testing.assert_array_equal(back.clips, c.clips)
+    assert c.root is not None and c.root.shape == (*c.clips.shape[:2], 2)
+    np.testing.assert_array_equal(back.root, c.root)
     pd.testing.assert_frame_equal(back.truth, c.truth, check_dtype=False)
     pd.testing.assert_frame_equal(back.meta, c.meta, check_dtype=False)
     assert back.config == c.config and len(back.sequences) == len(c.sequences)

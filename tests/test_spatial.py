@@ -82,16 +82,47 @@ def test_static_simulated_camera_pelvis_path_and_fallback_agree():
     assert (table["spatial_method"] == "foot_contact").mean() > 0.9
 
 
-def test_numpy_reference_with_the_pelvis_path():
-    seq = gaitfeat.preprocess(rolling_walker(n_frames=200, roll=0.1))
-    clips = gaitfeat.make_clips(seq)
+def _reference_cases():
+    """Clips with pelvis paths: static and partly panning cameras, both layouts, a path with holes, a real walk."""
+    static = gaitfeat.make_clips(gaitfeat.preprocess(rolling_walker(n_frames=200, roll=0.1)))
+    panned = gaitfeat.make_clips(gaitfeat.preprocess(rolling_walker(n_frames=200, roll=0.05, pan=0.3)))
+    body = gaitfeat.make_clips(gaitfeat.preprocess(rolling_walker(n_frames=200, roll=0.1, layout="body25")))
+    holes = static.root.copy()
+    holes[:, 40:47] = np.nan
+    holes[1, ::3] = np.nan
+    sim = gaitfeat.simulate_walk(2, pan=0.0, duration=8.0, random_state=5)
+    noisy = gaitfeat.make_clips(gaitfeat.preprocess(sim.sequence, layout="coco17"), min_valid=0.5)
+    return [("coco17", static.clips, static.root), ("coco17", panned.clips, panned.root),
+            ("body25", body.clips, body.root), ("coco17", static.clips, holes),
+            ("coco17", noisy.clips, noisy.root)]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_numpy_reference_with_the_pelvis_path(case):
+    layout, clips, root = _reference_cases()[case]
     for camera in ("auto", "static", "moving"):
-        table = extract_features(clips.clips, seq.fps, root=clips.root, camera=camera)
-        ref = pd.DataFrame(naive.extract_features(clips.clips, seq.fps, "coco17", root=clips.root, camera=camera))
+        table = extract_features(clips, 30.0, layout, root=root, camera=camera)
+        ref = pd.DataFrame(naive.extract_features(clips, 30.0, layout, root=root, camera=camera))
         for col in [*gaitfeat.FEATURES, "camera_pan"]:
             np.testing.assert_allclose(table[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-6, atol=1e-6,
                                        equal_nan=True, err_msg=f"{camera} {col}")
         assert table["spatial_method"].tolist() == ref["spatial_method"].tolist()
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_numpy_reference_of_the_stride_and_step_rows(case):
+    """The kernels' per-stride and per-step rows (what walk_features summarises) against the reference."""
+    from gaitfeat.features._kernels import DEFAULTS
+    from gaitfeat.features.engine import _params, _run
+
+    layout, clips, root = _reference_cases()[case]
+    *_, (stride_out, step_out, n_rows) = _run(clips, 30.0, layout, _params(**DEFAULTS._asdict()), root, rows=True)
+    for i, clip in enumerate(clips):
+        ref, _ = naive.clip_features(clip, 30.0, layout, root[i])
+        for got, want in ((stride_out[i, : n_rows[i, 0]], ref["_stride_rows"]),
+                          (step_out[i, : n_rows[i, 1]], ref["_step_rows"])):
+            want = np.array(want, dtype=float).reshape(len(want), got.shape[1])
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, equal_nan=True, err_msg=f"clip {i}")
 
 
 def test_root_is_validated():
@@ -107,6 +138,12 @@ def test_root_is_validated():
         extract_features(clips, camera="tripod")
     with pytest.raises(ValueError, match="fps is required"):
         extract_features(clips.clips)
+    with pytest.raises(ValueError, match="camera='static'.*no root"):
+        extract_features(clips.clips, seq.fps, camera="static")
+    with pytest.raises(PoseDataError, match="real-valued"):
+        extract_features(clips.clips, seq.fps, root=clips.root.astype(complex))
+    with pytest.raises(PoseDataError, match="real numbers"):
+        seq.replace(root=np.full((seq.n_frames, 2), "a"))
     # Unknown stretches of the path: with most of it missing the fallback is used.
     holes = clips.root.copy()
     holes[:, ::2] = np.nan

@@ -102,8 +102,9 @@ def _roots(root, shape) -> np.ndarray:
     arr = np.asarray(root)
     if arr.ndim == 2 and N == 1:
         arr = arr[None]
-    if arr.shape != (N, T, 2) or not np.issubdtype(arr.dtype, np.number):
-        raise PoseDataError(f"root must be a numeric array of shape (N, T, 2) = {(N, T, 2)} matching the clips "
+    real = np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    if arr.shape != (N, T, 2) or not real:
+        raise PoseDataError(f"root must be a real-valued array of shape (N, T, 2) = {(N, T, 2)} matching the clips "
                             f"(the pelvis paths of gaitfeat.make_clips(...).root), got {arr.shape} {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if np.isinf(arr).any():
@@ -128,6 +129,9 @@ def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
 def _run(clips, fps, layout, params, root=None, rows=False):
     """Run the kernels; with ``rows`` also return each clip's strides and steps (see ``walk_rows``)."""
     arr, rates, lay = _validate(clips, fps, layout)
+    if root is None and params.camera == K.CAMERA_STATIC:
+        raise ValueError("camera='static' measures distances from the pelvis path, but no root was given: pass "
+                         "the Clips from gaitfeat.make_clips (or root=), or a preprocessed sequence")
     roots = _roots(root, arr.shape)
     N, T = arr.shape[:2]
     feat = np.empty((N, K.N_FEATURES))
@@ -229,7 +233,7 @@ def extract_features(
         camera follows the walker, from the planted foot ("foot_contact").
     camera : {"auto", "static", "moving"}
         "auto" decides per clip: the pelvis path is used when the camera
-        follows at most 12 % of the walker's progression (quality column
+        follows at most 5 % of the walker's progression (quality column
         ``camera_pan``, estimated from how the feet move in the image while
         flat on the floor: a static camera sees them stand still, a panning
         one sees them slide backwards). "static" uses the pelvis path

@@ -71,7 +71,7 @@ class Cohort:
     root : ndarray (N, T, 2) or None
         The clips' pelvis paths (:attr:`gaitfeat.Clips.root`): pass them to
         :func:`gaitfeat.extract_features` (``root=``) so that a static camera
-        is measured from the pelvis progression. Not stored by :meth:`save`.
+        is measured from the pelvis progression. Saved as ``root.npy``.
     """
 
     clips: np.ndarray
@@ -113,6 +113,8 @@ class Cohort:
         # Text columns as fixed-width unicode: object arrays would need pickle.
         arrays = {c: a.astype(str) if a.dtype == object else a for c, a in arrays.items()}
         np.savez_compressed(path / "frames.npz", **arrays)
+        if self.root is not None:
+            np.save(path / "root.npy", self.root, allow_pickle=False)
         with open(path / "cohort.json", "w", encoding="utf-8") as fh:
             record = {"format": _FORMAT, "version": _VERSION, "config": self.config, "report": self.report}
             json.dump(to_jsonable(record), fh, indent=1, default=str)   # str: anything else JSON cannot hold (paths)
@@ -137,9 +139,13 @@ class Cohort:
         videos = pd.read_csv(path / "videos.csv", dtype={"patient_id": str, "video_id": str})
         events = pd.read_csv(path / "events.csv", dtype={"video_id": str})
         truth = pd.read_csv(path / "truth.csv")
+        root = np.load(path / "root.npy", allow_pickle=False) if (path / "root.npy").is_file() else None
+        if root is not None and root.shape != (*clips.shape[:2], 2):
+            raise ReaderError(f"{path / 'root.npy'}: shape {root.shape} does not match the clips {clips.shape}", path)
         for col in ("patient_id", "video_id"):
             meta[col] = meta[col].astype(str)
-        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"], head["report"])
+        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"], head["report"],
+                   root)
 
 
 def _allocate(n: int, prevalence: tuple[float, ...]) -> np.ndarray:

@@ -149,13 +149,16 @@ FOOT_TOE = 0.115 / 0.491
 # backwards at p times the walking speed. Over the frames where an ankle is within
 # PAN_BAND leg lengths of its low (5th percentile) height, the median image velocity
 # of the ankles, a, against that of the pelvis, b, gives the pan p = -a / (b - a)
-# (quality column ``camera_pan``; the feet's rolling in stance, or a 3-D lifter's
-# sliding feet, make it slightly negative for a static camera). Unlike a comparison
-# of distances, this does not depend on how well a foot model measures them. The
-# pelvis path is used when p <= PAN_MAX, from at least PAN_MIN_FRAMES such frames.
+# (quality column ``camera_pan``). A foot model is not needed, but the estimate
+# assumes the low ankle stands still: an ankle that rolls forward in stance, or a
+# 3-D lifter's sliding foot, lowers it (a static camera reads -0.06 on the
+# simulator's feet, -0.04 to -0.06 on motion capture, below -0.2 on a lifter's
+# output), so a camera following up to about PAN_MAX + 0.06 of the progression
+# can pass for static. The pelvis path is used when p <= PAN_MAX, from at least
+# PAN_MIN_S seconds of such frames.
 PAN_BAND = 0.05
-PAN_MAX = 0.12
-PAN_MIN_FRAMES = 8
+PAN_MAX = 0.05
+PAN_MIN_S = 0.3
 
 # --- outputs -------------------------------------------------------------------
 

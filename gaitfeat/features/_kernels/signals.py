@@ -28,7 +28,7 @@ from gaitfeat.features._kernels.contract import (
     J_SHOULDER,
     J_TOE,
     PAN_BAND,
-    PAN_MIN_FRAMES,
+    PAN_MIN_S,
     PLANT_BAND,
     S_ADVANCE,
     S_ARM,
@@ -322,7 +322,7 @@ def camera_pan(kp, J, usable, root, fps):
     (``root`` x + ankle x) in the frames where that ankle is within PAN_BAND
     of its 5th-percentile height (a foot on the floor), and of the pelvis
     (``root`` x) in all usable frames: pan = -a / (b - a) from their medians
-    a (ankles) and b (pelvis). Needs PAN_MIN_FRAMES ankle frames and b > a.
+    a (ankles) and b (pelvis). Needs PAN_MIN_S seconds of ankle frames and b > a.
     Assumes ``root`` (T, 2) or no rows (then NaN).
     """
     T = kp.shape[0]
@@ -356,7 +356,8 @@ def camera_pan(kp, J, usable, root, fps):
             if v == v:
                 pelvis_v[n_p] = v
                 n_p += 1
-    if n_a < PAN_MIN_FRAMES or n_p < PAN_MIN_FRAMES:
+    min_frames = max(3, int(round(PAN_MIN_S * fps)))
+    if n_a < min_frames or n_p < min_frames:
         return _NAN
     a_med = np.median(ankle_v[:n_a])
     p_med = np.median(pelvis_v[:n_p])
