@@ -37,7 +37,8 @@ class GaitFeatureExtractor(TransformerMixin, BaseEstimator):
         of any length, one row per walk (:func:`~gaitfeat.walk_features`:
         spatiotemporal values summarise all of a walk's strides, distances
         from the pelvis path when the camera is static); ``fps`` is then
-        each sequence's own.
+        each sequence's own (the parameter is checked but not used), and
+        the static-camera check runs with its default (``camera="auto"``).
 
     Attributes
     ----------
