@@ -125,9 +125,9 @@ def _gdi_column(meta: pd.DataFrame) -> pd.DataFrame:
 
 
 def _clip_sequences(sequences, labels: pd.DataFrame, *, layout: str, window: int, stride: int, min_valid: float,
-                    conf: float, report: dict) -> tuple[np.ndarray, pd.DataFrame]:
+                    conf: float, report: dict, strict: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
     converted = [s.to_layout(layout) if s.layout != layout else s for s in sequences]
-    processed, skipped = preprocess_many(converted, on_error="skip")
+    processed, skipped = preprocess_many(converted, on_error="raise" if strict else "skip")
     report["videos_not_preprocessed"] = skipped
     if not processed:
         raise GaitError("no video could be preprocessed: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:3]))
@@ -169,6 +169,7 @@ def load_data(
     video_as_patient: bool = False,
     random_state: int = 0,
     n_jobs: int | None = None,
+    strict: bool = False,
 ) -> Dataset:
     """Load one of the harness's data sources as a :class:`Dataset`.
 
@@ -199,6 +200,13 @@ def load_data(
         Seed of the simulated cohort.
     n_jobs : int, optional
         Worker processes for the simulator.
+    strict : bool
+        By default one bad video never stops the run: a video that cannot be
+        read, whose label row is invalid (e.g. a GMFCS of 7) or that cannot be
+        preprocessed is skipped, and counted with its reason in the dataset's
+        report (``videos_unreadable``, ``videos_mislabelled``,
+        ``videos_not_preprocessed``; the report page lists them). With
+        ``strict=True`` the first such video raises instead.
 
     Raises
     ------
@@ -236,12 +244,13 @@ def load_data(
                        layout=lay, report=report)
 
     if kind == "kidzinski":
-        release = read_kidzinski(path, missing_patient="video" if video_as_patient else "raise", on_error="skip")
+        release = read_kidzinski(path, missing_patient="video" if video_as_patient else "raise",
+                                 on_error="raise" if strict else "skip")
         report["reader"] = {k: v for k, v in release.report.items()}
         table = _gdi_column(release.labels)
         clips, meta = _clip_sequences(release.sequences, table.drop(columns=["patient_id"], errors="ignore"),
                                       layout=layout, window=window, stride=stride, min_valid=min_valid, conf=conf,
-                                      report=report)
+                                      report=report, strict=strict)
         desc = f"Kidziński et al. (2020) Gillette release at {path}: {len(release.sequences)} videos"
         return Dataset(clips, meta, source, desc, video_as_patient=video_as_patient, layout=layout, report=report)
 
@@ -251,7 +260,8 @@ def load_data(
         raise ReaderError(f"{root}: no such folder", root)
     if labels is None:
         raise LabelError("the openpose source needs a label table (--labels labels.csv) with video_id, patient_id and labels")
-    table = _read_label_table(Path(labels), video_as_patient=video_as_patient)
+    table, mislabelled = _read_label_table(Path(labels), video_as_patient=video_as_patient, strict=strict)
+    report["videos_mislabelled"] = mislabelled
     folders = {p.name: p for p in sorted(root.iterdir()) if p.is_dir()}
     if not folders and any(root.glob("*_keypoints.json")):
         folders = {root.name: root}
@@ -270,20 +280,29 @@ def load_data(
             pid = getattr(row, "patient_id", None)
             pid = pid if isinstance(pid, str) and pid else None
             sequences.append(read_openpose(folder, rate, patient_id=pid, video_id=row.video_id))
-        except ReaderError as exc:
-            unreadable[row.video_id] = str(exc)
+        except (GaitError, OSError) as exc:  # one bad video never stops the run (unless strict)
+            if strict:
+                raise ReaderError(f"{folder}: {exc} (strict: the run stops at the first bad video)", folder) from exc
+            unreadable[row.video_id] = f"{type(exc).__name__}: {exc}"
     report["videos_unreadable"] = unreadable
     if not sequences:
         raise GaitError(f"{root}: no labelled, readable OpenPose folder (labels name {len(labelled)} videos, "
                         f"{len(folders)} folders found, {len(unreadable)} unreadable)")
     clips, meta = _clip_sequences(sequences, table.drop(columns=["patient_id", "fps"], errors="ignore"), layout=layout,
-                                  window=window, stride=stride, min_valid=min_valid, conf=conf, report=report)
+                                  window=window, stride=stride, min_valid=min_valid, conf=conf, report=report,
+                                  strict=strict)
     desc = f"OpenPose output in {root} with labels from {Path(labels).name}: {len(sequences)} videos"
     return Dataset(clips, meta, source, desc, video_as_patient=video_as_patient, layout=layout, report=report)
 
 
-def _read_label_table(path: Path, *, video_as_patient: bool) -> pd.DataFrame:
-    """A per-video label CSV: ``video_id``, ``patient_id`` and label columns, IDs kept as text."""
+def _read_label_table(path: Path, *, video_as_patient: bool, strict: bool = False) -> tuple[pd.DataFrame, dict]:
+    """A per-video label CSV: ``video_id``, ``patient_id`` and label columns, IDs kept as text.
+
+    Returns the table and ``{video_id: reason}`` for rows dropped for an invalid
+    GMFCS or fps (with ``strict``, such a row raises :class:`LabelError`).
+    Problems of the whole table (no ``video_id`` column, duplicates, no
+    ``patient_id``) always raise.
+    """
     if not path.is_file():
         raise ReaderError(f"{path}: no such label file", path)
     try:
@@ -291,6 +310,9 @@ def _read_label_table(path: Path, *, video_as_patient: bool) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ReaderError(f"{path}: not a readable CSV label table ({exc})", path) from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
+    if len(set(table.columns)) != len(table.columns):
+        repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
+        raise LabelError(f"{path}: columns named more than once (ignoring case and spaces): {repeated}")
     if "video_id" not in table.columns:
         raise LabelError(f"{path}: the label table needs a video_id column; columns are {list(table.columns)}")
     table["video_id"] = table["video_id"].astype(str).str.strip()
@@ -302,13 +324,31 @@ def _read_label_table(path: Path, *, video_as_patient: bool) -> pd.DataFrame:
                          "(or treat each video as its own patient: --video-as-patient)")
     if "patient_id" in table.columns:
         table["patient_id"] = table["patient_id"].str.strip()
+    mislabelled: dict[str, str] = {}
     if "gmfcs" in table.columns:
-        table["gmfcs"] = validate_gmfcs(table["gmfcs"], where=str(path), ids=table["video_id"])
+        levels = []
+        for video, value in zip(table["video_id"], table["gmfcs"]):
+            try:
+                levels.append(validate_gmfcs([value], where=str(path), ids=[video]).iloc[0])
+            except LabelError as exc:
+                if strict:
+                    raise
+                mislabelled[video] = str(exc)
+                levels.append(pd.NA)
+        table["gmfcs"] = pd.array(levels, dtype="Int64")
     if "fps" in table.columns:
         rate = pd.to_numeric(table["fps"], errors="coerce")
         bad = table["fps"].notna() & ~(rate > 0)
         if bad.any():
-            raise LabelError(f"{path}: fps must be a positive number; bad values for videos "
-                             f"{table.loc[bad, 'video_id'].tolist()[:5]}")
+            message = (f"{path}: fps must be a positive number; bad values for videos "
+                       f"{table.loc[bad, 'video_id'].tolist()[:5]}")
+            if strict:
+                raise LabelError(message)
+            for video in table.loc[bad, "video_id"]:
+                mislabelled[video] = f"{path}: fps {table.loc[table['video_id'] == video, 'fps'].iloc[0]!r} is not a " \
+                                     "positive number"
         table["fps"] = rate
-    return _gdi_column(table)
+    if mislabelled and len(mislabelled) == len(table):
+        raise LabelError(f"{path}: every label row is invalid: " + "; ".join(list(mislabelled.values())[:3]))
+    table = table[~table["video_id"].isin(list(mislabelled))].reset_index(drop=True)
+    return _gdi_column(table), mislabelled

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the feature-importance study (features.html) in the gmfcs and gdi suites")
     p.add_argument("--no-html", action="store_true", help="write metrics.json and predictions.csv only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--strict", action="store_true",
+                   help="stop (exit 2) at the first video that cannot be read, is mislabelled or cannot be "
+                        "preprocessed; by default such videos are skipped and listed in the report")
     return p
 
 
@@ -167,11 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         data = evaluation.load_data(
             args.data, labels=args.labels, fps=args.fps, window=args.window, stride=args.stride, min_valid=args.min_valid,
             conf=args.conf, layout=args.layout, n_patients=n_patients, noise=args.noise,
-            video_as_patient=args.video_as_patient, random_state=args.seed,
+            video_as_patient=args.video_as_patient, random_state=args.seed, strict=args.strict,
         )
         load_s = time.perf_counter() - started
         print(f"{data.description}: {len(data)} clips, {data.meta['video_id'].nunique()} videos, "
               f"{data.meta['patient_id'].nunique()} patients", file=sys.stderr)
+        for key in ("videos_unreadable", "videos_mislabelled", "videos_not_preprocessed"):
+            skipped = data.report.get(key) or {}
+            if skipped:
+                print(f"skipped {len(skipped)} {key.replace('_', ' ')}: "
+                      + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:5]), file=sys.stderr)
         study_only = args.suite == "features"
         results = evaluation.cross_validate(
             models, data, "gmfcs" if study_only else args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,

@@ -81,7 +81,13 @@ class PoseSequence:
         lay = get_layout(self.layout)
         object.__setattr__(self, "layout", lay.name)
 
-        kp = np.array(self.keypoints, dtype=np.float32, copy=True)
+        try:
+            raw = np.asarray(self.keypoints)
+        except ValueError as exc:  # ragged nested lists: frames or joints of different lengths
+            raise PoseDataError(f"{name}: keypoints must be a rectangular array (T, V, 3): {exc}") from None
+        if not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
+            raise PoseDataError(f"{name}: keypoints must hold real numbers, got dtype {raw.dtype}")
+        kp = np.array(raw, dtype=np.float32, copy=True)
         if kp.ndim != 3 or kp.shape[2] != 3:
             raise PoseDataError(f"{name}: keypoints must have shape (T, V, 3) = (frames, joints, x/y/confidence), got {kp.shape}")
         if kp.shape[0] == 0:
@@ -110,6 +116,8 @@ class PoseSequence:
         object.__setattr__(self, "keypoints", kp)
 
         try:
+            if isinstance(self.fps, (bool, np.bool_, str, bytes)):
+                raise TypeError
             fps = float(self.fps)
         except (TypeError, ValueError):
             raise PoseDataError(f"{name}: fps must be a number, got {self.fps!r}") from None

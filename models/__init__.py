@@ -8,6 +8,9 @@
   :class:`GaitFeatureRegressor`.
 * :mod:`models.feature_importance` — SHAP values, permutation importance,
   XGBoost gain, rank agreement, importance by body region.
+* :mod:`models.checks` — the checks every estimator runs at its door
+  (:func:`~models.checks.check_clips`, :func:`~models.checks.check_labels`);
+  :mod:`models.errors` — :class:`ModelFileError` (saved model files that fail verification).
 * :mod:`models.selection` — forward/backward sequential feature selection with
   patient-grouped inner cross-validation.
 * :mod:`models.evidence` — plain-language evidence statements and the typical
@@ -23,6 +26,7 @@ The deep models import PyTorch on first use, so the classical ones (and the
 skeleton figure) load fast.
 """
 
+from models.errors import ModelFileError
 from models.evidence import TYPICAL_RANGES, evidence_statements, feature_label, load_typical_ranges
 from models.feature_importance import (
     ShapResult,
@@ -56,6 +60,7 @@ def __getattr__(name: str):
 
 __all__ = [
     *_LAZY,
+    "ModelFileError",
     "FeatureTableClassifier",
     "FeatureTableRegressor",
     "OrdinalClassifier",

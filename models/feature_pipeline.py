@@ -7,6 +7,14 @@ state), then a :class:`~models.tabular.FeatureTableClassifier` or
 model, fitted on the training clips only). They work wherever scikit-learn
 estimators do, e.g. ``cross_val_score(est, clips, y, groups=patients,
 cv=GroupKFold(5))``.
+
+Input checks (``fit``, ``predict``, ``predict_proba``, ``transform_features``):
+the clips must be preprocessed (:func:`gaitfeat.preprocess`: hip-centred, in
+leg lengths; raw pixels and impossible values are refused), and every clip
+must have at least one observed keypoint — a clip that is entirely missing
+is refused with a ``PoseDataError`` naming its index rather than given a
+probability. Class labels must be of one kind (all numbers or all text),
+regression targets finite numbers (``LabelError`` otherwise).
 """
 
 from __future__ import annotations
@@ -17,16 +25,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.features import GaitFeatureExtractor
+from models.checks import check_clips, check_labels, check_targets
 from models.tabular import FeatureTableClassifier, FeatureTableRegressor
 
 __all__ = ["GaitFeatureClassifier", "GaitFeatureRegressor"]
 
 
 def _clips(X) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 4:
-        raise ValueError(f"expected pose clips of shape (N, T, V, C), got an array of shape {X.shape}")
-    return X
+    """The clips checked by :func:`models.checks.check_clips` (float32 ``(N, T, V, C)``).
+
+    Refuses (``PoseDataError``) raw pixels, infinite or impossible values,
+    confidences outside [0, 1] and clips with no observed keypoint (every
+    x, y NaN or every confidence 0), naming those clips: a prediction for
+    them would be built from nothing.
+    """
+    return check_clips(X, what="X")
 
 
 class _ClipModel(BaseEstimator):
@@ -36,7 +49,7 @@ class _ClipModel(BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Extract features from the clips ``X`` and fit the model to ``y``. Returns ``self``."""
         X = _clips(X)
-        y = np.asarray(y)
+        y = self._check_y(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{X.shape[0]} clips but {y.shape[0]} labels")
         self.pipeline_ = Pipeline([
@@ -59,6 +72,11 @@ class _ClipModel(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         return self.pipeline_.predict(_clips(X))
+
+
+    @staticmethod
+    def _check_y(y) -> np.ndarray:
+        return check_targets(y)
 
 
 class GaitFeatureClassifier(ClassifierMixin, _ClipModel):
@@ -99,6 +117,11 @@ class GaitFeatureClassifier(ClassifierMixin, _ClipModel):
         self.max_depth = max_depth
         self.C = C
         self.random_state = random_state
+
+    @staticmethod
+    def _check_y(y) -> np.ndarray:
+        check_labels(y)
+        return np.asarray(y)
 
     def _table_model(self):
         return FeatureTableClassifier(estimator=self.estimator, ordinal=self.ordinal, class_weight=self.class_weight,

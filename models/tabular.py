@@ -5,7 +5,9 @@ given, validation in ``fit``, learned state ending in ``_``) and pass
 ``sklearn.utils.estimator_checks.parametrize_with_checks``. Missing feature
 values (NaN: a feature that could not be measured in a clip) are allowed:
 logistic regression, ridge and random forests impute the training median
-inside the estimator; XGBoost handles them natively.
+inside the estimator; XGBoost handles them natively. Class labels must be of
+one kind (``[1, "2", 3]`` is refused with a ``LabelError`` rather than
+silently turned into text), regression targets numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from gaitfeat.errors import LabelError
+from models.checks import check_labels
 
 __all__ = ["FeatureTableClassifier", "FeatureTableRegressor", "OrdinalClassifier", "CLASSIFIERS", "REGRESSORS"]
 
@@ -98,6 +103,7 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit one binary model per threshold. Returns ``self``."""
+        check_labels(y)
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -187,6 +193,7 @@ class FeatureTableClassifier(ClassifierMixin, BaseEstimator):
         """Fit on a feature table ``X`` (n_samples, n_features) and labels ``y``. Returns ``self``."""
         if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
             raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, got {self.class_weight!r}")
+        check_labels(y)
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -247,6 +254,8 @@ class FeatureTableRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on a feature table ``X`` and continuous targets ``y``. Returns ``self``."""
+        if check_labels(y) - {"number", "bool"} or np.asarray(y).dtype.kind in "US":
+            raise LabelError("y must hold numbers (regression targets), not text labels")
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         self.model_ = fit_weighted(self._base(), X, np.asarray(y, dtype=float), weights)

@@ -11,6 +11,7 @@ import torch
 from sklearn.base import clone
 
 from gaitfeat.errors import PoseDataError
+from models.errors import ModelFileError
 from gaitfeat.features import FEATURE_INFO, FEATURES
 from gaitfeat.layouts import BODY25, COCO17
 from models.deep import (DualStreamClassifier, STGCNClassifier, STGCNRegressor, TrunkCache, load_estimator,
@@ -255,7 +256,8 @@ def test_stgcn_classifier_clone_roundtrip_and_determinism(tmp_path):
     again = clone(est).fit(x, y, groups=groups)
     np.testing.assert_array_equal(est.predict_proba(x), again.predict_proba(x))
     assert set(est.classes_) == {0, 1} and est.predict(x).shape == (32,)
-    pt, side = est.save(tmp_path / "stgcn")
+    pt, side, manifest = est.save(tmp_path / "stgcn")
+    assert json.loads(manifest.read_text())["files"].keys() == {"stgcn.pt", "stgcn.json"}
     info = json.loads(side.read_text())
     assert info["estimator"] == "STGCNClassifier" and info["classes"] == [0, 1]
     loaded = load_estimator(tmp_path / "stgcn")
@@ -285,11 +287,21 @@ def test_dual_stream_classifier_with_backbone_and_roundtrip(tmp_path):
     loaded = DualStreamClassifier.load(tmp_path / "dual")
     np.testing.assert_allclose(loaded.predict_proba(x, features=feats), proba, rtol=1e-5, atol=1e-7)
     assert loaded.selected_features_ == est.selected_features_
-    # A file written before the cache became a `cache=` argument (its params hold `cache_frozen`) still loads.
+    # A file of format 1 (before manifests; its params may hold the retired `cache_frozen`) is refused with a
+    # message saying how to re-save it; verify=False loads it with a warning, and saving it again writes a manifest.
     side = tmp_path / "dual.json"
     info = json.loads(side.read_text())
+    info["format"] = 1
     info["params"]["cache_frozen"] = True
+    del info["torch"]
     side.write_text(json.dumps(info))
+    (tmp_path / "dual.manifest.json").unlink()
+    with pytest.raises(ModelFileError, match=r"manifest.*verify=False.*save"):
+        load_estimator(tmp_path / "dual")
+    with pytest.warns(UserWarning, match="WITHOUT verification"):
+        old = load_estimator(tmp_path / "dual", verify=False)
+    np.testing.assert_allclose(old.predict_proba(x, features=feats), proba, rtol=1e-5, atol=1e-7)
+    old.save(tmp_path / "dual")
     np.testing.assert_allclose(load_estimator(tmp_path / "dual").predict_proba(x, features=feats), proba,
                                rtol=1e-5, atol=1e-7)
     assert clone(est).get_params()["fusion"] == "xattn"
@@ -327,7 +339,7 @@ def test_bad_input_is_refused_clearly():
         STGCNClassifier(epochs=1, early_stopping=False).fit(x[:, :, :16], y)
     bad = x.copy()
     bad[0, 0, 0, 0] = np.inf
-    with pytest.raises(PoseDataError, match="infinite"):
+    with pytest.raises(PoseDataError, match="impossible coordinate"):
         STGCNClassifier(epochs=1, early_stopping=False).fit(bad, y)
     with pytest.raises(PoseDataError, match="too short"):
         STGCNClassifier(epochs=1, early_stopping=False).fit(x[:, :4], y)
@@ -353,3 +365,172 @@ def test_custom_config_object_is_accepted_by_the_module():
     cfg = StgcnConfig(blocks=((8, 1), (16, 2)), frame_pool=2)
     net = STGCN(COCO17, 3, config=cfg)
     assert net.embedding_dim == 16 and net(torch.randn(2, 20, 17, 3)).shape == (2, 3)
+
+
+# ---------------------------------------------------------------- hardening: model files, inputs, labels
+@pytest.fixture(scope="module")
+def tiny_stgcn():
+    x, y = _toy(n=16, t=16)
+    return STGCNClassifier(epochs=1, batch_size=8, early_stopping=False, random_state=0).fit(x, y), x
+
+
+def _resave_manifest(base):
+    """What someone who edits a file and recomputes the manifest would write (the schema must still catch it)."""
+    import hashlib
+
+    files = {}
+    for suffix in (".pt", ".json"):
+        data = base.with_suffix(suffix).read_bytes()
+        files[base.with_suffix(suffix).name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    base.with_suffix(".manifest.json").write_text(json.dumps({"format": 2, "files": files}))
+
+
+def _edit_sidecar(base, change):
+    side = base.with_suffix(".json")
+    info = json.loads(side.read_text())
+    change(info)
+    side.write_text(json.dumps(info))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda i: i.update(classes=[1, 0]), "sorted"),
+    (lambda i: i.update(classes=[0, 5]), None),                  # same types and size: only the manifest catches it
+    (lambda i: i.update(classes=[0, "1"]), "all integers or all strings"),
+    (lambda i: i.update(classes=[0, 0]), "unique"),
+    (lambda i: i.update(classes=[0, 1, 2]), "3 classes but the network's head has 2 outputs"),
+    (lambda i: i.update(classes="01"), "list"),
+    (lambda i: i["params"].update(epochs="many"), r"params\['epochs'\] must be an integer"),
+    (lambda i: i["params"].update(dropout=None), r"params\['dropout'\]"),
+    (lambda i: i["params"].update(config="huge"), r"params\['config'\]"),
+    (lambda i: i["params"].update(layout="body25"), "differs from params"),
+    (lambda i: i["params"].update(surprise=1), "unknown keys"),
+    (lambda i: i["params"].pop("lr"), "lacks"),
+    (lambda i: i.pop("classes"), "lacks"),
+    (lambda i: i.update(layout="body25", params={**i["params"], "layout": "body25"}), "does not fit|needs"),
+    (lambda i: i.update(estimator="STGCNRegressor"), "lacks|describes"),
+    (lambda i: i.update(format=7), "format 7, newer"),
+    (lambda i: i.update(n_frames="16"), "n_frames"),
+    (lambda i: i.update(params=[1, 2]), "'params' must be an object"),
+])
+def test_tampered_sidecar_is_refused_before_use(tiny_stgcn, tmp_path, edit, message):
+    est, x = tiny_stgcn
+    base = tmp_path / "m"
+    est.save(base)
+    _edit_sidecar(base, edit)
+    with pytest.raises(ModelFileError, match="does not match its manifest") as info:
+        load_estimator(base)
+    assert "m.json" in str(info.value) and info.value.path.endswith("m.json")
+    if message is not None:                                        # even with a recomputed manifest: the schema
+        _resave_manifest(base)
+        with pytest.raises(ModelFileError, match=message):
+            STGCNClassifier.load(base)
+
+
+def test_corrupt_missing_or_newer_model_files_are_refused(tiny_stgcn, tmp_path):
+    est, x = tiny_stgcn
+    base = tmp_path / "m"
+    est.save(base)
+    np.testing.assert_array_equal(STGCNClassifier.load(base).predict_proba(x), est.predict_proba(x))
+    pt = base.with_suffix(".pt")
+    good = pt.read_bytes()
+    pt.write_bytes(good[: len(good) // 2])                          # truncated
+    with pytest.raises(ModelFileError, match="m.pt does not match its manifest"):
+        load_estimator(base)
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match="not a weights-only tensor file"):
+        load_estimator(base)
+    pt.write_bytes(good)
+    _resave_manifest(base)
+    # Tensors of the wrong shape or with NaN weights, behind a recomputed manifest.
+    state = torch.load(pt, weights_only=True)
+    state["module.fcn.bias"] = torch.full_like(state["module.fcn.bias"], float("nan"))
+    torch.save(state, pt)
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match="non-finite"):
+        load_estimator(base)
+    state["module.fcn.bias"] = torch.zeros(5)
+    torch.save(state, pt)
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match="fcn.bias"):
+        load_estimator(base)
+    pt.write_bytes(good)
+    _resave_manifest(base)
+    man = base.with_suffix(".manifest.json")
+    m = json.loads(man.read_text())
+    man.write_text(json.dumps({**m, "format": 3}))
+    with pytest.raises(ModelFileError, match="format 3, newer than this version reads"):
+        load_estimator(base)
+    man.write_text("{not json")
+    with pytest.raises(ModelFileError, match="not a valid JSON manifest"):
+        load_estimator(base)
+    man.write_text(json.dumps({"format": 2, "files": {"other.pt": {}}}))
+    with pytest.raises(ModelFileError, match="lists"):
+        load_estimator(base)
+    man.unlink()
+    with pytest.raises(ModelFileError, match="manifest.json is missing.*verify=False"):
+        load_estimator(base)
+    with pytest.raises(ModelFileError, match="no saved estimator"):
+        load_estimator(tmp_path / "nothing")
+    est.save(base)
+    pt.unlink()
+    with pytest.raises(ModelFileError, match="missing model file"):
+        load_estimator(base)
+    est.save(base)
+    base.with_suffix(".json").write_text("[1, 2")
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match="not a valid JSON sidecar"):
+        load_estimator(base)
+    base.with_suffix(".json").write_text('{"format": NaN}')
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match="not standard JSON"):
+        load_estimator(base)
+
+
+@pytest.mark.parametrize("cls", [STGCNClassifier, STGCNRegressor, DualStreamClassifier])
+def test_predict_before_fit_is_not_fitted_error(cls):
+    from sklearn.exceptions import NotFittedError
+
+    x, _ = _toy(n=4, t=16)
+    for method in ("predict", "predict_proba", "joint_contributions"):
+        if hasattr(cls, method):
+            with pytest.raises(NotFittedError):
+                getattr(cls(), method)(x)
+    with pytest.raises(NotFittedError):
+        cls().save("never-written")
+
+
+def _bad_clip_variants(x):
+    pixels = x.copy()
+    pixels[..., :2] = pixels[..., :2] * 200 + 640                   # raw pixel coordinates
+    huge = x.copy()
+    huge[1, 3, 5, 0] = 1e30                                          # one impossible value
+    nan_clip = x.copy()
+    nan_clip[2, ..., :2] = np.nan                                    # clip 2 entirely missing
+    zero_conf = x.copy()
+    zero_conf[3, ..., 2] = 0.0                                       # clip 3: no confident keypoint
+    conf = x.copy()
+    conf[0, 0, 0, 2] = 7.0                                           # confidence outside [0, 1]
+    return [(pixels, "pixel"), (huge, "impossible coordinate"), (nan_clip, "no observed keypoint.*indices 2"),
+            (zero_conf, "no observed keypoint.*indices 3"), (conf, "confidence 7 outside"),
+            (x.astype(complex), "real numbers"), (x.astype(object), "real numbers"), (x[:0], "no clips")]
+
+
+def test_deep_estimators_refuse_clips_that_are_not_preprocessed(tiny_stgcn):
+    est, x = tiny_stgcn
+    for bad, message in _bad_clip_variants(x[:4]):
+        for method in (est.predict, est.predict_proba, lambda X: STGCNClassifier(epochs=1, early_stopping=False)
+                       .fit(X, np.arange(len(X)) % 2)):
+            with pytest.raises(PoseDataError, match=message):
+                method(bad)
+
+
+def test_mixed_label_types_are_refused_clearly():
+    from gaitfeat.errors import LabelError
+
+    x, _ = _toy(n=9, t=16)
+    for y in ([1, "2", 3] * 3, np.array([1, "2", 3] * 3, dtype=object), pd.Series([1, "2", 3] * 3)):
+        for est in (STGCNClassifier(epochs=1, early_stopping=False), DualStreamClassifier(early_stopping=False)):
+            with pytest.raises(LabelError, match="mixes kinds of labels"):
+                est.fit(x, y)
+    with pytest.raises(LabelError, match="real numbers"):
+        STGCNRegressor(epochs=1, early_stopping=False).fit(x, ["a"] * 9)

@@ -124,3 +124,171 @@ def test_one_side_only_and_missing_gmfcs(tmp_path):
     assert report["videos_with_one_side"] == 1 and report["videos_without_gmfcs"] == 1
     assert np.isnan(labels.loc[0, "gdi_right"]) and labels.loc[0, "gdi_left"] == 92.5
     assert labels["gmfcs"].isna().sum() == 1
+
+
+# -- class: identifiers that become file names ----------------------------------
+
+BAD_VIDEO_IDS = ["../../x", "..", "../secret", "a/b", "/etc/passwd", "..\\x", "C:x", "x\x00y", "x\ny", "x" * 300]
+
+
+@pytest.mark.parametrize("bad", BAD_VIDEO_IDS)
+def test_video_id_cannot_leave_video_csvs(tmp_path, bad):
+    """A label ``videoid`` of ``../../x`` used to read ``x.csv`` outside ``video_csvs/``."""
+    rows = _label_rows()
+    for r in rows:
+        if r["videoid"] == "1003":
+            r["videoid"] = bad
+    root = _release(tmp_path, rows)
+    # The file the traversal would reach, with valid trajectories.
+    np.savetxt(tmp_path / "x.csv", stick_walker(30).keypoints.reshape(-1, 75), delimiter=",", fmt="%.4f")
+    with pytest.raises(LabelError, match="video ID .*cannot be used as a file name"):
+        read_kidzinski(root)
+    seqs, labels, report = read_kidzinski(root, on_error="skip")
+    assert [s.video_id for s in seqs] == ["1001", "1002"] == list(labels["video_id"])
+    assert list(report["skipped_bad_video_id"]) == [bad.strip()]
+    assert "cannot be used as a file name" in next(iter(report["skipped_bad_video_id"].values()))
+
+
+def test_path_inside_is_checked_after_joining(tmp_path):
+    from gaitfeat.io._names import path_inside
+
+    with pytest.raises(LabelError, match="would lead outside"):
+        path_inside(tmp_path / "video_csvs", "../x.csv", what="video ID")
+    assert path_inside(tmp_path / "video_csvs", "1001.csv", what="video ID") == tmp_path / "video_csvs" / "1001.csv"
+
+
+# -- class: negative confidences --------------------------------------------------
+
+
+@pytest.mark.parametrize("conf", [-0.25, -1.0, 2.0])
+def test_confidence_outside_unit_interval_is_refused(tmp_path, conf):
+    root = _release(tmp_path)
+    path = root / "video_csvs" / "1002.csv"
+    arr = np.loadtxt(path, delimiter=",")
+    arr[9, 3 * 4 + 2] = conf
+    np.savetxt(path, arr, delimiter=",", fmt="%.4f")
+    with pytest.raises(ReaderError, match=r"1002.csv: row 10 \(frame 9\), joint 4: confidence .* outside \[0, 1\]"):
+        read_kidzinski(root)
+    seqs, labels, report = read_kidzinski(root, on_error="skip")
+    assert "1002" in report["skipped_corrupt_file"] and len(seqs) == 2
+
+
+# -- class: label conflicts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("left", "right"), [(2, 7), (2, 3), (7, 2), ("II", 3)])
+def test_gmfcs_differing_between_sides(tmp_path, left, right):
+    """Used to become unvalidated gmfcs_left/gmfcs_right columns (a 7 got through)."""
+    rows = _label_rows()
+    for r in rows:
+        if r["videoid"] == "1002":
+            r["gmfcs"] = left if r["side"] == "L" else right
+    path = _release(tmp_path, rows) / "alldata_processed.csv"
+    match = "1002: 7" if 7 in (left, right) else "L and R rows of 1 videos have different 'gmfcs' values: 1002"
+    with pytest.raises(LabelError, match=match):
+        read_kidzinski_labels(path)
+
+
+def test_gmfcs_same_level_written_differently_is_fine(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        if r["videoid"] == "1002":
+            r["gmfcs"] = "II" if r["side"] == "L" else 2
+    labels, report = read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+    assert labels.loc[1, "gmfcs"] == 2 and "gmfcs_left" not in labels and "gmfcs" not in report["side_specific_columns"]
+
+
+def test_patient_differing_between_sides_names_the_video(tmp_path):
+    rows = _label_rows()
+    rows[3]["Patient_ID"] = 99  # video 1002, side R
+    with pytest.raises(LabelError, match="name different patients: 1002"):
+        read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+
+
+@pytest.mark.parametrize(("a", "b"), [("gmfcs", "GMFCS"), ("gmfcs", "gmfcs"), ("Patient_ID", "patient id"), ("GDI", "gdi")])
+def test_duplicate_columns_that_differ(tmp_path, a, b):
+    """``GMFCS`` and ``gmfcs`` both present: one used to be dropped silently."""
+    rows = _label_rows()
+    root = _release(tmp_path, rows)
+    table = pd.DataFrame(rows).drop(columns=[c for c in ("gmfcs", "Patient_ID", "GDI") if c in (a, b) or c.lower() == a.lower()])
+    first = [r[{"gmfcs": "gmfcs", "Patient_ID": "Patient_ID", "GDI": "GDI"}[a]] for r in rows]
+    second = list(first)
+    second[2] = 4 if a.lower() == "gmfcs" else 55
+    cols = list(table.columns) + [a, b]
+    data = [list(row) + [x, y] for row, x, y in zip(table.itertuples(index=False), first, second)]
+    with open(root / "alldata_processed.csv", "w") as fh:
+        fh.write(",".join(cols) + "\n")
+        for row in data:
+            fh.write(",".join("" if v is None else str(v) for v in row) + "\n")
+    with pytest.raises(LabelError, match=f"columns '{a}' and '{b}' both mean .* but differ"):
+        read_kidzinski_labels(root / "alldata_processed.csv")
+
+
+def test_duplicate_columns_that_agree_are_merged_and_reported(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        r["GMFCS"] = r["gmfcs"]
+    labels, report = read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+    assert list(labels["gmfcs"]) == [1, 2, 3]
+    assert report["merged_duplicate_columns"] == {"gmfcs": ["gmfcs", "GMFCS"]}
+
+
+def test_infinite_ids_and_levels(tmp_path):
+    rows = _label_rows()
+    rows[0]["gmfcs"] = float("inf")
+    with pytest.raises(LabelError, match="infinite"):
+        read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+    rows = _label_rows()
+    rows[0]["videoid"] = float("inf")
+    with pytest.raises(LabelError, match="video ID inf"):
+        read_kidzinski_labels(_release(tmp_path / "b", rows) / "alldata_processed.csv")
+
+
+def test_generated_side_column_clash(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        r["gdi_left"] = 1.0
+    with pytest.raises(LabelError, match="clash"):
+        read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+
+
+# -- class: raw OS errors -------------------------------------------------------------
+
+
+def test_trajectory_path_is_a_folder_or_broken_link(tmp_path):
+    root = _release(tmp_path)
+    (root / "video_csvs" / "1002.csv").unlink()
+    (root / "video_csvs" / "1002.csv").mkdir()
+    (root / "video_csvs" / "1003.csv").unlink()
+    (root / "video_csvs" / "1003.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(ReaderError, match="1002.csv: is a folder"):
+        read_kidzinski(root)
+    seqs, labels, report = read_kidzinski(root, on_error="skip")
+    assert len(seqs) == 1
+    assert "is a folder" in report["skipped_corrupt_file"]["1002"]
+    assert "broken symbolic link" in report["skipped_corrupt_file"]["1003"]
+
+
+def test_label_table_is_a_folder(tmp_path):
+    (tmp_path / "labels.csv").mkdir()
+    with pytest.raises(ReaderError, match="labels.csv: is a folder"):
+        read_kidzinski_labels(tmp_path / "labels.csv")
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    with pytest.raises(ReaderError, match="loop.csv: (broken symbolic link|cannot read)"):
+        read_kidzinski_labels(tmp_path / "loop.csv")
+
+
+def test_bad_fps_is_refused_up_front(tmp_path):
+    from gaitfeat.errors import PoseDataError
+
+    with pytest.raises(PoseDataError, match="fps"):
+        read_kidzinski(_release(tmp_path), fps=True, on_error="skip")
+
+
+def test_values_beyond_float32_are_refused(tmp_path):
+    root = _release(tmp_path)
+    arr = np.loadtxt(root / "video_csvs" / "1001.csv", delimiter=",")
+    arr[4, 0] = 1e300
+    np.savetxt(root / "video_csvs" / "1001.csv", arr, delimiter=",")
+    with pytest.raises(ReaderError, match=r"1001.csv: infinite value \(or beyond the float32 range\) in row 5"):
+        read_kidzinski(root)

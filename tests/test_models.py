@@ -177,3 +177,66 @@ def test_evidence_statements_cite_the_feature_table():
     assert "left knee ROM 38° vs right 55° (symmetry index 37 %" in st[1]["text"]
     assert all(s["feature"] != "trunk_sway" for s in st)
     assert len(st) == 3
+
+
+# ---------------------------------------------------------------- hardening: bad clips and labels
+def test_gait_feature_models_refuse_missing_or_unpreprocessed_clips(cohort):
+    from gaitfeat.errors import PoseDataError
+
+    clips, meta = cohort.clips[:40], cohort.meta.iloc[:40]
+    clf = GaitFeatureClassifier(fps=30.0, estimator="logreg").fit(clips, meta["gmfcs"].to_numpy())
+    reg = GaitFeatureRegressor(fps=30.0, estimator="ridge").fit(clips, meta["gdi"].to_numpy())
+    x = clips[:5].copy()
+    nan_clip = x.copy()
+    nan_clip[1] = np.nan                                           # clip 1: nothing observed
+    nan_clip[4, ..., :2] = np.nan                                  # clip 4: coordinates NaN, confidence kept
+    zero_conf = x.copy()
+    zero_conf[2, ..., 2] = 0.0                                     # clip 2: confidence all 0
+    pixels = x * 300.0
+    huge = x.copy()
+    huge[0, 5, 3, 1] = -1e30
+    conf = x.copy()
+    conf[0, 0, 0, 2] = -0.5
+    cases = [(nan_clip, r"no observed keypoint.*clip indices 1, 4"), (zero_conf, r"no observed keypoint.*indices 2"),
+             (pixels, "pixel"), (huge, "impossible coordinate"), (conf, "confidence -0.5 outside"),
+             (x.astype(complex), "real numbers"), (np.zeros((0, 40, 17, 3)), "no clips")]
+    for bad, message in cases:
+        for call in (clf.predict, clf.predict_proba, clf.transform_features, reg.predict,
+                     lambda X: GaitFeatureClassifier(estimator="logreg").fit(X, np.arange(len(X)) % 2)):
+            with pytest.raises(PoseDataError, match=message):
+                call(bad)
+    # Partly missing clips are still measured (NaN features are imputed).
+    partly = x.copy()
+    partly[0, :, :5] = np.nan
+    assert np.isfinite(clf.predict_proba(partly)).all()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: FeatureTableClassifier(estimator="logreg"),
+    lambda: FeatureTableClassifier(estimator="xgb", n_estimators=5),
+    lambda: FeatureTableClassifier(estimator="logreg", ordinal=True),
+    lambda: OrdinalClassifier(),
+])
+def test_mixed_label_types_are_refused_by_table_classifiers(make):
+    from gaitfeat.errors import LabelError
+
+    X = np.random.default_rng(0).normal(size=(9, 3))
+    for y in ([1, "2", 3] * 3, np.array([1, "2", 3] * 3, dtype=object), pd.Series([1.0, "a", 2] * 3)):
+        with pytest.raises(LabelError, match="mixes kinds of labels"):
+            make().fit(X, y)
+    with pytest.raises(LabelError, match="missing"):
+        make().fit(X, [1, None, 2] * 3)
+
+
+def test_mixed_labels_and_text_targets_are_refused_from_clips(cohort):
+    from gaitfeat.errors import LabelError
+
+    clips = cohort.clips[:9]
+    with pytest.raises(LabelError, match="mixes kinds of labels"):
+        GaitFeatureClassifier(estimator="logreg").fit(clips, [1, "2", 3] * 3)
+    with pytest.raises(LabelError, match="mixes kinds|text labels"):
+        FeatureTableRegressor(estimator="ridge").fit(np.ones((9, 2)), [1, "2", 3] * 3)
+    with pytest.raises(LabelError, match="text labels"):
+        FeatureTableRegressor(estimator="ridge").fit(np.ones((9, 2)), np.array(["1", "2", "3"] * 3, dtype=object))
+    with pytest.raises(LabelError, match="real numbers"):
+        GaitFeatureRegressor(estimator="ridge").fit(clips, ["a"] * 9)

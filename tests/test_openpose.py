@@ -7,7 +7,7 @@ import pytest
 
 import gaitfeat
 from gaitfeat import read_openpose, write_openpose
-from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
+from gaitfeat.errors import LabelError, LayoutError, PoseDataError, ReaderError
 from gaitfeat.testing import stick_walker
 
 
@@ -131,6 +131,12 @@ def test_duplicate_frame_numbers_and_bad_names(tmp_path, walker):
     folder = tmp_path / "mixed"
     write_openpose(walker, folder, prefix="a")
     write_openpose(walker, folder, prefix="b")
+    with pytest.raises(ReaderError, match="mixes 2 recordings with different file-name prefixes: 'a' .*'b'"):
+        read_openpose(folder, fps=30)
+    folder = tmp_path / "padding"
+    folder.mkdir()
+    (folder / "a_0_keypoints.json").write_text('{"people": []}')
+    (folder / "a_000_keypoints.json").write_text('{"people": []}')
     with pytest.raises(ReaderError, match="two files for frame 0"):
         read_openpose(folder, fps=30)
     folder = tmp_path / "noname"
@@ -147,6 +153,218 @@ def test_no_person_anywhere(tmp_path):
         (folder / f"v_{t:012d}_keypoints.json").write_text('{"version":1.3,"people":[]}')
     with pytest.raises(ReaderError, match="no person is detected"):
         read_openpose(folder, fps=30)
+
+
+def _frame(person=None, **extra):
+    people = [] if person is None else [{"pose_keypoints_2d": person}]
+    return json.dumps({"version": 1.3, "people": people, **extra})
+
+
+def _small_folder(tmp_path, n=5, name="v"):
+    folder = tmp_path / name
+    write_openpose(stick_walker(n), folder, prefix="v")
+    return folder
+
+
+# -- class: two recordings in one folder ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("a", "b"), ("walk", "Walk"), ("", "cam2"), ("trial_1", "trial_2")],
+)
+def test_different_prefixes_are_never_merged(tmp_path, first, second):
+    """Non-overlapping frame numbers used to be merged into one sequence."""
+    folder = tmp_path / "two"
+    walker = stick_walker(10)
+    write_openpose(walker, folder, prefix="tmp")
+    for k, path in enumerate(sorted(folder.iterdir())):
+        # first recording: frames 0-4, second: frames 5-9 (no clash of frame numbers)
+        prefix = first if k < 5 else second
+        path.rename(folder / (f"{prefix}_{k:012d}_keypoints.json" if prefix else f"{k:012d}_keypoints.json"))
+    with pytest.raises(ReaderError, match="different file-name prefixes") as info:
+        read_openpose(folder, fps=30)
+    assert repr(first) in str(info.value) and repr(second) in str(info.value)
+
+
+# -- class: stray frame number -------------------------------------------------
+
+
+@pytest.mark.parametrize("stray", [99_999_999, 10**30, 5000])
+def test_stray_frame_number_fails_fast(tmp_path, stray):
+    import time
+
+    folder = _small_folder(tmp_path)
+    (folder / f"v_{stray:012d}_keypoints.json").write_text(_frame())
+    start = time.perf_counter()
+    with pytest.raises(ReaderError, match=f"v_{stray:012d}_keypoints.json.*stray") as info:
+        read_openpose(folder, fps=30)
+    assert time.perf_counter() - start < 2
+    assert info.value.path.endswith(f"v_{stray:012d}_keypoints.json")
+
+
+def test_gaps_within_the_documented_maximum_are_read(tmp_path):
+    from gaitfeat.io.openpose import MAX_GAP_FRAMES
+
+    folder = _small_folder(tmp_path)
+    (folder / f"v_{4 + MAX_GAP_FRAMES:012d}_keypoints.json").write_text(_frame())
+    seq = read_openpose(folder, fps=30)
+    assert seq.info["read_openpose"]["gap_frames"] == MAX_GAP_FRAMES - 1
+
+
+# -- class: negative confidences -----------------------------------------------
+
+
+@pytest.mark.parametrize("conf", [-0.5, -1e-6, -1000.0, 1.5])
+def test_confidence_outside_unit_interval_is_refused(tmp_path, conf):
+    folder = _small_folder(tmp_path)
+    path = sorted(folder.iterdir())[3]
+    data = json.loads(path.read_text())
+    data["people"][0]["pose_keypoints_2d"][3 * 7 + 2] = conf
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReaderError, match=r"v_000000000003_keypoints.json: frame 3, person 0, joint 7: confidence .* outside \[0, 1\]"):
+        read_openpose(folder, fps=30)
+
+
+def test_negative_confidence_on_an_undetected_joint_is_refused_too(tmp_path):
+    folder = _small_folder(tmp_path)
+    path = sorted(folder.iterdir())[0]
+    data = json.loads(path.read_text())
+    data["people"][0]["pose_keypoints_2d"][0:3] = [0, 0, -1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReaderError, match="joint 0: confidence -1 outside"):
+        read_openpose(folder, fps=30)
+
+
+# -- class: malformed values ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (["1", "2", "0.5"] * 25, "is str '1', not a number"),
+        ([None, 2, 0.5] * 25, "is null"),
+        ([True, 2, 0.5] * 25, "is bool"),
+        ([[1, 2, 0.5]] * 25, "is list"),
+        ([[1, 2, 0.5], [1, 2]] * 5, "is list"),
+        ({"x": 1}, "must be a list of numbers"),
+        ([10**400, 1, 0.5] * 25, "too large for a float"),
+        ([], "0 keypoint values"),
+    ],
+)
+def test_non_numeric_or_ragged_keypoints(tmp_path, values, match):
+    folder = _small_folder(tmp_path)
+    path = sorted(folder.iterdir())[2]
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": values}]}))
+    with pytest.raises(ReaderError, match=match) as info:
+        read_openpose(folder, fps=30)
+    assert info.value.path == str(path)
+
+
+def test_deeply_nested_json(tmp_path):
+    folder = _small_folder(tmp_path)
+    sorted(folder.iterdir())[1].write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ReaderError, match="corrupt JSON"):
+        read_openpose(folder, fps=30)
+
+
+@pytest.mark.parametrize("fps", [True, "30", None, float("nan"), -1])
+def test_bad_fps(tmp_path, fps):
+    with pytest.raises(PoseDataError, match="fps"):
+        read_openpose(_small_folder(tmp_path), fps=fps)
+
+
+# -- class: raw OS errors ------------------------------------------------------
+
+
+def test_folder_named_like_a_frame(tmp_path):
+    folder = _small_folder(tmp_path)
+    (folder / "v_000000000005_keypoints.json").mkdir()
+    with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: is a folder, not a frame file"):
+        read_openpose(folder, fps=30)
+
+
+def test_dangling_symlink(tmp_path):
+    folder = _small_folder(tmp_path)
+    (folder / "v_000000000005_keypoints.json").symlink_to(tmp_path / "gone.json")
+    with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: broken symbolic link"):
+        read_openpose(folder, fps=30)
+
+
+def test_symlink_loop(tmp_path):
+    folder = _small_folder(tmp_path)
+    a, b = folder / "v_000000000005_keypoints.json", folder / "v_000000000006_keypoints.json"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: (cannot read the file|broken symbolic link)"):
+        read_openpose(folder, fps=30)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions and a non-root user")
+def test_unreadable_frame_file(tmp_path):
+    folder = _small_folder(tmp_path)
+    path = sorted(folder.iterdir())[1]
+    path.chmod(0)
+    try:
+        with pytest.raises(ReaderError, match="permission denied"):
+            read_openpose(folder, fps=30)
+    finally:
+        path.chmod(0o644)
+
+
+def test_unreadable_frame_file_simulated(tmp_path, monkeypatch):
+    """Root ignores file permissions: simulate the PermissionError open() would raise."""
+    import builtins
+
+    folder = _small_folder(tmp_path)
+    target = str(sorted(folder.iterdir())[1])
+    real_open = builtins.open
+
+    def fake_open(file, *args, **kwargs):
+        if str(file) == target:
+            raise PermissionError(13, "Permission denied", target)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    with pytest.raises(ReaderError, match="v_000000000001_keypoints.json: permission denied"):
+        read_openpose(folder, fps=30)
+
+
+# -- class: identifiers that become file names (writer) -------------------------
+
+
+BAD_IDS = [
+    "../../x", "..", ".", "...", "a/b", "/abs/path", "a\\b", "..\\..\\x", "C:evil", "c:\\win", "x\x00y",
+    "line\nbreak", "tab\there", "", "   ", " lead", "x" * 300, "bell\x07",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_write_openpose_refuses_unsafe_ids(tmp_path, bad):
+    target = tmp_path / "deep" / "out"
+    with pytest.raises(LabelError, match="cannot be used as a file name"):
+        write_openpose(stick_walker(3, video_id="ok"), target, prefix=bad)
+    if bad:  # an empty video ID means "none": the prefix is then "video"
+        with pytest.raises(LabelError, match="video ID .*cannot be used as a file name"):
+            write_openpose(stick_walker(3).replace(video_id=bad), target)
+    # Nothing was written anywhere.
+    assert sorted(p for p in tmp_path.rglob("*")) == []
+
+
+def test_write_openpose_checks_its_other_arguments(tmp_path):
+    seq = stick_walker(3)
+    with pytest.raises(PoseDataError, match="first_frame"):
+        write_openpose(seq, tmp_path / "a", first_frame=-1)
+    with pytest.raises(PoseDataError, match="first_frame"):
+        write_openpose(seq, tmp_path / "a", first_frame=1.5)
+    with pytest.raises(PoseDataError, match="ragged or non-numeric"):
+        write_openpose(seq, tmp_path / "a", extra_people={0: [[[1, 2, 0.5], [1, 2]]]})
+    with pytest.raises(PoseDataError, match="shape"):
+        write_openpose(seq, tmp_path / "a", extra_people={0: [np.zeros((3, 3))]})
+    with pytest.raises(PoseDataError, match="not a frame index"):
+        write_openpose(seq, tmp_path / "a", extra_people={7: [np.zeros((25, 3))]})
+    with pytest.raises(PoseDataError, match="confidence outside"):
+        write_openpose(seq, tmp_path / "a", extra_people={0: [np.full((25, 3), -1.0)]})
 
 
 @pytest.mark.skipif(not os.environ.get("GAITFEAT_REAL_OPENPOSE"), reason="set GAITFEAT_REAL_OPENPOSE to a real OpenPose JSON folder")
@@ -177,3 +395,14 @@ def test_real_openpose_features_are_plausible(layout):
         for name in gaitfeat.FEATURES:
             if np.isnan(row[name]):
                 assert name in row["nan_reason"], (i, name)
+
+
+def test_values_beyond_float32_are_refused(tmp_path):
+    """1e300 is finite in JSON but overflows the float32 keypoint array."""
+    folder = _small_folder(tmp_path)
+    path = sorted(folder.iterdir())[1]
+    data = json.loads(path.read_text())
+    data["people"][0]["pose_keypoints_2d"][0] = 1e300
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReaderError, match="beyond the float32 range"):
+        read_openpose(folder, fps=30)

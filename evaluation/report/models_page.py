@@ -57,7 +57,8 @@ def _data_section(record: dict) -> str:
     for key, label in (("videos_not_preprocessed", "videos that could not be preprocessed"),
                        ("video_folders_without_labels", "video folders without a label row (skipped)"),
                        ("labels_without_video_folder", "label rows without a video folder (skipped)"),
-                       ("videos_unreadable", "unreadable videos (skipped)")):
+                       ("videos_unreadable", "unreadable videos (skipped)"),
+                       ("videos_mislabelled", "videos with an invalid label row (skipped)")):
         value = report.get(key)
         if value:
             names = list(value.items())[:10] if isinstance(value, dict) else [(v, "") for v in list(value)[:10]]

@@ -18,6 +18,7 @@ from gaitfeat.features import _kernels as K
 from gaitfeat.features._kernels import DEFAULTS
 from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS
 from gaitfeat.layouts import SkeletonLayout, get_layout, layout_for_joint_count
+from gaitfeat.preprocessing.checks import MAX_COORDINATE, check_pose_clips
 
 __all__ = ["extract_features", "detect_events", "iter_features", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT"]
 
@@ -61,36 +62,24 @@ def _params(*, turn_width, turn_margin_s, min_usable_s, peak_window_s, prominenc
 
 
 def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayout]:
-    arr = np.asarray(clips)
-    if arr.ndim == 3:
-        arr = arr[None]
-    if arr.ndim != 4:
-        raise PoseDataError(f"clips must have shape (N, T, V, C), got {arr.shape}")
+    # Shape, type and the "is this preprocessed?" check; infinite and impossible values are
+    # flagged by the kernels in the pass they make anyway (Q_INFINITE), not scanned twice.
+    arr = check_pose_clips(clips, scan_all=False)
     N, T, V, C = arr.shape
-    if C < 2:
-        raise PoseDataError(f"clips need x and y channels (C >= 2), got C = {C}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise PoseDataError(f"clips must be numeric, got dtype {arr.dtype}")
     lay = layout_for_joint_count(V) if layout is None else get_layout(layout)
     if len(lay.joints) != V:
         raise LayoutError(f"layout {lay.name!r} has {len(lay.joints)} joints but the clips have V = {V}")
-    rates = np.broadcast_to(np.asarray(fps, dtype=np.float64), (N,)) if np.ndim(fps) == 0 else np.asarray(fps, float)
+    if isinstance(fps, (bool, np.bool_)) or np.asarray(fps).dtype == bool:
+        raise ValueError(f"fps must be a positive number or one per clip, got {fps!r}")
+    try:
+        rates = np.asarray(fps, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"fps must be a positive number or one per clip, got {fps!r}") from None
+    rates = np.broadcast_to(rates, (N,)) if rates.ndim == 0 else rates
     if rates.shape != (N,):
         raise ValueError(f"fps must be a number or one value per clip ({N}), got shape {rates.shape}")
     if not (np.isfinite(rates).all() and (rates > 0).all()):
         raise ValueError("fps must be finite and positive")
-    # The kernels read x and y of float32 C-contiguous clips; copy only when the input is not that.
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if N:
-        # Preprocessed clips are in leg lengths around the hips; pixel coordinates would give
-        # meaningless speeds and lengths, so refuse them instead of returning numbers.
-        sample = arr[:: max(1, N // 64)]
-        finite = np.abs(sample[np.isfinite(sample)])
-        if finite.size and np.median(finite) > 10.0:
-            raise PoseDataError(
-                "clips look like raw pixel coordinates (median |coordinate| "
-                f"{np.median(finite):.0f}); run gaitfeat.preprocess first (hip-centred, in leg lengths)"
-            )
     return arr, np.ascontiguousarray(rates, dtype=np.float64), lay
 
 
@@ -150,8 +139,9 @@ def _run(clips, fps, layout, params, root=None, rows=False):
                         stride_out, step_out, n_rows)
         infinite = np.flatnonzero(quality[:, K.Q_INFINITE])
         if infinite.size:
-            raise PoseDataError(f"{infinite.size} clips contain infinite coordinates (first: clip {infinite[0]}); "
-                                "mark missing joints with NaN")
+            raise PoseDataError(f"{infinite.size} clips contain infinite or impossible coordinates (|x| or |y| > "
+                                f"{MAX_COORDINATE:g} leg lengths; first: clip {infinite[0]}); preprocess the poses "
+                                "and mark missing joints with NaN")
     if rows:
         return feat, reason, quality, events, n_events, rates, (stride_out, step_out, n_rows)
     return feat, reason, quality, events, n_events, rates

@@ -12,19 +12,31 @@ Layout of the release (see ``docs/data.md``)::
 The label table is turned into one row per video. Values that differ between
 the L and R rows (GDI, knee flexion at maximum extension, SEMLS, ...) become
 ``<name>_left`` / ``<name>_right`` columns; per-video values (GMFCS, speed,
-cadence, ...) stay single columns.
+cadence, ...) stay single columns. GMFCS and the patient ID describe the
+child, so L and R rows that disagree on them are an error, never a pair of
+side columns.
 """
 
 from __future__ import annotations
 
-import re
+import csv
+import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from gaitfeat.errors import LabelError, ReaderError
+from gaitfeat.errors import GaitError, LabelError, PoseDataError, ReaderError
+from gaitfeat.io._label_table import (
+    check_finite,
+    check_sides_agree,
+    read_label_csv,
+    sides_differ,
+    snake_columns,
+    video_id_text,
+)
+from gaitfeat.io._names import path_inside, safe_name
 from gaitfeat.labels import normalise_side, validate_gmfcs, validate_patient_ids
 from gaitfeat.pose import PoseSequence
 
@@ -37,14 +49,8 @@ KIDZINSKI_FPS = 29.97
 # differ for some video is treated as side-specific too.
 _SIDE_SPECIFIC = ("gdi", "knee_flex_max_extension", "semls")
 
-_RENAME = {
-    "videoid": "video_id",
-    "examid": "exam_id",
-    "patient_id": "patient_id",
-    "kneeflex_maxextension": "knee_flex_max_extension",
-    "event_date": "event_date",
-}
-
+# Columns that describe the child or the video, not a leg: L and R rows must agree.
+_PER_VIDEO = ("patient_id", "gmfcs")
 
 class KidzinskiRelease(NamedTuple):
     """What :func:`read_kidzinski` returns."""
@@ -55,29 +61,6 @@ class KidzinskiRelease(NamedTuple):
     """One row per video in ``sequences`` (same order), snake_case columns."""
     report: dict
     """Counts of what was read and what was skipped, and why."""
-
-
-def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name).strip())
-    s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
-    compact = s.replace("_", "")
-    for raw, new in _RENAME.items():
-        if compact == raw.replace("_", ""):
-            return new
-    return s
-
-
-def _sides_differ(a: pd.Series, b: pd.Series) -> bool:
-    """Whether the L and R values differ for some video where both are given."""
-    both = (a.notna() & b.notna()).to_numpy()
-    if not both.any():
-        return False
-    a, b = a[both], b[both]
-    na, nb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
-    if na.notna().all() and nb.notna().all():
-        # 7 and 7.0 are the same value (a column with gaps is read as float).
-        return bool((~np.isclose(na.to_numpy(float), nb.to_numpy(float))).any())
-    return bool((a.astype(str).to_numpy() != b.astype(str).to_numpy()).any())
 
 
 def _find(root: Path, names: tuple[str, ...], what: str) -> Path:
@@ -109,31 +92,45 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         strides/s), ``speed`` (m/s), side-specific ``*_left``/``*_right``
         columns, and the other per-video columns in snake_case.
     report : dict
-        Counts (videos, videos with one side only, missing GMFCS).
+        Counts (videos, videos with one side only, missing GMFCS), the
+        side-specific columns, and ``merged_duplicate_columns``: column names
+        that mean the same (``GMFCS`` and ``gmfcs``) with identical values,
+        kept once.
 
     Raises
     ------
-    ReaderError, LabelError
+    ReaderError
+        A missing, unreadable (folder, broken link, no permission) or
+        unparsable file; no ``videoid`` or ``side`` column.
+    LabelError
+        A GMFCS level outside 1-4 on any row (checked before the L and R
+        rows are joined); L and R rows of a video with different GMFCS or
+        patient IDs (naming the videos); two columns whose names mean the
+        same (case or spelling variants) with different values (naming both
+        columns); infinite GMFCS or patient IDs; rows without a video ID;
+        two rows for one video and side; a bad side.
     """
     path = Path(path)
-    try:
-        raw = pd.read_csv(path)
-    except FileNotFoundError:
-        raise ReaderError(f"{path}: no such file", path) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ReaderError(f"{path}: cannot parse label table ({exc})", path) from None
-    raw.columns = [_snake(c) for c in raw.columns]
-    raw = raw.loc[:, ~raw.columns.duplicated()]
+    raw, header = read_label_csv(path)
+    raw, merged = snake_columns(raw, header, path)
     for col in ("video_id", "side"):
         if col not in raw.columns:
             raise ReaderError(f"{path}: label table has no {col!r} column; columns are {list(raw.columns)}", path)
     if "patient_id" not in raw.columns:
         raw["patient_id"] = np.nan
     if raw["video_id"].isna().any():
-        rows = list(np.flatnonzero(raw["video_id"].isna().to_numpy())[:5] + 2)
+        rows = [int(r) + 2 for r in np.flatnonzero(raw["video_id"].isna().to_numpy())[:5]]
         raise LabelError(f"{path}: rows without a video id (file lines {rows})")
-    raw["video_id"] = [str(int(v)) if isinstance(v, float) and v == int(v) else str(v) for v in raw["video_id"]]
+    raw["video_id"] = [video_id_text(v, path) for v in raw["video_id"]]
     raw["side"] = [normalise_side(s, where=f"{path}, video {v}") for s, v in zip(raw["side"], raw["video_id"])]
+    for col in _PER_VIDEO:
+        if col in raw.columns:
+            check_finite(raw[col], raw["video_id"], col, path)
+    if "gmfcs" in raw.columns:
+        # Validate every row, so a bad level on either side is named, then compare levels (2 == "II").
+        once = ~pd.Series(list(zip(raw["video_id"], raw["gmfcs"].astype(str)))).duplicated().to_numpy()
+        validate_gmfcs(raw["gmfcs"][once], where=str(path), ids=raw["video_id"][once])  # names each bad video once
+        raw["gmfcs"] = validate_gmfcs(raw["gmfcs"], where=str(path), ids=raw["video_id"]).to_numpy()
 
     dup = raw.duplicated(["video_id", "side"], keep=False)
     if dup.any():
@@ -149,11 +146,20 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
 
     side_specific = []
     for col in value_cols:
+        if col in _PER_VIDEO:
+            check_sides_agree(left[col], right[col], col, path)
+            continue
         if col in _SIDE_SPECIFIC:
             side_specific.append(col)
             continue
-        if _sides_differ(left[col], right[col]):
+        if sides_differ(left[col], right[col]):
             side_specific.append(col)
+    clash = sorted({f"{c}_{s}" for c in side_specific for s in ("left", "right")} & set(value_cols))
+    if clash:
+        raise LabelError(
+            f"{path}: columns {clash} clash with the per-side columns made from {sorted({c.rsplit('_', 1)[0] for c in clash})}; "
+            "rename them"
+        )
 
     out = pd.DataFrame({"video_id": videos})
     for col in value_cols:
@@ -163,8 +169,6 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         else:
             out[col] = left[col].combine_first(right[col]).to_numpy()
 
-    if "patient_id" in side_specific:
-        raise LabelError(f"{path}: the L and R rows of a video name different patients")
     out["patient_id"] = out["patient_id"].astype(object)
     if out["patient_id"].isna().any():
         if missing_patient == "video":
@@ -196,6 +200,7 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         "videos_without_gmfcs": n_missing_gmfcs,
         "videos_without_patient_id": int(out["patient_id_from_video"].sum()),
         "side_specific_columns": side_specific,
+        "merged_duplicate_columns": merged,
     }
     return out, report
 
@@ -205,13 +210,32 @@ def _read_video_csv(path: Path) -> np.ndarray:
         arr = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
     except pd.errors.EmptyDataError:
         raise ReaderError(f"{path}: empty trajectory file", path) from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-        raise ReaderError(f"{path}: not a numeric CSV ({str(exc).splitlines()[0]})", path) from None
+    except IsADirectoryError:
+        raise ReaderError(f"{path}: is a folder, not a trajectory file", path) from None
+    except FileNotFoundError:
+        raise ReaderError(f"{path}: broken symbolic link or vanished file", path) from None
+    except PermissionError:
+        raise ReaderError(f"{path}: permission denied", path) from None
+    except OSError as exc:
+        raise ReaderError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
+    except (ValueError, csv.Error, OverflowError) as exc:  # ParserError, UnicodeDecodeError, non-numeric cells
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ReaderError(f"{path}: not a numeric CSV ({first})", path) from None
     if arr.ndim != 2 or arr.shape[1] != 75:
         raise ReaderError(f"{path}: expected 75 columns (25 BODY_25 joints x 3), got {arr.shape[1]}", path)
-    if np.isinf(arr).any():
-        row = int(np.argwhere(np.isinf(arr))[0, 0])
-        raise ReaderError(f"{path}: infinite value in row {row + 1}", path)
+    huge = np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > np.finfo(np.float32).max)
+    if huge.any():
+        row = int(np.argwhere(huge)[0, 0])
+        raise ReaderError(f"{path}: infinite value (or beyond the float32 range) in row {row + 1}", path)
+    conf = arr[:, 2::3]
+    bad = (conf < 0) | (conf > 1)  # NaN compares False: a NaN row is "nobody detected"
+    if bad.any():
+        t, j = (int(x) for x in np.argwhere(bad)[0])
+        raise ReaderError(
+            f"{path}: row {t + 1} (frame {t}), joint {j}: confidence {conf[t, j]:g} outside [0, 1] "
+            f"({int(bad.sum())} such values); OpenPose writes confidences in [0, 1] and 0 for undetected joints",
+            path,
+        )
     return arr.reshape(arr.shape[0], 25, 3)
 
 
@@ -240,11 +264,16 @@ def read_kidzinski(
     missing_patient : {"raise", "video"}
         See :func:`read_kidzinski_labels`.
     on_error : {"raise", "skip"}
-        What to do with a corrupt trajectory file: raise
-        :class:`~gaitfeat.errors.ReaderError`, or skip it and record it in
-        the report. Labelled videos without a trajectory file are always
-        skipped and counted (the release has labels for some videos whose
-        trajectories it does not ship).
+        What to do with one bad video: raise, or skip it and record it in
+        the report. A video is bad when its video ID cannot be a file name
+        (:class:`~gaitfeat.errors.LabelError`; reported under
+        ``skipped_bad_video_id``) or its trajectory file cannot be read
+        (:class:`~gaitfeat.errors.ReaderError`: corrupt, not numeric, wrong
+        column count, infinite values, confidences outside [0, 1], a folder,
+        a broken symbolic link, no permission; reported under
+        ``skipped_corrupt_file``). Labelled videos without a trajectory file
+        are always skipped and counted (the release has labels for some
+        videos whose trajectories it does not ship).
 
     Returns
     -------
@@ -252,10 +281,31 @@ def read_kidzinski(
         ``(sequences, labels, report)``. Sequences are BODY_25, with
         ``patient_id`` and ``video_id`` set; ``labels`` has one row per
         sequence, in the same order.
+
+    Notes
+    -----
+    Video IDs come from the label table and name the files
+    ``video_csvs/{videoid}.csv``. An ID is used only if it is a plain file
+    name: not empty, no ``/`` or ``\\``, no ``..``, no ``:`` or drive
+    letter, no control characters, no leading or trailing white space, at
+    most 200 bytes; the joined path must stay inside ``video_csvs/``. So a
+    label ``../../x`` never reads a file elsewhere.
+
+    Confidences must lie in [0, 1] (NaN for "nobody detected"): a negative
+    confidence is refused as a corrupt file, as everywhere in gaitfeat
+    (:class:`~gaitfeat.pose.PoseSequence` refuses it too), never read as
+    "not detected".
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     root = Path(root)
+    if (
+        isinstance(fps, (bool, np.bool_))
+        or not isinstance(fps, (int, float, np.integer, np.floating))
+        or not np.isfinite(fps)
+        or fps <= 0
+    ):
+        raise PoseDataError(f"{root}: fps must be a positive finite number, got {fps!r}")
     if not root.is_dir():
         raise ReaderError(f"{root}: no such folder", root)
     label_path = Path(labels) if labels is not None else _find(root, ("alldata_processed.csv",), "the label table")
@@ -269,23 +319,30 @@ def read_kidzinski(
         table = table[table["video_id"].isin(wanted)]
 
     sequences, rows = [], []
-    no_file, corrupt = [], {}
+    no_file, corrupt, bad_id = [], {}, {}
     for i, row in enumerate(table.itertuples(index=False)):
-        path = csv_dir / f"{row.video_id}.csv"
-        if not path.exists():
+        try:
+            name = safe_name(row.video_id, what="video ID", where=str(label_path))
+            path = path_inside(csv_dir, f"{name}.csv", what="video ID", where=str(label_path))
+        except LabelError as exc:
+            if on_error == "raise":
+                raise
+            bad_id[row.video_id] = str(exc)
+            continue
+        if not path.exists() and not os.path.islink(path):
             no_file.append(row.video_id)
             continue
         try:
             kp = _read_video_csv(path)
-        except ReaderError as exc:
+            seq = PoseSequence.from_openpose_array(
+                kp, fps, "body25", patient_id=row.patient_id, video_id=row.video_id,
+                info={"read_kidzinski": {"source": str(path), "frames": int(kp.shape[0])}},
+            )
+        except GaitError as exc:
             if on_error == "raise":
                 raise
             corrupt[row.video_id] = str(exc)
             continue
-        seq = PoseSequence.from_openpose_array(
-            kp, fps, "body25", patient_id=row.patient_id, video_id=row.video_id,
-            info={"read_kidzinski": {"source": str(path), "frames": int(kp.shape[0])}},
-        )
         sequences.append(seq)
         rows.append(i)
     labelled = set(table["video_id"])
@@ -296,6 +353,7 @@ def read_kidzinski(
         "videos_read": len(sequences),
         "skipped_no_trajectory_file": no_file,
         "skipped_corrupt_file": corrupt,
+        "skipped_bad_video_id": bad_id,
         "trajectory_files_without_labels": unlabelled,
     }
     return KidzinskiRelease(sequences, out, report)

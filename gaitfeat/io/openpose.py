@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
-import re
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
+from gaitfeat.io._frames import frame_number, parse_frame
+from gaitfeat.io._names import path_inside, safe_name
 from gaitfeat.layouts import get_layout, layout_for_joint_count
 from gaitfeat.pose import PoseSequence, openpose_undetected
 
-__all__ = ["read_openpose", "write_openpose"]
+__all__ = ["read_openpose", "write_openpose", "MAX_GAP_PER_FILE", "MAX_GAP_FRAMES"]
 
-_FRAME_RE = re.compile(r"^(?P<prefix>.*?)_?(?P<frame>\d+)_keypoints\.json$")
-# OpenPose >= 1.2 writes "pose_keypoints_2d"; 1.0/1.1 wrote "pose_keypoints".
-_POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
+#: Missing frames allowed between the first and last frame file: at most
+#: ``MAX_GAP_PER_FILE`` per file read, or ``MAX_GAP_FRAMES``, whichever is larger.
+#: A stray file numbered far beyond the others is refused before anything is
+#: allocated for the frames in between.
+MAX_GAP_PER_FILE = 10
+MAX_GAP_FRAMES = 1000
+
 
 
 @dataclass
@@ -31,48 +37,6 @@ class _Track:
     @property
     def last(self) -> np.ndarray:
         return self.poses[-1]
-
-
-def _frame_number(path: Path) -> tuple[str, int]:
-    m = _FRAME_RE.match(path.name)
-    if m is None:
-        raise ReaderError(f"{path}: cannot read a frame number from the file name (expected NAME_<frame>_keypoints.json)", path)
-    return m.group("prefix"), int(m.group("frame"))
-
-
-def _parse_frame(path: Path, n_values: int | None) -> list[np.ndarray]:
-    """People in one frame as ``(V, 3)`` arrays in OpenPose encoding (0 = undetected)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise ReaderError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path) from None
-    except UnicodeDecodeError:
-        raise ReaderError(f"{path}: not a UTF-8 text file", path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("people"), list):
-        raise ReaderError(f"{path}: not an OpenPose keypoint file (no 'people' list)", path)
-    people = []
-    for i, person in enumerate(data["people"]):
-        if not isinstance(person, dict):
-            raise ReaderError(f"{path}: person {i} is not a JSON object", path)
-        key = next((k for k in _POSE_KEYS if k in person), None)
-        if key is None:
-            raise ReaderError(f"{path}: person {i} has no 'pose_keypoints_2d'", path)
-        values = person[key]
-        try:
-            arr = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ReaderError(f"{path}: person {i} has non-numeric keypoints", path) from None
-        if arr.ndim != 1 or arr.size % 3 != 0:
-            raise ReaderError(f"{path}: person {i} has {arr.size} keypoint values, not a multiple of 3 (x, y, confidence)", path)
-        if n_values is not None and arr.size != n_values:
-            raise ReaderError(
-                f"{path}: person {i} has {arr.size // 3} joints, other frames have {n_values // 3}", path
-            )
-        if not np.isfinite(arr).all():
-            raise ReaderError(f"{path}: person {i} has non-finite keypoint values", path)
-        people.append(arr.reshape(-1, 3))
-    return people
 
 
 def _to_missing(person: np.ndarray) -> np.ndarray:
@@ -117,7 +81,31 @@ def read_openpose(
 
     Frame numbers are taken from the file names (``NAME_000000000123_keypoints.json``);
     a gap in the numbering becomes missing frames, so time stays uniform.
-    ``(0, 0, 0)`` keypoints become missing (NaN).
+    ``(0, 0, 0)`` keypoints, and keypoints with confidence 0, become missing (NaN).
+
+    What the reader refuses (each a :class:`~gaitfeat.errors.ReaderError`
+    naming the file; one bad frame file fails the whole folder, as a partly
+    read video would silently distort timing):
+
+    * **Several recordings in one folder**: files whose names have different
+      prefixes (``a_000000000000_keypoints.json`` and ``b_...``) are never
+      merged; the message lists the prefixes.
+    * **A stray frame number**: the frames missing between the first and the
+      last file may number at most :data:`MAX_GAP_PER_FILE` (10) per file
+      read or :data:`MAX_GAP_FRAMES` (1000), whichever is larger; beyond that
+      the reader fails before allocating anything and names the file after
+      the largest gap.
+    * **Confidences outside [0, 1]**, negative ones included: OpenPose writes
+      confidences in [0, 1] and ``0`` for an undetected joint, and
+      :class:`~gaitfeat.pose.PoseSequence` refuses anything else, so a
+      negative confidence is an error (naming file, frame, person and joint),
+      never silently "missing".
+    * **Malformed values**: keypoints that are not a flat list of JSON
+      numbers (strings, ``null``, booleans, nested or ragged lists), values
+      beyond the float32 range, NaN or infinity, corrupt or too deeply
+      nested JSON.
+    * **Files that cannot be read**: a folder, a broken or looping symbolic
+      link, or an unreadable file named like a frame file.
 
     When a frame holds several people, the subject is followed by continuity:
     detections are linked into tracks frame to frame (nearest pose, median
@@ -161,39 +149,66 @@ def read_openpose(
     ------
     ReaderError
         Missing or empty folder, a file name without frame number, two files
-        for one frame, corrupt JSON, inconsistent joint counts.
+        for one frame, several file-name prefixes, a gap beyond the maximum,
+        an unreadable frame file, corrupt JSON, malformed or non-numeric
+        keypoints, confidences outside [0, 1], inconsistent joint counts.
+    PoseDataError
+        ``fps`` not a positive finite number.
     LayoutError
         A joint count no supported layout has (e.g. OpenPose's COCO-18 model).
     """
     folder = Path(folder)
-    if not isinstance(fps, (int, float, np.integer, np.floating)) or not np.isfinite(fps) or fps <= 0:
+    if (
+        isinstance(fps, (bool, np.bool_))
+        or not isinstance(fps, (int, float, np.integer, np.floating))
+        or not np.isfinite(fps)
+        or fps <= 0
+    ):
         raise PoseDataError(f"{folder}: fps must be a positive finite number, got {fps!r}")
     if not folder.is_dir():
         raise ReaderError(f"{folder}: no such folder", folder)
-    files = sorted(folder.glob("*_keypoints.json"))
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        raise ReaderError(f"{folder}: cannot list the folder ({exc.strerror or exc})", folder) from None
+    files = sorted(folder / name for name in names if name.endswith("_keypoints.json"))
     if not files:
         raise ReaderError(f"{folder}: no *_keypoints.json files (is this an OpenPose --write_json folder?)", folder)
 
     numbered: dict[int, Path] = {}
-    prefixes: set[str] = set()
+    by_prefix: dict[str, list[str]] = {}
     for path in files:
-        prefix, number = _frame_number(path)
-        prefixes.add(prefix)
-        if number in numbered:
-            raise ReaderError(
-                f"{folder}: two files for frame {number} ({numbered[number].name}, {path.name}); "
-                f"the folder seems to mix videos with prefixes {sorted(prefixes)}",
-                folder,
-            )
+        prefix, number = frame_number(path)
+        by_prefix.setdefault(prefix, []).append(path.name)
+        if number in numbered and len(by_prefix) == 1:
+            raise ReaderError(f"{folder}: two files for frame {number} ({numbered[number].name}, {path.name})", folder)
         numbered[number] = path
+    if len(by_prefix) > 1:
+        shown = ", ".join(f"{p!r} ({len(v)} files, e.g. {v[0]})" for p, v in sorted(by_prefix.items()))
+        raise ReaderError(
+            f"{folder}: the folder mixes {len(by_prefix)} recordings with different file-name prefixes: {shown}; "
+            "put each video's files in its own folder",
+            folder,
+        )
 
     first, last = min(numbered), max(numbered)
     n_frames = last - first + 1
+    gap = n_frames - len(files)
+    allowed = max(MAX_GAP_PER_FILE * len(files), MAX_GAP_FRAMES)
+    if gap > allowed:
+        order = sorted(numbered)
+        k = max(range(1, len(order)), key=lambda j: order[j] - order[j - 1])
+        raise ReaderError(
+            f"{folder}: frames {first}-{last} would leave {gap} frames missing for {len(files)} files "
+            f"(at most {allowed} allowed); the largest gap is before {numbered[order[k]].name} "
+            f"(frame {order[k]}, previous file frame {order[k - 1]}); is it a stray file?",
+            numbered[order[k]],
+        )
     n_values: int | None = None
     frames_people: dict[int, list[np.ndarray]] = {}
     n_multi = n_empty = n_outside = n_spurious = 0
     for number in sorted(numbered):
-        people = _parse_frame(numbered[number], n_values)
+        people = parse_frame(numbered[number], n_values, number)
         if people and n_values is None:
             n_values = people[0].size
         if not people:
@@ -293,6 +308,37 @@ def read_openpose(
     )
 
 
+def _check_extra_people(extra_people: object, seq: PoseSequence) -> dict[int, list[np.ndarray]]:
+    """``extra_people`` as ``{frame: [(V, 3) float arrays]}``; anything else is a PoseDataError."""
+    if not isinstance(extra_people, dict):
+        raise PoseDataError(f"extra_people must be a dict of frame index to a list of (V, 3) arrays, got {type(extra_people).__name__}")
+    out: dict[int, list[np.ndarray]] = {}
+    shape = (seq.n_joints, 3)
+    for t, people in extra_people.items():
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or not 0 <= t < seq.n_frames:
+            raise PoseDataError(f"extra_people: key {t!r} is not a frame index in 0..{seq.n_frames - 1}")
+        if isinstance(people, np.ndarray) and people.ndim == 3:
+            people = list(people)
+        if not isinstance(people, (list, tuple)):
+            raise PoseDataError(f"extra_people[{t}]: must be a list of (V, 3) arrays, got {type(people).__name__}")
+        arrays = []
+        for k, p in enumerate(people):
+            try:
+                a = np.array(p, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                raise PoseDataError(f"extra_people[{t}][{k}]: not a numeric (V, 3) array (ragged or non-numeric values)") from None
+            if a.shape != shape:
+                raise PoseDataError(f"extra_people[{t}][{k}]: shape {a.shape}, expected {shape} for layout {seq.layout!r}")
+            if np.isinf(a).any():
+                raise PoseDataError(f"extra_people[{t}][{k}]: infinite values; mark undetected joints with NaN or 0")
+            c = a[:, 2]
+            if ((c < 0) | (c > 1)).any():
+                raise PoseDataError(f"extra_people[{t}][{k}]: confidence outside [0, 1]")
+            arrays.append(a)
+        out[int(t)] = arrays
+    return out
+
+
 def write_openpose(
     seq: PoseSequence,
     folder: str | Path,
@@ -324,11 +370,35 @@ def write_openpose(
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    LabelError
+        A prefix (or, by default, the video ID) that is not a plain file
+        name: empty, with ``/`` or ``\\``, ``..``, ``:`` or a drive letter,
+        control characters, leading/trailing white space, or too long. The
+        files would otherwise land outside ``folder``.
+    PoseDataError
+        ``first_frame`` not a non-negative integer; ``extra_people`` not
+        ``{frame index: [(V, 3) arrays]}`` with confidences in [0, 1].
     """
     folder = Path(folder)
+    if not isinstance(seq, PoseSequence):
+        raise TypeError(f"seq must be a PoseSequence, got {type(seq).__name__}")
+    if prefix is None:
+        prefix = seq.video_id or "video"
+        what = "video ID (the default file-name prefix)"
+    else:
+        what = "file-name prefix"
+    prefix = safe_name(prefix, what=what, where=f"write_openpose to {folder}")
+    if isinstance(first_frame, (bool, np.bool_)) or not isinstance(first_frame, (int, np.integer)) or first_frame < 0:
+        raise PoseDataError(f"write_openpose: first_frame must be a non-negative integer, got {first_frame!r}")
+    first_frame = int(first_frame)
+    extra = _check_extra_people(extra_people or {}, seq)
+    # The largest frame number must still parse back (and stay inside the folder).
+    path_inside(folder, f"{prefix}_{first_frame + seq.n_frames - 1:012d}_keypoints.json", what="file name",
+                where=f"write_openpose to {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    prefix = prefix if prefix is not None else (seq.video_id or "video")
-    extra_people = extra_people or {}
     written = []
 
     def encode(p: np.ndarray) -> list[float]:
@@ -339,7 +409,7 @@ def write_openpose(
     for t in range(seq.n_frames):
         people = []
         frame = seq.keypoints[t]
-        for p in ([] if np.isnan(frame[:, 0]).all() else [frame]) + list(extra_people.get(t, [])):
+        for p in ([] if np.isnan(frame[:, 0]).all() else [frame]) + extra.get(t, []):
             people.append(
                 {
                     "person_id": [-1],
@@ -353,7 +423,7 @@ def write_openpose(
                     "hand_right_keypoints_3d": [],
                 }
             )
-        path = folder / f"{prefix}_{first_frame + t:012d}_keypoints.json"
+        path = path_inside(folder, f"{prefix}_{first_frame + t:012d}_keypoints.json", what="file name")
         with open(path, "w", encoding="utf-8") as fh:
             json.dump({"version": 1.3, "people": people}, fh, separators=(",", ":"))
         written.append(path)

@@ -5,7 +5,8 @@ counts in ``seq.info``; :func:`preprocess` composes them with documented
 defaults and :func:`make_clips` cuts the result into windows.
 """
 
-from gaitfeat.preprocessing.cleaning import fill_gaps, smooth, threshold_confidence
+from gaitfeat.preprocessing.checks import check_pose_clips
+from gaitfeat.preprocessing.cleaning import fill_gaps, reject_outliers, smooth, threshold_confidence
 from gaitfeat.preprocessing.clips import META_COLUMNS, ClipReport, Clips, make_clips
 from gaitfeat.preprocessing.normalise import centre_on_hips, leg_length, scale_by_leg_length
 from gaitfeat.preprocessing.orientation import mirror, orient, walking_direction
@@ -14,6 +15,7 @@ from gaitfeat.preprocessing.swaps import find_leg_flips, fix_leg_swaps
 
 __all__ = [
     "threshold_confidence",
+    "reject_outliers",
     "fill_gaps",
     "smooth",
     "fix_leg_swaps",
@@ -28,6 +30,7 @@ __all__ = [
     "preprocess_many",
     "make_clips",
     "Clips",
+    "check_pose_clips",
     "ClipReport",
     "META_COLUMNS",
 ]

@@ -6,8 +6,9 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from gaitfeat.pose import PoseSequence
+from gaitfeat.preprocessing._common import robust_leg_length
 
-__all__ = ["threshold_confidence", "fill_gaps", "smooth"]
+__all__ = ["threshold_confidence", "reject_outliers", "fill_gaps", "smooth"]
 
 
 def threshold_confidence(seq: PoseSequence, conf: float = 0.2) -> PoseSequence:
@@ -34,6 +35,73 @@ def threshold_confidence(seq: PoseSequence, conf: float = 0.2) -> PoseSequence:
     kp[low, 0:2] = np.nan
     kp[low, 2] = 0.0
     return seq.replace(keypoints=kp, info={"threshold_confidence": {"conf": conf, "removed": int(low.sum())}})
+
+
+def reject_outliers(seq: PoseSequence, max_distance: float = 5.0, max_jump: float = 1.5) -> PoseSequence:
+    """Mark physically impossible detections missing, before anything smooths them into their neighbours.
+
+    A detector's wild value (a joint at 1e30, or on the far side of the
+    image for one frame) would otherwise be spread by the low-pass filter over
+    a hundred frames and read as motion. Two rules, in leg lengths of this
+    sequence (the robust median of thigh + shank, which one bad frame does not
+    move):
+
+    * **impossible position**: farther than ``max_distance`` from the median
+      position of the frame's detected joints (a body spans about three leg
+      lengths from head to toe);
+    * **spike**: more than ``max_jump`` away from the joint's position in both
+      the previous and the next frame (a joint cannot leave and come back
+      within two frames: 1.5 leg lengths per frame is 40 leg lengths per
+      second at 25 fps, about ten times a foot's swing speed).
+
+    Parameters
+    ----------
+    seq : PoseSequence
+    max_distance, max_jump : float
+        Limits in leg lengths (> 0).
+
+    Returns
+    -------
+    PoseSequence
+        With ``info["reject_outliers"] = {"impossible", "spikes", "max_distance",
+        "max_jump"}`` (counts of detections marked missing); ``"skipped"`` says
+        why nothing was checked when no leg length can be estimated.
+    """
+    if not (max_distance > 0 and max_jump > 0):
+        raise ValueError(f"max_distance and max_jump must be positive, got {max_distance}, {max_jump}")
+    report = {"impossible": 0, "spikes": 0, "max_distance": max_distance, "max_jump": max_jump}
+    xy = seq.xy.astype(np.float64)
+    known = ~np.isnan(xy[:, :, 0])
+    if known.any():
+        # Leg length from plausible values only: the median keeps one wild frame out, and a
+        # coordinate far beyond every image (> 1e7 px) cannot be part of a leg.
+        leg = robust_leg_length(np.where((np.abs(xy) < 1e7).all(axis=2, keepdims=True), xy, np.nan), seq.skeleton)
+    else:
+        leg = float("nan")
+    if not np.isfinite(leg) or leg <= 0:
+        report["skipped"] = "no leg length could be estimated"
+        return seq.replace(info={"reject_outliers": report})
+    kp = seq.keypoints.copy()
+    sane_xy = np.where(np.abs(xy) < 1e7, xy, np.nan)
+    any_sane = ~np.isnan(sane_xy[:, :, 0]).all(axis=1)
+    centre = np.full((xy.shape[0], 2), np.nan)
+    centre[any_sane] = np.nanmedian(sane_xy[any_sane], axis=1)  # (T, 2): the frame's middle
+    distance = np.hypot(*(xy - centre[:, None, :]).transpose(2, 0, 1))
+    with np.errstate(invalid="ignore"):
+        impossible = known & ~(distance <= max_distance * leg)
+    kp[impossible, 0:2] = np.nan
+    kp[impossible, 2] = 0.0
+    xy[impossible] = np.nan
+    step = np.full(xy.shape[:2], np.nan)
+    step[1:] = np.hypot(*(xy[1:] - xy[:-1]).transpose(2, 0, 1))
+    spike = np.zeros(xy.shape[:2], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        spike[1:-1] = (step[1:-1] > max_jump * leg) & (step[2:] > max_jump * leg)
+    kp[spike, 0:2] = np.nan
+    kp[spike, 2] = 0.0
+    report["impossible"] = int(impossible.sum())
+    report["spikes"] = int(spike.sum())
+    return seq.replace(keypoints=kp, info={"reject_outliers": report})
 
 
 def fill_gaps(seq: PoseSequence, max_gap_s: float = 0.25) -> PoseSequence:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from gaitfeat.errors import GaitError
 from gaitfeat.pose import PoseSequence
-from gaitfeat.preprocessing.cleaning import fill_gaps, smooth, threshold_confidence
+from gaitfeat.preprocessing.cleaning import fill_gaps, reject_outliers, smooth, threshold_confidence
 from gaitfeat.preprocessing.normalise import centre_on_hips, scale_by_leg_length
 from gaitfeat.preprocessing.orientation import orient, walking_direction
 from gaitfeat.preprocessing.swaps import fix_leg_swaps
@@ -33,12 +33,13 @@ def preprocess(
 
     1. ``to_layout(layout)`` if a layout is given (e.g. ``"coco17"``);
     2. :func:`threshold_confidence` (``conf``): low-confidence detections become missing;
-    3. :func:`fix_leg_swaps` (``max_swap_s``), unless ``fix_swaps=False``;
-    4. :func:`fill_gaps` (``max_gap_s``): short gaps filled linearly;
-    5. :func:`smooth` (``cutoff_hz``; ``None`` skips it): zero-phase low-pass;
-    6. :func:`walking_direction` on the pixel coordinates;
-    7. :func:`centre_on_hips` (y turned upwards) and :func:`scale_by_leg_length`, unless ``normalise=False``;
-    8. :func:`orient`: every frame walks towards +x, unless ``orient_frames=False``.
+    3. :func:`reject_outliers`: physically impossible positions and one-frame jumps become missing;
+    4. :func:`fix_leg_swaps` (``max_swap_s``), unless ``fix_swaps=False``;
+    5. :func:`fill_gaps` (``max_gap_s``): short gaps filled linearly;
+    6. :func:`smooth` (``cutoff_hz``; ``None`` skips it): zero-phase low-pass;
+    7. :func:`walking_direction` on the pixel coordinates;
+    8. :func:`centre_on_hips` (y turned upwards) and :func:`scale_by_leg_length`, unless ``normalise=False``;
+    9. :func:`orient`: every frame walks towards +x, unless ``orient_frames=False``.
 
     The result is in leg lengths with the hip midpoint at the origin, x along
     the walking direction and y upwards; ``direction`` holds the original
@@ -53,6 +54,7 @@ def preprocess(
     if layout is not None:
         seq = seq.to_layout(layout)
     seq = threshold_confidence(seq, conf)
+    seq = reject_outliers(seq)
     if fix_swaps:
         seq = fix_leg_swaps(seq, max_swap_s)
     seq = fill_gaps(seq, max_gap_s)

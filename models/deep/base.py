@@ -12,7 +12,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.layouts import get_layout
+from models.checks import check_labels, check_targets
 from models.deep.inputs import patient_validation_split, prepare_clips
+from models.deep.file_schema import NUMERIC_PARAMS, PARAMS
 from models.deep.persistence import load_as, save_estimator, sidecar
 from models.deep.stgcn import CONFIGS
 from models.deep.training import TensorSet, predict_network, resolve_device
@@ -33,6 +35,10 @@ class DeepEstimator(BaseEstimator):
 
     # ---- targets -------------------------------------------------------------------------
     def _encode_fit(self, y) -> torch.Tensor:
+        if self._task == "classification":
+            check_labels(y)
+        else:
+            y = check_targets(y)
         y = np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
@@ -50,6 +56,10 @@ class DeepEstimator(BaseEstimator):
         return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32)
 
     def _encode_val(self, y) -> tuple[torch.Tensor, np.ndarray]:
+        if self._task == "classification":
+            check_labels(y, what="eval_set labels")
+        else:
+            y = check_targets(y, what="eval_set targets")
         y = np.asarray(y)
         if self._task == "classification":
             keep = np.isin(y, self.classes_)       # a level no training clip has cannot be scored
@@ -83,15 +93,32 @@ class DeepEstimator(BaseEstimator):
         get_layout(self.layout)
         if self.monitor not in ("accuracy", "loss"):
             raise ValueError(f"monitor must be 'accuracy' or 'loss', got {self.monitor!r}")
-        for name in ("batch_size", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        spec = PARAMS["DualStream" if "fusion" in self.get_params(deep=False) else "STGCN"]
+        for name in NUMERIC_PARAMS:
+            if name in spec and hasattr(self, name):
+                expected = spec[name](getattr(self, name))
+                if expected:
+                    raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+        for name in ("early_stopping", "flip", "edge_importance"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        try:
+            resolve_device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:<n>', got {self.device!r} ({exc})") \
+                from None
 
     def _split_validation(self, X, y, groups, eval_set):
         """Training and validation parts: ``eval_set``, a patient-disjoint split of ``groups``, or none."""
         if eval_set is not None:
+            sizes = (2, 3) if "fusion" in self.get_params(deep=False) else (2,)
+            if not (isinstance(eval_set, (tuple, list)) and len(eval_set) in sizes):
+                raise ValueError(f"eval_set must be a tuple (X_val, y_val{', features_val' if 3 in sizes else ''}), "
+                                 f"got {type(eval_set).__name__}"
+                                 f"{' of length ' + str(len(eval_set)) if isinstance(eval_set, (tuple, list)) else ''}")
+            n_val = np.shape(eval_set[1])[:1]
+            if n_val != np.shape(eval_set[0])[:1]:
+                raise ValueError(f"eval_set has {np.shape(eval_set[0])[:1]} clips but {n_val} labels")
             return np.arange(len(y)), None, eval_set
         if not self.early_stopping:
             return np.arange(len(y)), None, None
@@ -111,7 +138,7 @@ class DeepEstimator(BaseEstimator):
         return self._fit_seed
 
     def _predict_outputs(self, X, features=None) -> np.ndarray:
-        check_is_fitted(self, "module_")
+        check_is_fitted(self, "module_")         # sklearn's NotFittedError before fit, never an AttributeError
         clips, _ = prepare_clips(X, self.layout_)
         data = TensorSet(torch.from_numpy(clips), torch.zeros(len(clips)), self._feature_tensor(X, features, fit=False))
         device = resolve_device(self.device)
@@ -130,14 +157,31 @@ class DeepEstimator(BaseEstimator):
     def _extra_tensors(self) -> dict:
         return {}
 
-    def save(self, path: str | Path) -> tuple[Path, Path]:
-        """Write ``<path>.pt`` (tensors only) and ``<path>.json`` (settings, classes, history).
+    #: State-dict keys of the output layer(s), whose first dimension is the number of classes.
+    _output_keys: tuple[str, ...] = ()
 
-        Returns the two paths. Load with :func:`~models.deep.persistence.load_estimator` or ``type(est).load``.
+    def _extra_shapes(self, info: dict) -> dict:
+        """Shapes of the ``extra.*`` tensors a saved file described by ``info`` must hold."""
+        return {}
+
+    def save(self, path: str | Path) -> tuple[Path, Path, Path]:
+        """Write ``<path>.pt`` (tensors only), ``<path>.json`` (settings, classes, history) and ``<path>.manifest.json``.
+
+        The manifest holds the format version and the SHA-256 of the other two
+        files (see :mod:`models.deep.persistence`). Returns the three paths.
+        Load with :func:`~models.deep.persistence.load_estimator` or ``type(est).load``.
         """
         return save_estimator(self, path)
 
     @classmethod
-    def load(cls, path: str | Path):
-        """Rebuild a fitted estimator saved with :meth:`save` (``torch.load(weights_only=True)``)."""
-        return load_as(cls, path)
+    def load(cls, path: str | Path, *, verify: bool = True):
+        """Rebuild a fitted estimator saved with :meth:`save`, verified before use.
+
+        The files are checked against their manifest (SHA-256), the sidecar
+        against its schema and the tensors against the network before
+        anything is used (``torch.load(weights_only=True)``); any problem
+        raises :class:`~models.errors.ModelFileError` naming the file.
+        ``verify=False`` loads a file written before manifests, with a warning
+        (see :func:`~models.deep.persistence.load_as`).
+        """
+        return load_as(cls, path, verify=verify)

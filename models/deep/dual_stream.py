@@ -13,6 +13,7 @@ backbone, then its last blocks fine-tuned).
 from __future__ import annotations
 
 import copy
+import numbers
 import time
 
 import numpy as np
@@ -33,7 +34,11 @@ from models.deep.stgcn_estimators import (RENAMED_PARAMS, SHARED_PARAMS, STGCNBa
 from models.deep.training import Phase, TensorSet, fit_network, resolve_device, seeded
 from models.tabular import impute_scale
 
-__all__ = ["DualStreamClassifier", "DualStreamRegressor", "DualStreamBase"]
+__all__ = ["DualStreamClassifier", "DualStreamRegressor", "DualStreamBase", "MAX_FEATURE_Z"]
+
+#: Largest |standardised clinical feature| accepted at prediction (and validation): beyond it a value is an
+#: impossible one (wrong units, a stray 1e30), and the fused head would turn it into a confident answer.
+MAX_FEATURE_Z = 1000.0
 
 
 class DualStreamBase(DeepEstimator):
@@ -88,7 +93,8 @@ class DualStreamBase(DeepEstimator):
         if features is None:
             from gaitfeat.features import extract_features
 
-            if not (np.isscalar(self.fps) and np.isfinite(self.fps) and self.fps > 0):
+            if isinstance(self.fps, (bool, np.bool_)) or not (isinstance(self.fps, numbers.Real)
+                                                               and np.isfinite(self.fps) and self.fps > 0):
                 raise ValueError(f"fps must be a positive number, got {self.fps!r}")
             table = extract_features(np.asarray(X, dtype=np.float32), float(self.fps), self.layout_)
             return table[list(FEATURES)]
@@ -98,7 +104,10 @@ class DualStreamBase(DeepEstimator):
                 raise ValueError(f"features lack columns {missing}")
             table = features.reset_index(drop=True)
         else:
-            arr = np.asarray(features, dtype=np.float64)
+            try:
+                arr = np.asarray(features, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"features must be a table of real numbers: {exc}") from None
             if arr.ndim != 2 or arr.shape[1] != len(FEATURES):
                 raise ValueError(f"a feature array must have the {len(FEATURES)} columns of gaitfeat.FEATURES in order, "
                                  f"got shape {arr.shape}")
@@ -124,7 +133,10 @@ class DualStreamBase(DeepEstimator):
 
     def _feature_tensor(self, X, features, fit: bool):
         """Standardised features ``(N, F)`` float32; ``fit=True`` first fits the standardisation on them."""
-        table = self._feature_table(X, features)[list(self.feature_names_in_)].to_numpy(dtype=np.float64)
+        try:
+            table = self._feature_table(X, features)[list(self.feature_names_in_)].to_numpy(dtype=np.float64)
+        except TypeError as exc:
+            raise ValueError(f"features must be real numbers: {exc}") from None
         if np.isinf(table).any():
             raise ValueError("features contain infinite values")
         if fit:
@@ -137,7 +149,14 @@ class DualStreamBase(DeepEstimator):
             self.feature_scale_ = scaler.scale_
         # SimpleImputer.transform then StandardScaler.transform, written out.
         filled = np.where(np.isnan(table), self.feature_fill_, table)
-        return torch.as_tensor((filled - self.feature_mean_) / self.feature_scale_, dtype=torch.float32)
+        z = (filled - self.feature_mean_) / self.feature_scale_
+        far = np.abs(z) > MAX_FEATURE_Z
+        if far.any():
+            i, j = np.argwhere(far)[0]
+            raise ValueError(f"feature {self.feature_names_in_[j]!r} of clip {i} is {table[i, j]:g}, "
+                             f"{abs(z[i, j]):.3g} standard deviations from the training clips' mean: not a value "
+                             "this model can speak to (wrong units, or a feature table of other clips?)")
+        return torch.as_tensor(z, dtype=torch.float32)
 
     # ---- backbone ----------------------------------------------------------------------------
     def _backbone_params(self) -> dict:
@@ -216,6 +235,9 @@ class DualStreamBase(DeepEstimator):
             yv, keep = self._encode_val(ev[1])
             val = TensorSet(torch.from_numpy(xv[keep]), yv, self._feature_tensor(xv[keep], fv.iloc[np.flatnonzero(keep)], fit=False))
         device = resolve_device(self.device)
+        if int(self.phase1_epochs) > int(self.epochs):
+            raise ValueError(f"phase1_epochs ({self.phase1_epochs}) must not exceed epochs ({self.epochs}), "
+                             "which counts both phases")
         n_blocks = backbone.module_.n_blocks
         if not 0 <= self.unfreeze_blocks <= n_blocks:
             raise ValueError(f"unfreeze_blocks must be between 0 and {n_blocks}")
@@ -265,6 +287,12 @@ class DualStreamBase(DeepEstimator):
     def _extra_tensors(self) -> dict:
         return {"feature_fill": self.feature_fill_, "feature_mean": self.feature_mean_,
                 "feature_scale": self.feature_scale_}
+
+    _output_keys = ("backbone.fcn.weight", "backbone.fcn.bias", "head.3.weight", "head.3.bias")
+
+    def _extra_shapes(self, info: dict) -> dict:
+        n = (len(info["features"]),)
+        return {"feature_fill": n, "feature_mean": n, "feature_scale": n}
 
     def _restore(self, info, extra) -> None:
         self.feature_names_in_ = np.asarray(info["features"], dtype=object)
@@ -343,6 +371,7 @@ class DualStreamClassifier(ClassifierMixin, DualStreamBase):
 
     def predict(self, X, features=None):
         """Most probable class per clip."""
+        check_is_fitted(self, "module_")
         return self.classes_[self.predict_proba(X, features).argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None, features=None):
@@ -363,6 +392,7 @@ class DualStreamRegressor(RegressorMixin, DualStreamBase):
 
     def predict(self, X, features=None):
         """Predicted target per clip."""
+        check_is_fitted(self, "module_")
         return self._predict_outputs(X, features)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
 
     def score(self, X, y, sample_weight=None, features=None):

@@ -8,6 +8,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from gaitfeat.errors import PoseDataError
 from gaitfeat.layouts import get_layout
+from models.checks import check_clips, missing_mask
 
 __all__ = ["prepare_clips", "patient_validation_split"]
 
@@ -31,30 +32,25 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
     Raises
     ------
     PoseDataError
-        Wrong shapes or layouts, infinite values, clips shorter than 8
-        frames, or clips with no observed keypoint at all.
+        Everything :func:`models.checks.check_clips` refuses (non-numeric or
+        ragged input, infinite or impossible coordinates, raw pixels instead
+        of preprocessed leg lengths, confidences outside [0, 1], clips with no
+        observed keypoint at all, named by index), a joint count that does not
+        fit the layout, a channel count other than 3, or clips shorter than 8 frames.
     """
     lay = get_layout(layout)
-    arr = np.asarray(X)
-    if arr.ndim != 4:
-        raise PoseDataError(f"X must be pose clips (N, T, V, C), got shape {arr.shape}")
+    arr = check_clips(X, what="X", min_channels=3)
     n, t, v, c = arr.shape
-    if n == 0:
-        raise PoseDataError("X holds no clips")
     if v != lay.num_joints:
         raise PoseDataError(f"clips have {v} joints but layout {lay.name!r} has {lay.num_joints}")
     if c != 3:
         raise PoseDataError(f"clips need 3 channels (x, y, confidence), got {c}")
     if t < 8:
         raise PoseDataError(f"clips of {t} frames are too short for the temporal convolutions (need >= 8)")
-    arr = arr.astype(np.float32, copy=True)
-    if np.isinf(arr).any():
-        raise PoseDataError("clips contain infinite values")
-    missing = np.isnan(arr[..., :2]).any(axis=-1) | ~(arr[..., 2] > 0)      # NaN confidence fails "> 0" too
+    if isinstance(X, np.ndarray) and np.may_share_memory(arr, X):
+        arr = arr.copy()                                  # never change the caller's clips
+    missing = missing_mask(arr)
     arr[missing] = 0.0
-    empty = missing.reshape(n, -1).all(axis=1)
-    if empty.any():
-        raise PoseDataError(f"{int(empty.sum())} clip(s) have no observed keypoint (first: index {int(np.flatnonzero(empty)[0])})")
     return arr, int(missing.sum())
 
 

@@ -18,6 +18,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.layouts import get_layout
+from models.checks import check_labels
 from models.deep.base import DeepEstimator
 from models.deep.cache import TrunkCache, digest, module_digest
 from models.deep.inputs import prepare_clips
@@ -70,6 +71,8 @@ class STGCNBase(DeepEstimator):
     def _build(self) -> STGCN:
         return STGCN(self.layout_, self._n_outputs(), config=self.config, edge_importance=self.edge_importance,
                      dropout=self.dropout)
+
+    _output_keys = ("fcn.weight", "fcn.bias")
 
     def _restore(self, info, extra) -> None:
         self.module_ = self._build()
@@ -141,11 +144,18 @@ class STGCNBase(DeepEstimator):
         from models.deep.explain import clip_attributions, joint_contributions
 
         check_is_fitted(self, "module_")
+        if max_clips is not None and not (isinstance(max_clips, (int, np.integer)) and max_clips >= 1):
+            raise ValueError(f"max_clips must be a positive integer or None, got {max_clips!r}")
         clips, _ = prepare_clips(X, self.layout_)
         target = None
         if y is not None and self._task == "classification":
+            check_labels(y)
             y = np.asarray(y)
+            if y.shape != (len(clips),):
+                raise ValueError(f"y must have one label per clip ({len(clips)}), got shape {y.shape}")
             keep = np.isin(y, self.classes_)
+            if not keep.any():
+                raise ValueError(f"none of the labels in y is a class the model knows ({list(self.classes_)})")
             clips, target = clips[keep], np.searchsorted(self.classes_, y[keep])
         if max_clips is not None and len(clips) > max_clips:
             pick = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
@@ -235,6 +245,7 @@ class STGCNClassifier(ClassifierMixin, STGCNBase):
 
     def predict(self, X):
         """Most probable class per clip."""
+        check_is_fitted(self, "module_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
@@ -250,4 +261,5 @@ class STGCNRegressor(RegressorMixin, STGCNBase):
 
     def predict(self, X):
         """Predicted target per clip."""
+        check_is_fitted(self, "module_")
         return self._predict_outputs(X)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_

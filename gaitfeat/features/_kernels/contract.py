@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from gaitfeat.features.definitions import FEATURES, NAN_REASONS, QUALITY_COLUMNS
+from gaitfeat.preprocessing.checks import MAX_COORDINATE  # noqa: F401  (the kernels flag larger |x|, |y|)
 
 # --- joint table --------------------------------------------------------------
 
@@ -164,7 +165,7 @@ PAN_MIN_S = 0.3
 
 #: Per-clip quality slots the kernels write, in order: the columns of
 #: :data:`~gaitfeat.features.definitions.QUALITY_COLUMNS` before ``nan_reason``,
-#: then a flag for infinite coordinates (which the engine refuses).
+#: then a flag for infinite or impossible (> MAX_COORDINATE) coordinates, which the engine refuses.
 QUALITY_SLOTS = (
     "n_heel_strikes_left", "n_heel_strikes_right", "n_toe_offs_left", "n_toe_offs_right", "n_strides",
     "usable_fraction", "turning_fraction", "spatial_method", "camera_pan", "infinite_coordinates",

@@ -36,6 +36,7 @@ from gaitfeat.features._kernels.contract import (
     F_SWAY,
     F_TIME_SYM,
     F_TRUNK,
+    MAX_COORDINATE,
     N_SIGNALS,
     Q_HS_L,
     Q_HS_R,
@@ -320,7 +321,8 @@ def clip_features(kp, fps, J, P, root, feat, reason, quality, events, n_events, 
     quality[Q_INFINITE] = 0.0
     for t in range(T):
         for v in range(kp.shape[1]):
-            if math.isinf(kp[t, v, 0]) or math.isinf(kp[t, v, 1]):
+            # abs(NaN) > bound is False: missing joints pass; inf and impossible magnitudes do not.
+            if abs(kp[t, v, 0]) > MAX_COORDINATE or abs(kp[t, v, 1]) > MAX_COORDINATE:
                 quality[Q_INFINITE] = 1.0
     usable = np.zeros(T, dtype=np.bool_)
     sig = np.empty((N_SIGNALS, T))

@@ -1,0 +1,109 @@
+"""Reading one OpenPose ``*_keypoints.json`` frame file: every way it can be bad is a ReaderError naming it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from gaitfeat.errors import ReaderError
+
+__all__ = ["frame_number", "parse_frame"]
+
+_FRAME_RE = re.compile(r"^(?P<prefix>.*?)_?(?P<frame>[0-9]+)_keypoints\.json$")
+# OpenPose >= 1.2 writes "pose_keypoints_2d"; 1.0/1.1 wrote "pose_keypoints".
+_POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # keypoints are stored as float32
+
+
+def frame_number(path: Path) -> tuple[str, int]:
+    """``(prefix, frame number)`` from ``PREFIX_000000000123_keypoints.json``."""
+    m = _FRAME_RE.match(path.name)
+    if m is None:
+        raise ReaderError(f"{path}: cannot read a frame number from the file name (expected NAME_<frame>_keypoints.json)", path)
+    return m.group("prefix"), int(m.group("frame"))
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; every way it cannot be read becomes a ReaderError naming it."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except IsADirectoryError:
+        raise ReaderError(f"{path}: is a folder, not a frame file", path) from None
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ReaderError(f"{path}: broken symbolic link (its target does not exist)", path) from None
+        raise ReaderError(f"{path}: frame file disappeared while the folder was read", path) from None
+    except PermissionError:
+        raise ReaderError(f"{path}: permission denied", path) from None
+    except OSError as exc:
+        raise ReaderError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReaderError(f"{path}: not a UTF-8 text file", path) from None
+
+
+def _keypoint_values(path: Path, i: int, values: object) -> np.ndarray:
+    """A person's flat ``[x, y, c, ...]`` list as float64; anything else is a ReaderError."""
+    if not isinstance(values, list):
+        raise ReaderError(f"{path}: person {i}: keypoints must be a list of numbers, got a {type(values).__name__}", path)
+    for k, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            kind = "list" if isinstance(v, list) else type(v).__name__ if v is not None else "null"
+            raise ReaderError(
+                f"{path}: person {i}: keypoint value {k} is {kind} {v!r:.40}, not a number "
+                "(expected a flat list x, y, confidence, ...)",
+                path,
+            )
+    try:
+        return np.array(values, dtype=np.float64)
+    except OverflowError:
+        raise ReaderError(f"{path}: person {i}: a keypoint value is too large for a float", path) from None
+
+
+def parse_frame(path: Path, n_values: int | None, frame: int) -> list[np.ndarray]:
+    """People in one frame as ``(V, 3)`` arrays in OpenPose encoding (0 = undetected)."""
+    text = _read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReaderError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path) from None
+    except RecursionError:
+        raise ReaderError(f"{path}: corrupt JSON (nested too deeply)", path) from None
+    if not isinstance(data, dict) or not isinstance(data.get("people"), list):
+        raise ReaderError(f"{path}: not an OpenPose keypoint file (no 'people' list)", path)
+    people = []
+    for i, person in enumerate(data["people"]):
+        if not isinstance(person, dict):
+            raise ReaderError(f"{path}: person {i} is not a JSON object", path)
+        key = next((k for k in _POSE_KEYS if k in person), None)
+        if key is None:
+            raise ReaderError(f"{path}: person {i} has no 'pose_keypoints_2d'", path)
+        arr = _keypoint_values(path, i, person[key])
+        if arr.size == 0 or arr.size % 3 != 0:
+            raise ReaderError(f"{path}: person {i} has {arr.size} keypoint values, not a positive multiple of 3 (x, y, confidence)", path)
+        if n_values is not None and arr.size != n_values:
+            raise ReaderError(
+                f"{path}: person {i} has {arr.size // 3} joints, other frames have {n_values // 3}", path
+            )
+        if not np.isfinite(arr).all():
+            raise ReaderError(f"{path}: person {i} has non-finite keypoint values", path)
+        if (np.abs(arr) > _FLOAT32_MAX).any():
+            raise ReaderError(f"{path}: person {i} has keypoint values beyond the float32 range (|v| > {_FLOAT32_MAX:.3g})", path)
+        pose = arr.reshape(-1, 3)
+        bad = (pose[:, 2] < 0) | (pose[:, 2] > 1)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ReaderError(
+                f"{path}: frame {frame}, person {i}, joint {j}: confidence {pose[j, 2]:g} outside [0, 1] "
+                f"({int(bad.sum())} such joints in this person); OpenPose writes confidences in [0, 1] and "
+                "0 for undetected joints, so the file is not trusted",
+                path,
+            )
+        people.append(pose)
+    return people

@@ -1,0 +1,218 @@
+"""The schema of a deep estimator's JSON sidecar: every key, its type and allowed values.
+
+:func:`check_sidecar` is called by :mod:`models.deep.persistence` before a
+loaded sidecar is used; it raises :class:`~models.errors.ModelFileError`
+naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from gaitfeat.layouts import get_layout
+from models.errors import ModelFileError
+
+__all__ = ["check_sidecar", "SCHEMA", "PARAMS", "NUMERIC_PARAMS"]
+
+#: Parameters retired from the estimators; old sidecars may still carry them (dropped on load).
+_RETIRED = ("cache_frozen",)
+#: The estimators a sidecar may describe.
+_ESTIMATORS = ("STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and bool(np.isfinite(v))
+
+
+def _int(lo=None, hi=None, none=False) -> Callable:
+    def check(v):
+        if v is None and none:
+            return None
+        if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+            rng = f" in [{lo}, {'∞)' if hi is None else str(hi) + ']'}" if lo is not None else ""
+            return f"an integer{rng}{' or null' if none else ''}"
+        return None
+    return check
+
+
+def _real(lo=None, hi=None, lo_open=False, hi_open=False) -> Callable:
+    def check(v):
+        bad = not _is_real(v)
+        if not bad and lo is not None:
+            bad = v <= lo if lo_open else v < lo
+        if not bad and hi is not None:
+            bad = v >= hi if hi_open else v > hi
+        if bad:
+            low = "(-∞" if lo is None else f"{'(' if lo_open else '['}{lo}"
+            high = "∞)" if hi is None else f"{hi}{')' if hi_open else ']'}"
+            return f"a finite number in {low}, {high}"
+        return None
+    return check
+
+
+def _one_of(*choices) -> Callable:
+    def check(v):
+        return None if any(v == c and type(v) is type(c) for c in choices) else f"one of {list(choices)}"
+    return check
+
+
+def _boolean(v):
+    return None if isinstance(v, bool) else "true or false"
+
+
+def _string(none=False) -> Callable:
+    def check(v):
+        return None if isinstance(v, str) or (none and v is None) else f"a string{' or null' if none else ''}"
+    return check
+
+
+def _layout(v):
+    try:
+        get_layout(v) if isinstance(v, str) else None
+    except Exception:
+        return "a known layout name (e.g. 'coco17', 'body25')"
+    return None if isinstance(v, str) else "a layout name"
+
+
+def _config(v):
+    from models.deep.stgcn import CONFIGS
+
+    return None if isinstance(v, str) and v in CONFIGS else f"one of {sorted(CONFIGS)}"
+
+
+def _features_param(v):
+    from gaitfeat.features import FEATURES, FEATURE_SETS
+
+    if isinstance(v, str) and (v == "gradcam" or v in FEATURE_SETS):
+        return None
+    if isinstance(v, list) and v and all(isinstance(f, str) and f in FEATURES for f in v) and len(set(v)) == len(v):
+        return None
+    return "'gradcam', a feature-set name or a list of unique feature names"
+
+
+def _str_list(v):
+    return None if isinstance(v, list) and all(isinstance(s, str) for s in v) else "a list of strings"
+
+
+def _verbose(v):
+    return None if isinstance(v, bool) or _is_int(v) else "true, false or an integer"
+
+
+#: Numeric settings checked in ``fit`` (the same rules as the sidecar schema; see ``DeepEstimator._check_common``).
+NUMERIC_PARAMS = ("dropout", "epochs", "lr", "batch_size", "weight_decay", "patience", "validation_fraction",
+                  "noise_std", "clips_per_epoch", "fps", "pretrain_epochs", "pretrain_lr", "phase1_epochs",
+                  "finetune_lr", "unfreeze_blocks", "cam_threshold", "cam_clips")
+
+#: Parameters shared by all four estimators: name -> check (returns what was expected, or None when fine).
+_COMMON = {
+    "layout": _layout, "config": _config, "edge_importance": _boolean, "dropout": _real(0, 1, hi_open=True),
+    "epochs": _int(1), "lr": _real(0, None, lo_open=True), "batch_size": _int(1), "weight_decay": _real(0),
+    "early_stopping": _boolean, "patience": _int(0, none=True), "monitor": _one_of("accuracy", "loss"),
+    "validation_fraction": _real(0, 1, lo_open=True, hi_open=True), "flip": _boolean, "noise_std": _real(0),
+    "class_weight": _one_of(None, "balanced"), "clips_per_epoch": _int(1, none=True), "device": _string(),
+    "random_state": _int(0, none=True), "verbose": _verbose,
+}
+#: Per-estimator parameter schema.
+PARAMS = {
+    "STGCN": {**_COMMON, "pretrained": _string(none=True)},
+    "DualStream": {**_COMMON, "features": _features_param, "fusion": _one_of("concat", "xattn"),
+                   "fps": _real(0, None, lo_open=True), "pretrain_epochs": _int(1),
+                   "pretrain_lr": _real(0, None, lo_open=True), "phase1_epochs": _int(0),
+                   "finetune_lr": _real(0, None, lo_open=True), "unfreeze_blocks": _int(0),
+                   "cam_threshold": _real(0, 1), "cam_always": _str_list, "cam_clips": _int(1)},
+}
+
+
+def _history(v):
+    if not isinstance(v, list):
+        return "a list of per-epoch records"
+    for row in v:
+        if not (isinstance(row, dict) and all(isinstance(x, (numbers.Real, type(None))) for x in row.values())):
+            return "a list of objects of numbers (per-epoch records)"
+    return None
+
+
+def _classes(v):
+    if not (isinstance(v, list) and len(v) >= 2):
+        return "a list of at least 2 class labels"
+    if not (all(_is_int(c) for c in v) or all(isinstance(c, str) for c in v)):
+        return "a list of labels that are all integers or all strings"
+    if len(set(v)) != len(v):
+        return "a list of unique labels"
+    if v != sorted(v):
+        return "a sorted list of labels (as fit writes it)"
+    return None
+
+
+def _feature_names(v):
+    from gaitfeat.features import FEATURES
+
+    if isinstance(v, list) and v and all(isinstance(f, str) and f in FEATURES for f in v) and len(set(v)) == len(v):
+        return None
+    return "a non-empty list of unique names from gaitfeat.FEATURES"
+
+
+#: Top-level keys of the sidecar: name -> check. ``classes`` (classifiers), ``y_mean``/``y_scale``
+#: (regressors) and ``features``/``n_blocks`` (dual-stream) are added by :func:`_schema`.
+SCHEMA = {
+    "format": _int(1), "estimator": _one_of(*_ESTIMATORS), "params": None, "layout": _layout,
+    "n_frames": _int(8), "history": _history, "torch": _string(),
+}
+
+
+def _schema(cls) -> dict:
+    keys = dict(SCHEMA)
+    if cls._task == "classification":
+        keys["classes"] = _classes
+    else:
+        keys["y_mean"], keys["y_scale"] = _real(), _real(0, None, lo_open=True)
+    if cls.__name__.startswith("DualStream"):
+        keys["features"], keys["n_blocks"] = _feature_names, _int(1)
+    return keys
+
+
+def check_sidecar(info: dict, cls, side: Path, legacy: bool) -> dict:
+    """Validate ``info`` against the schema of ``cls``; returns the parameters to build the estimator with."""
+    def fail(problem):
+        raise ModelFileError(f"{side}: {problem}", side)
+
+    if info.get("estimator") != cls.__name__:
+        fail(f"describes a {info.get('estimator')!r}, not a {cls.__name__}")
+    keys = _schema(cls)
+    missing = sorted(set(keys) - set(info) - ({"torch"} if legacy else set()))
+    unknown = sorted(set(info) - set(keys))
+    if missing:
+        fail(f"lacks {missing}")
+    if unknown:
+        fail(f"has unknown keys {unknown}")
+    for key, check in keys.items():
+        if check is not None and key in info:
+            expected = check(info[key])
+            if expected:
+                fail(f"{key!r} must be {expected}, got {info[key]!r}")
+    params = info["params"]
+    if not isinstance(params, dict):
+        fail(f"'params' must be an object, got {params!r}")
+    spec = PARAMS["DualStream" if cls.__name__.startswith("DualStream") else "STGCN"]
+    params = {k: v for k, v in params.items() if k not in _RETIRED}
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        fail(f"'params' has unknown keys {unknown}")
+    missing = sorted(set(spec) - set(params))
+    if missing and not legacy:
+        fail(f"'params' lacks {missing}")
+    for key, value in params.items():
+        expected = spec[key](value)
+        if expected:
+            fail(f"params[{key!r}] must be {expected}, got {value!r}")
+    if get_layout(params.get("layout", info["layout"])).name != get_layout(info["layout"]).name:
+        fail(f"'layout' {info['layout']!r} differs from params['layout'] {params['layout']!r}")
+    return params

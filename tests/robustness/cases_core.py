@@ -1,0 +1,158 @@
+"""Bad input to the pose model, preprocessing, the feature engine and the CLI's data loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gaitfeat
+from gaitfeat.errors import PoseDataError
+from gaitfeat.testing import rolling_walker, stick_walker
+from robustness import Case
+
+
+def _pose_fps_bool(tmp):
+    with pytest.raises(PoseDataError, match="fps must be a number"):
+        gaitfeat.PoseSequence(np.zeros((5, 17, 3)), True, "coco17")
+
+
+def _pose_ragged(tmp):
+    with pytest.raises(PoseDataError, match="rectangular"):
+        gaitfeat.PoseSequence([[[1.0, 2.0, 1.0]] * 17, [[1.0, 2.0, 1.0]] * 16], 30.0, "coco17")
+
+
+def _pose_text(tmp):
+    with pytest.raises(PoseDataError, match="real numbers"):
+        gaitfeat.PoseSequence(np.full((5, 17, 3), "1"), 30.0, "coco17")
+
+
+def _pose_negative_conf(tmp):
+    kp = np.ones((5, 17, 3))
+    kp[2, 3, 2] = -0.5
+    with pytest.raises(PoseDataError, match="confidence -0.5 outside"):
+        gaitfeat.PoseSequence(kp, 30.0, "coco17")
+
+
+def _extreme_value(tmp):
+    seq = stick_walker(300)
+    kp = seq.keypoints.copy()
+    kp[100, 10, 0] = 1e30
+    out = gaitfeat.preprocess(seq.replace(keypoints=kp))
+    assert out.info["reject_outliers"]["impossible"] == 1
+    assert (out.direction == 0).sum() == (gaitfeat.preprocess(seq).direction == 0).sum()
+    assert np.nanmax(np.abs(out.xy)) < 10
+
+
+def _spike(tmp):
+    seq = stick_walker(300)
+    kp = seq.keypoints.copy()
+    kp[50, 13, :2] += 600.0  # three leg lengths away for one frame
+    out = gaitfeat.preprocess(seq.replace(keypoints=kp))
+    assert out.info["reject_outliers"]["spikes"] >= 1
+
+
+def _clips(shape=(2, 60, 17, 3)):
+    return gaitfeat.make_clips(gaitfeat.preprocess(rolling_walker(n_frames=200)), window=shape[1]).clips[: shape[0]]
+
+
+def _no_frames(tmp):
+    with pytest.raises(PoseDataError, match="no frames"):
+        gaitfeat.extract_features(np.zeros((2, 0, 17, 3)), 30.0)
+
+
+def _pixels(tmp):
+    with pytest.raises(PoseDataError, match="raw pixel coordinates"):
+        gaitfeat.extract_features(_clips() * 200 + 300, 30.0)
+
+
+def _impossible(tmp):
+    clips = _clips()
+    clips[1, 7, 4, 1] = 1e30
+    with pytest.raises(PoseDataError, match="infinite or impossible"):
+        gaitfeat.extract_features(clips, 30.0)
+
+
+def _ragged_clips(tmp):
+    with pytest.raises(PoseDataError, match="rectangular"):
+        gaitfeat.extract_features([np.zeros((30, 17, 3)), np.zeros((20, 17, 3))], 30.0)
+
+
+def _fps_bool(tmp):
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        gaitfeat.extract_features(_clips(), True)
+
+
+def _walk_raw(tmp):
+    raw = rolling_walker(n_frames=150, video_id="raw")
+    with pytest.raises(PoseDataError, match="raw: .*preprocess"):
+        gaitfeat.walk_features(raw)
+    row = gaitfeat.walk_features([raw], on_error="skip").iloc[0]
+    assert np.isnan(row["cadence"]) and "not measured" in row["nan_reason"]
+
+
+def _static_without_root(tmp):
+    with pytest.raises(ValueError, match="camera='static'"):
+        gaitfeat.extract_features(_clips(), 30.0, camera="static")
+
+
+def _bad_videos(tmp):
+    from evaluation.run import main
+
+    root = tmp / "videos"
+    rows = []
+    for i in range(12):
+        walk = gaitfeat.simulate_walk(1 + i % 2, duration=9.0, random_state=i)
+        gaitfeat.write_openpose(walk.sequence, root / f"v{i}")
+        rows.append({"video_id": f"v{i}", "patient_id": f"p{i}", "gmfcs": 1 + i % 2, "fps": walk.sequence.fps})
+    (root / "corrupt").mkdir()
+    (root / "corrupt" / "corrupt_000000000000_keypoints.json").write_text("[1, 2")
+    rows.append({"video_id": "corrupt", "patient_id": "p20", "gmfcs": 1, "fps": 30.0})
+    gaitfeat.write_openpose(gaitfeat.simulate_walk(2, duration=9.0, random_state=50).sequence, root / "badlabel")
+    rows.append({"video_id": "badlabel", "patient_id": "p21", "gmfcs": "V", "fps": 30.0})
+    pd.DataFrame(rows).to_csv(tmp / "labels.csv", index=False)
+    args = ["--data", f"openpose:{root}", "--labels", str(tmp / "labels.csv"), "--profile", "quick", "--folds", "2",
+            "--val-fraction", "0.34", "--models", "majority", "--no-importance", "--no-progress", "--no-html",
+            "--out", str(tmp / "out")]
+    assert main(args) == 0
+    data = json.loads((tmp / "out" / "gmfcs" / "metrics.json").read_text())["data"]
+    assert "corrupt" in json.dumps(data) and "badlabel" in json.dumps(data)
+    assert main(args + ["--strict"]) == 2
+
+
+CASES = [
+    Case("PoseSequence", "`fps` that is not a number (`True`, text)", "`PoseDataError`: fps must be a number",
+         _pose_fps_bool),
+    Case("PoseSequence", "ragged frames (frames or joints of different lengths)",
+         "`PoseDataError`: keypoints must be a rectangular array", _pose_ragged),
+    Case("PoseSequence", "keypoints that are not real numbers (text, complex, objects)",
+         "`PoseDataError`: keypoints must hold real numbers", _pose_text),
+    Case("PoseSequence", "a confidence outside [0, 1] (e.g. negative)",
+         "`PoseDataError` naming the frame and joint (the OpenPose reader applies the same rule)", _pose_negative_conf),
+    Case("preprocess", "one physically impossible coordinate (1e30, or a joint far from the body)",
+         "marked missing before smoothing, counted in `info['reject_outliers']['impossible']`; no other frame "
+         "changes", _extreme_value),
+    Case("preprocess", "a joint that jumps away for one frame and back",
+         "marked missing before smoothing, counted in `info['reject_outliers']['spikes']`", _spike),
+    Case("extract_features", "clips with no frames (T = 0) or no joints", "`PoseDataError`: clips have no frames",
+         _no_frames),
+    Case("extract_features", "raw pixel coordinates (not preprocessed)",
+         "`PoseDataError`: clips look like raw pixel coordinates; run gaitfeat.preprocess first", _pixels),
+    Case("extract_features", "an infinite or impossible coordinate (|x| > 1000 leg lengths)",
+         "`PoseDataError`: clips contain infinite or impossible coordinates", _impossible),
+    Case("extract_features", "a ragged list of clips", "`PoseDataError`: clips must be a rectangular numeric array",
+         _ragged_clips),
+    Case("extract_features", "`fps` that is not a positive number (`True`, text, 0)",
+         "`ValueError`: fps must be a positive number", _fps_bool),
+    Case("extract_features", "`camera='static'` without the clips' pelvis paths",
+         "`ValueError`: camera='static' measures distances from the pelvis path, but no root was given",
+         _static_without_root),
+    Case("walk_features", "a sequence that is not preprocessed",
+         "`PoseDataError` naming the video; with `on_error='skip'` a row of NaN whose `nan_reason` says why",
+         _walk_raw),
+    Case("CLI (`python -m evaluation.run`)", "a folder with a corrupt and a mislabelled video among good ones",
+         "both skipped, listed with their reasons in the report and on stderr, exit 0; with `--strict` exit 2",
+         _bad_videos),
+]
