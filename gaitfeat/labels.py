@@ -72,7 +72,7 @@ def validate_gmfcs(values: Iterable, *, where: str = "labels", ids: Iterable | N
                 level = int(f) if np.isfinite(f) and f == int(f) else None
         elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
             level = int(v)
-        elif isinstance(v, (float, np.floating)) and float(v) == int(v):
+        elif isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v) == int(v):
             level = int(v)
         if level not in GMFCS_LEVELS:
             bad.append(f"{ident}: {v!r}")
@@ -107,6 +107,8 @@ def validate_patient_ids(patient_ids: Iterable, *, where: str = "labels", ids: I
             out.append(None)
         else:
             # Integer-valued floats (a CSV column with gaps) become "123", not "123.0".
+            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+                raise LabelError(f"{where}: patient ID of {ident} is {v!r}, not an identifier")
             if isinstance(v, (float, np.floating)) and float(v) == int(v):
                 v = int(v)
             out.append(str(v).strip())

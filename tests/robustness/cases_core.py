@@ -156,3 +156,16 @@ CASES = [
          "both skipped, listed with their reasons in the report and on stderr, exit 0; with `--strict` exit 2",
          _bad_videos),
 ]
+
+
+def _label_inf(tmp):
+    from gaitfeat.errors import LabelError
+    from gaitfeat.labels import validate_gmfcs, validate_patient_ids
+
+    with pytest.raises(LabelError, match="GMFCS labels must be levels 1-4"):
+        validate_gmfcs([1, float("inf")])
+    with pytest.raises(LabelError, match="not an identifier"):
+        validate_patient_ids(["a", float("-inf")])
+
+
+CASES.append(Case("labels", "an infinite GMFCS level or patient ID", "`LabelError` naming the row", _label_inf))
