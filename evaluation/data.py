@@ -21,6 +21,7 @@ from gaitfeat.errors import GaitError, LabelError, ReaderError
 from gaitfeat.features import extract_features
 from gaitfeat.io import read_clips_npz, read_kidzinski, read_openpose
 from gaitfeat.labels import validate_gmfcs
+from gaitfeat.pose import FPS_RANGE
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate import simulate_cohort
 
@@ -275,12 +276,16 @@ def load_data(
             continue
         rate = float(row.fps) if "fps" in table.columns and np.isfinite(row.fps) else fps
         if rate is None:
-            raise LabelError(f"{labels}: no fps for video {row.video_id!r}; add an fps column or give fps (--fps)")
+            message = f"{labels}: no fps for video {row.video_id!r}; add an fps column or give fps (--fps)"
+            if strict or "fps" not in table.columns:
+                raise LabelError(message)
+            mislabelled[row.video_id] = message
+            continue
         try:
             pid = getattr(row, "patient_id", None)
             pid = pid if isinstance(pid, str) and pid else None
             sequences.append(read_openpose(folder, rate, patient_id=pid, video_id=row.video_id))
-        except (GaitError, OSError) as exc:  # one bad video never stops the run (unless strict)
+        except (GaitError, OSError, MemoryError) as exc:  # one bad video never stops the run (unless strict)
             if strict:
                 raise ReaderError(f"{folder}: {exc} (strict: the run stops at the first bad video)", folder) from exc
             unreadable[row.video_id] = f"{type(exc).__name__}: {exc}"
@@ -336,17 +341,26 @@ def _read_label_table(path: Path, *, video_as_patient: bool, strict: bool = Fals
                 mislabelled[video] = str(exc)
                 levels.append(pd.NA)
         table["gmfcs"] = pd.array(levels, dtype="Int64")
+    if "patient_id" in table.columns and not video_as_patient:
+        no_patient = table["patient_id"].isna() | (table["patient_id"].astype(str).str.strip() == "")
+        for video in table.loc[no_patient, "video_id"]:
+            message = f"{path}: video {video!r} has no patient ID; splits are made by patient"
+            if strict:
+                raise LabelError(message)
+            mislabelled[video] = message
     if "fps" in table.columns:
         rate = pd.to_numeric(table["fps"], errors="coerce")
-        bad = table["fps"].notna() & ~(rate > 0)
+        bad = table["fps"].notna() & ~((rate >= FPS_RANGE[0]) & (rate <= FPS_RANGE[1]))
         if bad.any():
-            message = (f"{path}: fps must be a positive number; bad values for videos "
+            message = (f"{path}: fps must be a number of frames per second within {FPS_RANGE[0]:g}-{FPS_RANGE[1]:g}; "
+                       "bad values for videos "
                        f"{table.loc[bad, 'video_id'].tolist()[:5]}")
             if strict:
                 raise LabelError(message)
             for video in table.loc[bad, "video_id"]:
-                mislabelled[video] = f"{path}: fps {table.loc[table['video_id'] == video, 'fps'].iloc[0]!r} is not a " \
-                                     "positive number"
+                value = table.loc[table["video_id"] == video, "fps"].iloc[0]
+                mislabelled[video] = (f"{path}: fps {value!r} is not a number of frames per second within "
+                                      f"{FPS_RANGE[0]:g}-{FPS_RANGE[1]:g}")
         table["fps"] = rate
     if mislabelled and len(mislabelled) == len(table):
         raise LabelError(f"{path}: every label row is invalid: " + "; ".join(list(mislabelled.values())[:3]))

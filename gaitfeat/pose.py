@@ -10,7 +10,11 @@ import numpy as np
 from gaitfeat.errors import LayoutError, PoseDataError
 from gaitfeat.layouts import SkeletonLayout, convert_keypoints, get_layout
 
-__all__ = ["PoseSequence", "openpose_undetected"]
+__all__ = ["PoseSequence", "openpose_undetected", "FPS_RANGE"]
+
+#: Frame rates a pose sequence may have (frames/s): below 1 a stride spans at most two frames,
+#: above 1000 no camera a gait lab uses; a value outside is a unit or parsing mistake.
+FPS_RANGE = (1.0, 1000.0)
 
 
 def openpose_undetected(keypoints: np.ndarray) -> np.ndarray:
@@ -123,6 +127,9 @@ class PoseSequence:
             raise PoseDataError(f"{name}: fps must be a number, got {self.fps!r}") from None
         if not np.isfinite(fps) or fps <= 0:
             raise PoseDataError(f"{name}: fps must be a positive finite number, got {self.fps!r}")
+        if not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+            raise PoseDataError(f"{name}: fps {fps:g} is outside {FPS_RANGE[0]:g}-{FPS_RANGE[1]:g} frames/s; "
+                                "check its units")
         object.__setattr__(self, "fps", fps)
 
         for field in ("patient_id", "video_id"):

@@ -13,6 +13,8 @@ Every estimator that takes pose clips runs :func:`check_clips` in ``fit``,
 
 from __future__ import annotations
 
+import math
+import warnings
 import numbers
 
 import numpy as np
@@ -21,7 +23,36 @@ import pandas as pd
 from gaitfeat.errors import LabelError, PoseDataError
 from gaitfeat.preprocessing import check_pose_clips
 
-__all__ = ["check_clips", "missing_mask", "check_labels", "check_targets"]
+__all__ = ["check_clips", "missing_mask", "check_labels", "check_targets", "as_finite", "check_fps",
+           "MIN_OBSERVED_FRACTION", "MIN_SPREAD", "no_evidence"]
+
+#: Fewest observed keypoints (share of a clip's frame x joint keypoints) a clip needs to be fitted or predicted on.
+MIN_OBSERVED_FRACTION = 0.2
+#: Smallest spread (leg lengths) of a clip's observed joints in its widest frame: less is a degenerate pose
+#: (every joint at one point, e.g. a detector's (0, 0) placeholders with confidence).
+MIN_SPREAD = 1e-3
+
+
+def as_finite(value) -> float | None:
+    """``value`` as a finite float, or None when it is not a real number (bool, text, NaN, inf, an int beyond float64).
+
+    Never hands an arbitrary object to numpy (``np.isfinite(10**300)`` raises a ``TypeError``).
+    """
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        out = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def check_fps(fps, what: str = "fps") -> float:
+    """A frame rate as a positive finite float; text (``"30"``), bools, NaN, inf and huge ints raise ``ValueError``."""
+    out = as_finite(fps)
+    if out is None or out <= 0:
+        raise ValueError(f"{what} must be a positive finite number (frames per second), got {fps!r}")
+    return out
 
 
 def _indices(idx: np.ndarray, limit: int = 10) -> str:
@@ -80,11 +111,40 @@ def check_clips(X, *, what: str = "X", min_channels: int = 2) -> np.ndarray:
             i, t, v = np.argwhere(bad)[0]
             raise PoseDataError(f"{what}: confidence {conf[i, t, v]:g} outside [0, 1] (clip {i}, frame {t}, joint {v}); "
                                 "mark missing keypoints with NaN or confidence 0")
-    empty = np.flatnonzero(missing_mask(arr).reshape(n, -1).all(axis=1))
+    missing = missing_mask(arr)
+    empty = np.flatnonzero(missing.reshape(n, -1).all(axis=1))
     if empty.size:
         raise PoseDataError(f"{what}: {empty.size} of {n} clip(s) have no observed keypoint (every x, y NaN or "
                             f"confidence 0): clip indices {_indices(empty)}; drop them before fitting or predicting")
+    observed = 1.0 - missing.reshape(n, -1).mean(axis=1)
+    sparse = np.flatnonzero(observed < MIN_OBSERVED_FRACTION)
+    if sparse.size:
+        raise PoseDataError(f"{what}: {sparse.size} of {n} clip(s) have fewer than {MIN_OBSERVED_FRACTION:.0%} of "
+                            f"their keypoints observed (lowest {observed[sparse].min():.1%}): clip indices "
+                            f"{_indices(sparse)}; too little evidence for a prediction — drop them")
+    xy = np.where(missing[..., None], np.nan, arr[..., :2].astype(np.float64))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanmax(np.nanmax(xy, axis=2) - np.nanmin(xy, axis=2), axis=(1, 2))
+    flat = np.flatnonzero(~(spread >= MIN_SPREAD))
+    if flat.size:
+        raise PoseDataError(f"{what}: {flat.size} of {n} clip(s) are degenerate poses (every observed joint within "
+                            f"{MIN_SPREAD:g} leg lengths of one point in every frame): clip indices {_indices(flat)}")
     return arr
+
+
+def no_evidence(features: np.ndarray, what: str = "X") -> None:
+    """Refuse (``PoseDataError``, naming the clips) rows of a feature table where every feature is NaN.
+
+    Such a clip gives the model nothing measured: its prediction would come
+    from imputed training medians alone.
+    """
+    table = np.asarray(features, dtype=np.float64)
+    empty = np.flatnonzero(np.isnan(table).all(axis=1)) if table.ndim == 2 and table.shape[1] else np.array([], int)
+    if empty.size:
+        raise PoseDataError(f"{what}: {empty.size} of {len(table)} clip(s) give no measurable feature the model "
+                            f"uses (every one NaN): clip indices {_indices(empty)}; a prediction would rest on "
+                            "imputed values alone — drop them")
 
 
 def _kind(value) -> str:

@@ -11,9 +11,13 @@ cv=GroupKFold(5))``.
 Input checks (``fit``, ``predict``, ``predict_proba``, ``transform_features``):
 the clips must be preprocessed (:func:`gaitfeat.preprocess`: hip-centred, in
 leg lengths; raw pixels and impossible values are refused), and every clip
-must have at least one observed keypoint — a clip that is entirely missing
-is refused with a ``PoseDataError`` naming its index rather than given a
-probability. Class labels must be of one kind (all numbers or all text),
+must hold enough evidence — at least
+:data:`~models.checks.MIN_OBSERVED_FRACTION` (20 %) of its frame x joint
+keypoints observed, joints not all at one point, and at least one of the
+model's features measurable (not NaN) — or it is refused with a
+``PoseDataError`` naming its index rather than given a probability built
+from imputed values. ``fps`` must be a positive finite number (text such as
+``"30"`` is refused with a ``ValueError``). Class labels must be of one kind (all numbers or all text),
 regression targets finite numbers (``LabelError`` otherwise).
 """
 
@@ -25,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.features import GaitFeatureExtractor
-from models.checks import check_clips, check_labels, check_targets
+from models.checks import check_clips, check_fps, check_labels, check_targets, no_evidence
 from models.tabular import FeatureTableClassifier, FeatureTableRegressor
 
 __all__ = ["GaitFeatureClassifier", "GaitFeatureRegressor"]
@@ -48,30 +52,36 @@ class _ClipModel(BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Extract features from the clips ``X`` and fit the model to ``y``. Returns ``self``."""
+        fps = check_fps(self.fps)
         X = _clips(X)
         y = self._check_y(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{X.shape[0]} clips but {y.shape[0]} labels")
-        self.pipeline_ = Pipeline([
-            ("features", GaitFeatureExtractor(fps=self.fps, layout=self.layout, features=self.features)),
-            ("model", self._table_model()),
-        ])
-        kwargs = {} if sample_weight is None else {"model__sample_weight": sample_weight}
-        self.pipeline_.fit(X, y, **kwargs)
-        self.feature_names_ = list(self.pipeline_.named_steps["features"].get_feature_names_out())
+        features = GaitFeatureExtractor(fps=fps, layout=self.layout, features=self.features)
+        table = features.fit_transform(X)
+        no_evidence(table)
+        model = self._table_model()
+        model.fit(table, y) if sample_weight is None else model.fit(table, y, sample_weight=sample_weight)
+        self.pipeline_ = Pipeline([("features", features), ("model", model)])
+        self.feature_names_ = list(features.get_feature_names_out())
         return self
+
+    def _table(self, X) -> np.ndarray:
+        """The checked feature table of clips ``X``; clips without a single measurable feature are refused."""
+        check_is_fitted(self)
+        table = self.pipeline_.named_steps["features"].transform(_clips(X))
+        no_evidence(table)
+        return table
 
     def transform_features(self, X):
         """The feature table the model sees for clips ``X`` (DataFrame)."""
-        check_is_fitted(self)
-        out = self.pipeline_.named_steps["features"].transform(_clips(X))
         import pandas as pd
 
-        return pd.DataFrame(out, columns=self.feature_names_)
+        return pd.DataFrame(self._table(X), columns=self.feature_names_)
 
     def predict(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        return self.pipeline_.predict(_clips(X))
+        table = self._table(X)
+        return self.pipeline_.named_steps["model"].predict(table)
 
 
     @staticmethod
@@ -135,8 +145,8 @@ class GaitFeatureClassifier(ClassifierMixin, _ClipModel):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(N, n_classes)`` in the order of ``classes_``."""
-        check_is_fitted(self)
-        return self.pipeline_.predict_proba(_clips(X))
+        table = self._table(X)
+        return self.pipeline_.named_steps["model"].predict_proba(table)
 
 
 class GaitFeatureRegressor(RegressorMixin, _ClipModel):

@@ -313,19 +313,19 @@ def test_unreadable_frame_file(tmp_path):
 
 
 def test_unreadable_frame_file_simulated(tmp_path, monkeypatch):
-    """Root ignores file permissions: simulate the PermissionError open() would raise."""
-    import builtins
+    """Root ignores file permissions: simulate the PermissionError os.open() would raise."""
+    import os
 
     folder = _small_folder(tmp_path)
     target = str(sorted(folder.iterdir())[1])
-    real_open = builtins.open
+    real_open = os.open
 
     def fake_open(file, *args, **kwargs):
         if str(file) == target:
             raise PermissionError(13, "Permission denied", target)
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "open", fake_open)
     with pytest.raises(ReaderError, match="v_000000000001_keypoints.json: permission denied"):
         read_openpose(folder, fps=30)
 

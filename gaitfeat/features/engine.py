@@ -18,6 +18,7 @@ from gaitfeat.features import _kernels as K
 from gaitfeat.features._kernels import DEFAULTS
 from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS
 from gaitfeat.layouts import SkeletonLayout, get_layout, layout_for_joint_count
+from gaitfeat.pose import FPS_RANGE
 from gaitfeat.preprocessing.checks import MAX_COORDINATE, check_pose_clips
 
 __all__ = ["extract_features", "detect_events", "iter_features", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT"]
@@ -69,7 +70,9 @@ def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayou
     lay = layout_for_joint_count(V) if layout is None else get_layout(layout)
     if len(lay.joints) != V:
         raise LayoutError(f"layout {lay.name!r} has {len(lay.joints)} joints but the clips have V = {V}")
-    if isinstance(fps, (bool, np.bool_)) or np.asarray(fps).dtype == bool:
+    kind = np.asarray(fps).dtype
+    if isinstance(fps, (bool, np.bool_, str, bytes)) or not (np.issubdtype(kind, np.floating)
+                                                            or np.issubdtype(kind, np.integer)):
         raise ValueError(f"fps must be a positive number or one per clip, got {fps!r}")
     try:
         rates = np.asarray(fps, dtype=np.float64)
@@ -78,8 +81,8 @@ def _validate(clips, fps, layout) -> tuple[np.ndarray, np.ndarray, SkeletonLayou
     rates = np.broadcast_to(rates, (N,)) if rates.ndim == 0 else rates
     if rates.shape != (N,):
         raise ValueError(f"fps must be a number or one value per clip ({N}), got shape {rates.shape}")
-    if not (np.isfinite(rates).all() and (rates > 0).all()):
-        raise ValueError("fps must be finite and positive")
+    if not (np.isfinite(rates).all() and (rates >= FPS_RANGE[0]).all() and (rates <= FPS_RANGE[1]).all()):
+        raise ValueError(f"fps must be finite and within {FPS_RANGE[0]:g}-{FPS_RANGE[1]:g} frames/s")
     return arr, np.ascontiguousarray(rates, dtype=np.float64), lay
 
 

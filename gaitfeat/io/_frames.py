@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
 
-from gaitfeat.errors import ReaderError
+from gaitfeat.errors import GaitError, PoseDataError, ReaderError
 
-__all__ = ["frame_number", "parse_frame"]
+__all__ = ["frame_number", "parse_frame", "read_regular_file", "MAX_FRAME_FILE_BYTES", "check_fps", "FPS_RANGE"]
 
 _FRAME_RE = re.compile(r"^(?P<prefix>.*?)_?(?P<frame>[0-9]+)_keypoints\.json$")
 # OpenPose >= 1.2 writes "pose_keypoints_2d"; 1.0/1.1 wrote "pose_keypoints".
@@ -27,21 +28,89 @@ def frame_number(path: Path) -> tuple[str, int]:
     return m.group("prefix"), int(m.group("frame"))
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; every way it cannot be read becomes a ReaderError naming it."""
+try:
+    from gaitfeat.pose import FPS_RANGE
+except ImportError:  # older gaitfeat.pose: the same bounds PoseSequence applies
+    FPS_RANGE = (1.0, 1000.0)
+
+
+def check_fps(fps: object, where: object, error: type[GaitError] = PoseDataError) -> float:
+    """``fps`` as a float in :data:`FPS_RANGE` (frames/s), else ``error`` naming ``where`` and the limit."""
+    lo, hi = FPS_RANGE
+    if isinstance(fps, (bool, np.bool_)) or not isinstance(fps, (int, float, np.integer, np.floating)):
+        raise error(f"{where}: fps must be a number of frames per second, got {fps!r:.60}")
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        value = float(fps)
+    except OverflowError:
+        value = float("inf")
+    if not np.isfinite(value):
+        raise error(f"{where}: fps must be a finite number, got {fps!r:.60}")
+    if not lo <= value <= hi:
+        raise error(f"{where}: fps {value:g} is outside the plausible range {lo:g} to {hi:g} frames/s")
+    return value
+
+
+#: Largest OpenPose frame file read, in bytes. A frame with dozens of people
+#: is a few hundred KB; anything larger is refused before it is read whole.
+MAX_FRAME_FILE_BYTES = 10_000_000
+
+
+def read_regular_file(path: Path, limit: int, *, what: str) -> bytes:
+    """The bytes of the regular file at ``path`` (links followed), at most ``limit`` of them.
+
+    Only a regular file is opened for reading: a named pipe (FIFO), socket or
+    device would block for ever or never end, so it is refused, as is a
+    folder, a broken or looping link, an unreadable file, and a file larger
+    than ``limit`` bytes. Every refusal is a ReaderError naming ``path`` (and
+    the limit). The type is checked on the resolved path before opening and
+    again on the open file (opened non-blocking, so a FIFO swapped in
+    between cannot block either); the size is capped while reading, never
+    taken from ``stat`` alone.
+    """
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ReaderError(f"{path}: is a folder, not {what}", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReaderError(f"{path}: is a {_kind(st.st_mode)}, not a regular file; only regular files are read as {what}", path)
+        if st.st_size > limit:
+            raise ReaderError(f"{path}: {st.st_size} bytes, larger than the {limit}-byte limit for {what}", path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb", closefd=True) as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ReaderError(f"{path}: is a {_kind(st.st_mode)}, not a regular file; only regular files are read as {what}", path)
+            raw = fh.read(limit + 1)
+    except ReaderError:
+        raise
     except IsADirectoryError:
-        raise ReaderError(f"{path}: is a folder, not a frame file", path) from None
+        raise ReaderError(f"{path}: is a folder, not {what}", path) from None
     except FileNotFoundError:
         if os.path.islink(path):
             raise ReaderError(f"{path}: broken symbolic link (its target does not exist)", path) from None
-        raise ReaderError(f"{path}: frame file disappeared while the folder was read", path) from None
+        raise ReaderError(f"{path}: file disappeared while it was read", path) from None
     except PermissionError:
         raise ReaderError(f"{path}: permission denied", path) from None
     except OSError as exc:
         raise ReaderError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
+    if len(raw) > limit:
+        raise ReaderError(f"{path}: larger than the {limit}-byte limit for {what}", path)
+    return raw
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; every way it cannot be read becomes a ReaderError naming it."""
+    raw = read_regular_file(path, MAX_FRAME_FILE_BYTES, what="a frame file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
-from gaitfeat.io._frames import frame_number, parse_frame
+from gaitfeat.io._frames import FPS_RANGE, MAX_FRAME_FILE_BYTES, check_fps, frame_number, parse_frame
 from gaitfeat.io._names import path_inside, safe_name
-from gaitfeat.layouts import get_layout, layout_for_joint_count
+from gaitfeat.layouts import LAYOUTS, get_layout, layout_for_joint_count
 from gaitfeat.pose import PoseSequence, openpose_undetected
 
-__all__ = ["read_openpose", "write_openpose", "MAX_GAP_PER_FILE", "MAX_GAP_FRAMES"]
+__all__ = ["read_openpose", "write_openpose", "MAX_GAP_PER_FILE", "MAX_GAP_FRAMES", "MAX_FRAME_FILE_BYTES", "FPS_RANGE"]
 
 #: Missing frames allowed between the first and last frame file: at most
 #: ``MAX_GAP_PER_FILE`` per file read, or ``MAX_GAP_FRAMES``, whichever is larger.
@@ -65,6 +65,46 @@ def _pose_size(p: np.ndarray) -> float:
     return float(max(np.ptp(ys), np.ptp(xs), 1.0))
 
 
+def _real(value: object) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _finite(value: object) -> bool:
+    try:
+        return _real(value) and bool(np.isfinite(float(value)))
+    except OverflowError:
+        return False
+
+
+def _check_arguments(layout, x_range, min_joints, max_jump, lost_after_s):
+    """Validate read_openpose's options before any file is read; the layout if one is given."""
+    lay = None
+    if layout is not None:
+        if not isinstance(layout, str):
+            raise ValueError(f"read_openpose: layout must be a layout name such as 'body25', got {layout!r:.60}")
+        lay = get_layout(layout)
+    if x_range is not None:
+        if (
+            not isinstance(x_range, (tuple, list, np.ndarray))
+            or len(x_range) != 2
+            or not all(_finite(v) for v in x_range)
+        ):
+            raise ValueError(f"read_openpose: x_range must be two finite numbers (x_min, x_max) in pixels, got {x_range!r:.80}")
+        if not float(x_range[0]) < float(x_range[1]):
+            raise ValueError(f"read_openpose: x_range {tuple(x_range)!r}: x_min must be less than x_max")
+    most = lay.num_joints if lay is not None else max(lay_.num_joints for lay_ in LAYOUTS.values())
+    if isinstance(min_joints, (bool, np.bool_)) or not isinstance(min_joints, (int, np.integer)) or not 1 <= min_joints <= most:
+        raise ValueError(
+            f"read_openpose: min_joints must be an integer from 1 to {most} (the joints of "
+            f"{'layout ' + repr(lay.name) if lay is not None else 'the largest layout'}), got {min_joints!r:.60}"
+        )
+    if not _finite(max_jump) or not float(max_jump) > 0:
+        raise ValueError(f"read_openpose: max_jump must be a positive finite number (fraction of body size per frame), got {max_jump!r:.60}")
+    if not _finite(lost_after_s) or not float(lost_after_s) > 0:
+        raise ValueError(f"read_openpose: lost_after_s must be a positive finite number of seconds, got {lost_after_s!r:.60}")
+    return lay
+
+
 def read_openpose(
     folder: str | Path,
     fps: float,
@@ -105,7 +145,22 @@ def read_openpose(
       beyond the float32 range, NaN or infinity, corrupt or too deeply
       nested JSON.
     * **Files that cannot be read**: a folder, a broken or looping symbolic
-      link, or an unreadable file named like a frame file.
+      link, or an unreadable file named like a frame file; anything that is
+      not a regular file (a named pipe, socket or device, e.g. a link to
+      ``/dev/zero``), which is never opened for reading.
+    * **Oversized frame files**: more than :data:`MAX_FRAME_FILE_BYTES`
+      (10 MB) per file; a frame with dozens of people is a few hundred KB.
+    * **No subject at all**: no detection in any frame passes ``min_joints``
+      and ``x_range`` ("no person detected in any of the N frames", with
+      the counts filtered out).
+
+    Every option is checked before any file is read: ``fps`` must lie in
+    :data:`FPS_RANGE` (1 to 1000 frames/s, :class:`~gaitfeat.errors.PoseDataError`);
+    a bad ``layout`` name is a :class:`~gaitfeat.errors.LayoutError`; a
+    ``x_range`` that is not two finite numbers with ``x_min < x_max``,
+    ``min_joints`` outside 1 to the layout's joint count, a ``max_jump`` or
+    ``lost_after_s`` that is not a positive finite number is a
+    :class:`ValueError` naming the option.
 
     When a frame holds several people, the subject is followed by continuity:
     detections are linked into tracks frame to frame (nearest pose, median
@@ -151,20 +206,19 @@ def read_openpose(
         Missing or empty folder, a file name without frame number, two files
         for one frame, several file-name prefixes, a gap beyond the maximum,
         an unreadable frame file, corrupt JSON, malformed or non-numeric
-        keypoints, confidences outside [0, 1], inconsistent joint counts.
+        keypoints, confidences outside [0, 1], inconsistent joint counts,
+        a frame file that is not a regular file or is larger than
+        :data:`MAX_FRAME_FILE_BYTES`, no person detected in any frame.
     PoseDataError
-        ``fps`` not a positive finite number.
+        ``fps`` not a finite number in :data:`FPS_RANGE` (1 to 1000 frames/s).
+    ValueError
+        An option out of range (named in the message).
     LayoutError
         A joint count no supported layout has (e.g. OpenPose's COCO-18 model).
     """
     folder = Path(folder)
-    if (
-        isinstance(fps, (bool, np.bool_))
-        or not isinstance(fps, (int, float, np.integer, np.floating))
-        or not np.isfinite(fps)
-        or fps <= 0
-    ):
-        raise PoseDataError(f"{folder}: fps must be a positive finite number, got {fps!r}")
+    check_fps(fps, folder)
+    lay_given = _check_arguments(layout, x_range, min_joints, max_jump, lost_after_s)
     if not folder.is_dir():
         raise ReaderError(f"{folder}: no such folder", folder)
     try:
@@ -239,11 +293,24 @@ def read_openpose(
         except LayoutError as exc:
             raise LayoutError(f"{folder}: {exc}") from None
     else:
-        lay = get_layout(layout)
+        lay = lay_given
         if lay.num_joints != n_joints:
             raise LayoutError(f"{folder}: files have {n_joints} joints but layout {lay.name!r} has {lay.num_joints}")
 
-    lost_after = max(1, int(round(lost_after_s * float(fps))))
+    if min_joints > lay.num_joints:
+        raise ValueError(f"read_openpose: min_joints {min_joints} is more than the {lay.num_joints} joints of layout {lay.name!r}")
+    if not any(frames_people.values()):
+        why = []
+        if n_spurious:
+            why.append(f"{n_spurious} detections had fewer than min_joints={min_joints} detected joints")
+        if n_outside:
+            why.append(f"{n_outside} people were outside x_range={tuple(x_range)!r}")
+        raise ReaderError(
+            f"{folder}: no person detected in any of the {len(files)} frames"
+            + (f" ({'; '.join(why)})" if why else " (every keypoint is undetected)"),
+            folder,
+        )
+    lost_after = max(1, int(round(float(lost_after_s) * float(fps))))
     tracks: list[_Track] = []
     active: list[_Track] = []
     for t in range(n_frames):
@@ -384,7 +451,11 @@ def write_openpose(
     """
     folder = Path(folder)
     if not isinstance(seq, PoseSequence):
-        raise TypeError(f"seq must be a PoseSequence, got {type(seq).__name__}")
+        raise TypeError(
+            f"write_openpose: seq must be a gaitfeat.PoseSequence, got {type(seq).__name__}; "
+            "build one with gaitfeat.PoseSequence(keypoints, fps, layout), read one with read_openpose/read_npz, "
+            "or pass walk.sequence for a Walk"
+        )
     if prefix is None:
         prefix = seq.video_id or "video"
         what = "video ID (the default file-name prefix)"

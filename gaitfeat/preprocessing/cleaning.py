@@ -37,22 +37,56 @@ def threshold_confidence(seq: PoseSequence, conf: float = 0.2) -> PoseSequence:
     return seq.replace(keypoints=kp, info={"threshold_confidence": {"conf": conf, "removed": int(low.sum())}})
 
 
+#: Longest run of frames (and largest gap around it) that :func:`reject_outliers` treats as an excursion.
+MAX_EXCURSION_FRAMES = 3
+
+
+def _excursions(xy: np.ndarray, limit: float, max_len: int = MAX_EXCURSION_FRAMES) -> np.ndarray:
+    """``(T, V)`` bool: short runs of a point's positions that leave and come back.
+
+    A run of at most ``max_len`` known positions of one point is an excursion
+    when every position in it is farther than ``limit`` from the point's known
+    positions just before and just after the run, while those two are within
+    ``limit`` of each other and at most ``2 max_len + 1`` frames apart.
+    """
+    T, V, _ = xy.shape
+    out = np.zeros((T, V), dtype=bool)
+    for v in range(V):
+        known = np.flatnonzero(~np.isnan(xy[:, v, 0]))
+        p = xy[known, v]
+        for length in range(1, max_len + 1):
+            n = len(known) - length - 1
+            if n <= 0:
+                continue
+            before, after = p[:n], p[length + 1 : length + 1 + n]
+            far = (np.hypot(*(before - after).T) <= limit) & (known[length + 1 :][:n] - known[:n] <= 2 * max_len + 1)
+            for j in range(length):
+                run = p[1 + j : 1 + j + n]
+                far &= (np.hypot(*(run - before).T) > limit) & (np.hypot(*(run - after).T) > limit)
+            for j in range(length):
+                out[known[np.flatnonzero(far) + 1 + j], v] = True
+    return out
+
+
 def reject_outliers(seq: PoseSequence, max_distance: float = 5.0, max_jump: float = 1.5) -> PoseSequence:
     """Mark physically impossible detections missing, before anything smooths them into their neighbours.
 
-    A detector's wild value (a joint at 1e30, or on the far side of the
-    image for one frame) would otherwise be spread by the low-pass filter over
-    a hundred frames and read as motion. Two rules, in leg lengths of this
-    sequence (the robust median of thigh + shank, which one bad frame does not
-    move):
+    A detector's wild value (a joint at 1e30, on the far side of the image for
+    a frame or two, or a whole frame that jumps to another person) would
+    otherwise be spread by the low-pass filter over a hundred frames and read
+    as motion. Three rules, in leg lengths of this sequence (the robust median
+    of thigh + shank, which a few bad frames do not move):
 
     * **impossible position**: farther than ``max_distance`` from the median
       position of the frame's detected joints (a body spans about three leg
       lengths from head to toe);
-    * **spike**: more than ``max_jump`` away from the joint's position in both
-      the previous and the next frame (a joint cannot leave and come back
-      within two frames: 1.5 leg lengths per frame is 40 leg lengths per
-      second at 25 fps, about ten times a foot's swing speed).
+    * **frame excursion**: the frame's median joint position leaves by more
+      than ``max_jump`` for at most :data:`MAX_EXCURSION_FRAMES` frames and
+      comes back (the detector followed someone else): the whole frame;
+    * **joint excursion**: the same for one joint (a joint cannot leave by
+      1.5 leg lengths and come back within three frames: at 25 fps that is
+      more than 12 leg lengths per second, about three times a foot's swing
+      speed).
 
     Parameters
     ----------
@@ -63,44 +97,44 @@ def reject_outliers(seq: PoseSequence, max_distance: float = 5.0, max_jump: floa
     Returns
     -------
     PoseSequence
-        With ``info["reject_outliers"] = {"impossible", "spikes", "max_distance",
-        "max_jump"}`` (counts of detections marked missing); ``"skipped"`` says
-        why nothing was checked when no leg length can be estimated.
+        With ``info["reject_outliers"] = {"impossible", "frames", "spikes",
+        "max_distance", "max_jump"}`` (detections marked missing by each
+        rule; ``frames`` counts frames); ``"skipped"`` says why nothing was
+        checked when no leg length can be estimated.
     """
     if not (max_distance > 0 and max_jump > 0):
         raise ValueError(f"max_distance and max_jump must be positive, got {max_distance}, {max_jump}")
-    report = {"impossible": 0, "spikes": 0, "max_distance": max_distance, "max_jump": max_jump}
+    report = {"impossible": 0, "frames": 0, "spikes": 0, "max_distance": max_distance, "max_jump": max_jump}
     xy = seq.xy.astype(np.float64)
     known = ~np.isnan(xy[:, :, 0])
-    if known.any():
-        # Leg length from plausible values only: the median keeps one wild frame out, and a
-        # coordinate far beyond every image (> 1e7 px) cannot be part of a leg.
-        leg = robust_leg_length(np.where((np.abs(xy) < 1e7).all(axis=2, keepdims=True), xy, np.nan), seq.skeleton)
-    else:
-        leg = float("nan")
+    # A coordinate beyond every image (> 1e7 px) cannot be part of a leg or a frame's middle.
+    sane_xy = np.where(np.abs(xy) < 1e7, xy, np.nan)
+    leg = robust_leg_length(sane_xy, seq.skeleton) if known.any() else float("nan")
     if not np.isfinite(leg) or leg <= 0:
         report["skipped"] = "no leg length could be estimated"
         return seq.replace(info={"reject_outliers": report})
     kp = seq.keypoints.copy()
-    sane_xy = np.where(np.abs(xy) < 1e7, xy, np.nan)
-    any_sane = ~np.isnan(sane_xy[:, :, 0]).all(axis=1)
-    centre = np.full((xy.shape[0], 2), np.nan)
-    centre[any_sane] = np.nanmedian(sane_xy[any_sane], axis=1)  # (T, 2): the frame's middle
-    distance = np.hypot(*(xy - centre[:, None, :]).transpose(2, 0, 1))
+
+    def drop(mask):
+        kp[mask, 0:2] = np.nan
+        kp[mask, 2] = 0.0
+        xy[mask] = np.nan
+
+    def centres(points):
+        any_known = ~np.isnan(points[:, :, 0]).all(axis=1)
+        out = np.full((points.shape[0], 2), np.nan)
+        out[any_known] = np.nanmedian(points[any_known], axis=1)  # (T, 2): the frame's middle
+        return out
+
+    distance = np.hypot(*(xy - centres(sane_xy)[:, None, :]).transpose(2, 0, 1))
     with np.errstate(invalid="ignore"):
         impossible = known & ~(distance <= max_distance * leg)
-    kp[impossible, 0:2] = np.nan
-    kp[impossible, 2] = 0.0
-    xy[impossible] = np.nan
-    step = np.full(xy.shape[:2], np.nan)
-    step[1:] = np.hypot(*(xy[1:] - xy[:-1]).transpose(2, 0, 1))
-    spike = np.zeros(xy.shape[:2], dtype=bool)
-    with np.errstate(invalid="ignore"):
-        spike[1:-1] = (step[1:-1] > max_jump * leg) & (step[2:] > max_jump * leg)
-    kp[spike, 0:2] = np.nan
-    kp[spike, 2] = 0.0
-    report["impossible"] = int(impossible.sum())
-    report["spikes"] = int(spike.sum())
+    drop(impossible)
+    frames = _excursions(centres(xy)[:, None, :], max_jump * leg)[:, 0]
+    drop(frames[:, None] & ~np.isnan(xy[:, :, 0]))
+    spikes = _excursions(xy, max_jump * leg)
+    drop(spikes)
+    report.update(impossible=int(impossible.sum()), frames=int(frames.sum()), spikes=int(spikes.sum()))
     return seq.replace(keypoints=kp, info={"reject_outliers": report})
 
 

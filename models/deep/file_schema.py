@@ -8,15 +8,28 @@ naming the file and the key.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from gaitfeat.layouts import get_layout
+from models.checks import as_finite
 from models.errors import ModelFileError
 
-__all__ = ["check_sidecar", "SCHEMA", "PARAMS", "NUMERIC_PARAMS"]
+__all__ = ["check_sidecar", "check_device", "SCHEMA", "PARAMS", "NUMERIC_PARAMS", "MAX_FRAMES", "MAX_TARGET",
+           "MIN_Y_SCALE", "MAX_LR"]
+
+#: Longest clip (frames) a sidecar's ``n_frames`` may state (10 minutes at 120 fps); at least 8.
+MAX_FRAMES = 72_000
+#: Largest |target mean| and target scale a regressor is fitted on or loaded with.
+MAX_TARGET = 1e15
+#: Smallest target scale (standard deviation) a regressor keeps: a smaller spread counts as constant targets (scale 1).
+MIN_Y_SCALE = 1e-12
+#: Largest learning rate accepted (any of ``lr``, ``pretrain_lr``, ``finetune_lr``).
+MAX_LR = 10.0
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,3})?")
 
 #: Parameters retired from the estimators; old sidecars may still carry them (dropped on load).
 _RETIRED = ("cache_frozen",)
@@ -29,7 +42,7 @@ def _is_int(v) -> bool:
 
 
 def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and bool(np.isfinite(v))
+    return as_finite(v) is not None           # never np.isfinite on an arbitrary object (10**300 is a TypeError)
 
 
 def _int(lo=None, hi=None, none=False) -> Callable:
@@ -46,6 +59,7 @@ def _int(lo=None, hi=None, none=False) -> Callable:
 def _real(lo=None, hi=None, lo_open=False, hi_open=False) -> Callable:
     def check(v):
         bad = not _is_real(v)
+        v = as_finite(v)
         if not bad and lo is not None:
             bad = v <= lo if lo_open else v < lo
         if not bad and hi is not None:
@@ -102,22 +116,29 @@ def _str_list(v):
     return None if isinstance(v, list) and all(isinstance(s, str) for s in v) else "a list of strings"
 
 
+def check_device(v):
+    """None when ``v`` is a device name the estimators accept ("auto", "cpu", "cuda", "cuda:<n>", "mps"), else what was expected."""
+    if isinstance(v, str) and _DEVICE.fullmatch(v):
+        return None
+    return "one of 'auto', 'cpu', 'cuda', 'cuda:<n>', 'mps'"
+
+
 def _verbose(v):
     return None if isinstance(v, bool) or _is_int(v) else "true, false or an integer"
 
 
 #: Numeric settings checked in ``fit`` (the same rules as the sidecar schema; see ``DeepEstimator._check_common``).
 NUMERIC_PARAMS = ("dropout", "epochs", "lr", "batch_size", "weight_decay", "patience", "validation_fraction",
-                  "noise_std", "clips_per_epoch", "fps", "pretrain_epochs", "pretrain_lr", "phase1_epochs",
+                  "noise_std", "clips_per_epoch", "fps", "device", "pretrain_epochs", "pretrain_lr", "phase1_epochs",
                   "finetune_lr", "unfreeze_blocks", "cam_threshold", "cam_clips")
 
 #: Parameters shared by all four estimators: name -> check (returns what was expected, or None when fine).
 _COMMON = {
     "layout": _layout, "config": _config, "edge_importance": _boolean, "dropout": _real(0, 1, hi_open=True),
-    "epochs": _int(1), "lr": _real(0, None, lo_open=True), "batch_size": _int(1), "weight_decay": _real(0),
+    "epochs": _int(1), "lr": _real(0, MAX_LR, lo_open=True), "batch_size": _int(1), "weight_decay": _real(0),
     "early_stopping": _boolean, "patience": _int(0, none=True), "monitor": _one_of("accuracy", "loss"),
     "validation_fraction": _real(0, 1, lo_open=True, hi_open=True), "flip": _boolean, "noise_std": _real(0),
-    "class_weight": _one_of(None, "balanced"), "clips_per_epoch": _int(1, none=True), "device": _string(),
+    "class_weight": _one_of(None, "balanced"), "clips_per_epoch": _int(1, none=True), "device": check_device,
     "random_state": _int(0, none=True), "verbose": _verbose,
 }
 #: Per-estimator parameter schema.
@@ -125,8 +146,8 @@ PARAMS = {
     "STGCN": {**_COMMON, "pretrained": _string(none=True)},
     "DualStream": {**_COMMON, "features": _features_param, "fusion": _one_of("concat", "xattn"),
                    "fps": _real(0, None, lo_open=True), "pretrain_epochs": _int(1),
-                   "pretrain_lr": _real(0, None, lo_open=True), "phase1_epochs": _int(0),
-                   "finetune_lr": _real(0, None, lo_open=True), "unfreeze_blocks": _int(0),
+                   "pretrain_lr": _real(0, MAX_LR, lo_open=True), "phase1_epochs": _int(0),
+                   "finetune_lr": _real(0, MAX_LR, lo_open=True), "unfreeze_blocks": _int(0),
                    "cam_threshold": _real(0, 1), "cam_always": _str_list, "cam_clips": _int(1)},
 }
 
@@ -143,8 +164,8 @@ def _history(v):
 def _classes(v):
     if not (isinstance(v, list) and len(v) >= 2):
         return "a list of at least 2 class labels"
-    if not (all(_is_int(c) for c in v) or all(isinstance(c, str) for c in v)):
-        return "a list of labels that are all integers or all strings"
+    if not (all(_is_int(c) and -2**63 <= c < 2**63 for c in v) or all(isinstance(c, str) for c in v)):
+        return "a list of labels that are all 64-bit integers or all strings"
     if len(set(v)) != len(v):
         return "a list of unique labels"
     if v != sorted(v):
@@ -164,7 +185,7 @@ def _feature_names(v):
 #: (regressors) and ``features``/``n_blocks`` (dual-stream) are added by :func:`_schema`.
 SCHEMA = {
     "format": _int(1), "estimator": _one_of(*_ESTIMATORS), "params": None, "layout": _layout,
-    "n_frames": _int(8), "history": _history, "torch": _string(),
+    "n_frames": _int(8, MAX_FRAMES), "history": _history, "torch": _string(),
 }
 
 
@@ -173,7 +194,7 @@ def _schema(cls) -> dict:
     if cls._task == "classification":
         keys["classes"] = _classes
     else:
-        keys["y_mean"], keys["y_scale"] = _real(), _real(0, None, lo_open=True)
+        keys["y_mean"], keys["y_scale"] = _real(-MAX_TARGET, MAX_TARGET), _real(MIN_Y_SCALE, MAX_TARGET)
     if cls.__name__.startswith("DualStream"):
         keys["features"], keys["n_blocks"] = _feature_names, _int(1)
     return keys

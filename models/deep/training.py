@@ -41,12 +41,27 @@ __all__ = ["Phase", "TensorSet", "flip_clips", "fit_network", "predict_network",
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; other strings go to :class:`torch.device`."""
+    """``"auto"`` -> CUDA when available, else CPU; "cpu", "cuda", "cuda:<n>" or "mps" as named.
+
+    Raises ``ValueError`` for any other name and for a device this machine
+    lacks (no fallback: set ``device="cpu"`` or ``"auto"``, e.g. with
+    ``est.set_params(device="cpu")`` after loading a model trained on a GPU).
+    """
+    from models.deep.file_schema import check_device
+
+    if check_device(device):
+        raise ValueError(f"device must be {check_device(device)}, got {device!r}")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
+    fix = "; use device='cpu' or 'auto' (after loading: est.set_params(device='cpu'))"
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+        raise ValueError(f"device {device!r} requested but CUDA is not available{fix}")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} requested but this machine has {torch.cuda.device_count()} CUDA "
+                         f"device(s){fix}")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} requested but MPS is not available{fix}")
     return dev
 
 

@@ -112,13 +112,18 @@ def _bad_videos(tmp):
     rows.append({"video_id": "corrupt", "patient_id": "p20", "gmfcs": 1, "fps": 30.0})
     gaitfeat.write_openpose(gaitfeat.simulate_walk(2, duration=9.0, random_state=50).sequence, root / "badlabel")
     rows.append({"video_id": "badlabel", "patient_id": "p21", "gmfcs": "V", "fps": 30.0})
+    for name, patient, rate in (("nofps", "p22", None), ("inffps", "p23", float("inf")), ("hugefps", "p24", 1e300),
+                                ("nopatient", None, 30.0)):
+        gaitfeat.write_openpose(gaitfeat.simulate_walk(1, duration=9.0, random_state=60).sequence, root / name)
+        rows.append({"video_id": name, "patient_id": patient, "gmfcs": 1, "fps": rate})
     pd.DataFrame(rows).to_csv(tmp / "labels.csv", index=False)
     args = ["--data", f"openpose:{root}", "--labels", str(tmp / "labels.csv"), "--profile", "quick", "--folds", "2",
             "--val-fraction", "0.34", "--models", "majority", "--no-importance", "--no-progress", "--no-html",
             "--out", str(tmp / "out")]
     assert main(args) == 0
     data = json.loads((tmp / "out" / "gmfcs" / "metrics.json").read_text())["data"]
-    assert "corrupt" in json.dumps(data) and "badlabel" in json.dumps(data)
+    for video in ("corrupt", "badlabel", "nofps", "inffps", "hugefps", "nopatient"):
+        assert video in json.dumps(data), video
     assert main(args + ["--strict"]) == 2
 
 
@@ -152,8 +157,9 @@ CASES = [
     Case("walk_features", "a sequence that is not preprocessed",
          "`PoseDataError` naming the video; with `on_error='skip'` a row of NaN whose `nan_reason` says why",
          _walk_raw),
-    Case("CLI (`python -m evaluation.run`)", "a folder with a corrupt and a mislabelled video among good ones",
-         "both skipped, listed with their reasons in the report and on stderr, exit 0; with `--strict` exit 2",
+    Case("CLI (`python -m evaluation.run`)", "a folder with a corrupt video and label rows with an invalid GMFCS, "
+         "an fps that is empty, infinite or outside 1-1000, or no patient ID, among good ones",
+         "each skipped, listed with its reason in the report and on stderr, exit 0; with `--strict` exit 2",
          _bad_videos),
 ]
 
@@ -169,3 +175,46 @@ def _label_inf(tmp):
 
 
 CASES.append(Case("labels", "an infinite GMFCS level or patient ID", "`LabelError` naming the row", _label_inf))
+
+
+def _frame_jump(tmp):
+    from gaitfeat.features import walk_features
+
+    seq = stick_walker(300)
+    kp = seq.keypoints.copy()
+    kp[100, :, :2] += 3000.0  # the detector followed someone else for one frame
+    out = gaitfeat.preprocess(seq.replace(keypoints=kp))
+    assert out.info["reject_outliers"]["frames"] == 1
+    clean = walk_features(gaitfeat.preprocess(seq)).iloc[0]
+    got = walk_features(out).iloc[0]
+    assert abs(got["walking_speed"] - clean["walking_speed"]) < 0.01 * clean["walking_speed"]
+
+
+def _two_frame_excursion(tmp):
+    seq = stick_walker(300)
+    kp = seq.keypoints.copy()
+    kp[50:52, 11, :2] = 0.0  # a joint at the image corner for two frames, confidence unchanged
+    out = gaitfeat.preprocess(seq.replace(keypoints=kp))
+    assert out.info["reject_outliers"]["spikes"] == 2
+    assert np.nanmax(np.abs(out.xy)) < 1.5
+
+
+def _fps_range(tmp):
+    for fps in (1e-300, 0.5, 1e300, 5000.0):
+        with pytest.raises(PoseDataError, match="outside 1-1000 frames/s"):
+            gaitfeat.PoseSequence(np.zeros((5, 17, 3)), fps, "coco17")
+    with pytest.raises(ValueError, match="within 1-1000"):
+        gaitfeat.extract_features(_clips(), 1e300)
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        gaitfeat.extract_features(_clips(), "30")
+
+
+CASES += [
+    Case("preprocess", "a whole frame that jumps away (the detector followed someone else) and back",
+         "the frame is marked missing before smoothing, counted in `info['reject_outliers']['frames']`; features "
+         "as without it", _frame_jump),
+    Case("preprocess", "a joint that leaves for two or three frames (e.g. at the image corner) and comes back",
+         "marked missing, counted in `info['reject_outliers']['spikes']`", _two_frame_excursion),
+    Case("PoseSequence, extract_features", "a frame rate outside 1-1000 frames/s (1e-300, 1e300) or given as text",
+         "`PoseDataError` / `ValueError` naming the range", _fps_range),
+]
