@@ -169,7 +169,7 @@ def _openpose_folder(draw):
 
 
 @FUZZ
-@given(files=_openpose_folder(), fps=st.sampled_from([30, 29.97, 1e-3]))
+@given(files=_openpose_folder(), fps=st.sampled_from([30, 29.97, 1, 1000, 1e-3]))
 def test_fuzz_read_openpose(files, fps):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "video"
@@ -184,11 +184,36 @@ def test_fuzz_read_openpose(files, fps):
             assert out.n_frames <= max(11 * len(files), len(files) + 1000)
 
 
+_options = st.one_of(_numbers, st.none(), st.text(max_size=3), st.tuples(_numbers, _numbers), st.tuples(_numbers))
+
+
+@FUZZ
+@given(fps=_options, x_range=_options, min_joints=_options, max_jump=_options, lost_after_s=_options)
+def test_fuzz_read_openpose_options(tmp_path_factory, fps, x_range, min_joints, max_jump, lost_after_s):
+    """Any option values: a sequence, a GaitError, or a ValueError naming the option; never another exception."""
+    folder = tmp_path_factory.getbasetemp() / "options_video"
+    if not folder.exists():
+        from gaitfeat import write_openpose
+        from gaitfeat.testing import stick_walker
+
+        write_openpose(stick_walker(8), folder, prefix="v")
+    kwargs = {"x_range": x_range, "min_joints": min_joints, "max_jump": max_jump, "lost_after_s": lost_after_s}
+    try:
+        out = _outcome(lambda: read_openpose(folder, fps=fps, **kwargs))
+    except ValueError as exc:
+        assert not isinstance(exc, GaitError)
+        assert str(exc).startswith("read_openpose: ") and any(k in str(exc) for k in kwargs), str(exc)
+        event(f"ValueError: {str(exc)[15:40]}")
+        return
+    if not isinstance(out, GaitError):
+        assert isinstance(out, PoseSequence) and 1 <= out.fps <= 1000
+
+
 # -- Kidziński ------------------------------------------------------------------------
 
 _label_columns = st.sampled_from(
     ["videoid", "VideoID", "video_id", "side", "Side", "gmfcs", "GMFCS", "Patient_ID", "patient id", "GDI", "gdi",
-     "gdi_left", "speed", "cadence", "KneeFlex_maxExtension", "x", "", "Unnamed: 0", "a.b", "gmfcs.1"]
+     "gdi_left", "gmfcs_left", "GMFCS Right", "cadence_release", "speed", "cadence", "KneeFlex_maxExtension", "x", "", "Unnamed: 0", "a.b", "gmfcs.1"]
 )
 _cells = st.one_of(
     st.sampled_from(["L", "R", "left", "r", "X", "", "II", "IV", "V", "7", "1", "2.0", "../../x", "..", "a/b",

@@ -292,3 +292,103 @@ def test_values_beyond_float32_are_refused(tmp_path):
     np.savetxt(root / "video_csvs" / "1001.csv", arr, delimiter=",")
     with pytest.raises(ReaderError, match=r"1001.csv: infinite value \(or beyond the float32 range\) in row 5"):
         read_kidzinski(root)
+
+
+# -- class: special and oversized files ------------------------------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+
+
+@pytest.fixture
+def no_hang():
+    if not hasattr(signal, "SIGALRM"):
+        pytest.skip("needs SIGALRM")
+
+    def boom(*_):
+        raise TimeoutError("reader blocked")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_fifo_trajectory_and_label_table_are_refused(tmp_path, no_hang):
+    root = _release(tmp_path)
+    (root / "video_csvs" / "1002.csv").unlink()
+    os.mkfifo(root / "video_csvs" / "1002.csv")
+    with pytest.raises(ReaderError, match=r"1002.csv: is a named pipe \(FIFO\), not a regular file"):
+        read_kidzinski(root)
+    seqs, _, report = read_kidzinski(root, on_error="skip")
+    assert [s.video_id for s in seqs] == ["1001", "1003"]
+    assert "named pipe" in report["skipped_corrupt_file"]["1002"]
+    (root / "alldata_processed.csv").unlink()
+    os.mkfifo(root / "alldata_processed.csv")
+    with pytest.raises(ReaderError, match=r"alldata_processed.csv: is a named pipe \(FIFO\), not a regular file"):
+        read_kidzinski(root, on_error="skip")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_link_to_device_is_refused(tmp_path, no_hang):
+    root = _release(tmp_path)
+    (root / "video_csvs" / "1002.csv").unlink()
+    (root / "video_csvs" / "1002.csv").symlink_to("/dev/zero")
+    with pytest.raises(ReaderError, match="1002.csv: is a device, not a regular file"):
+        read_kidzinski(root)
+
+
+def test_oversized_csvs_are_refused(tmp_path, monkeypatch):
+    import gaitfeat.io._label_table as table
+
+    root = _release(tmp_path)
+    with open(root / "video_csvs" / "1003.csv", "ab") as fh:  # sparse: nothing is read
+        fh.truncate(table.MAX_CSV_BYTES + 1)
+    with pytest.raises(ReaderError, match="1003.csv: 200000001 bytes, larger than the 200000000-byte limit for a trajectory file"):
+        read_kidzinski(root)
+    _, _, report = read_kidzinski(root, on_error="skip")
+    assert "200000000-byte limit" in report["skipped_corrupt_file"]["1003"]
+    monkeypatch.setattr(table, "MAX_CSV_BYTES", 100)
+    with pytest.raises(ReaderError, match="alldata_processed.csv: .*larger than the 100-byte limit for a label table"):
+        read_kidzinski_labels(root / "alldata_processed.csv")
+
+
+# -- class: GMFCS in other columns, generated column names ------------------------------
+
+
+@pytest.mark.parametrize("column", ["gmfcs_left", "GMFCS Right", "GMFCS_level"])
+@pytest.mark.parametrize("bad", [7, 9, "V"])
+def test_every_gmfcs_column_is_validated(tmp_path, column, bad):
+    rows = _label_rows()
+    for r in rows:
+        r[column] = r["gmfcs"]
+    rows[3][column] = bad  # video 1002, side R
+    with pytest.raises(LabelError, match=rf"column '.*gmfcs.*': GMFCS labels must be levels 1-4 .*1002: '?{bad}"):
+        read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+
+
+def test_valid_extra_gmfcs_column_passes(tmp_path):
+    rows = _label_rows()
+    for r in rows:
+        r["gmfcs_left"] = r["gmfcs"]
+    labels, _ = read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+    assert list(labels["gmfcs"]) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("column", ["cadence_release", "patient_id_from_video"])
+def test_columns_named_like_generated_ones_are_refused(tmp_path, column):
+    rows = _label_rows()
+    for r in rows:
+        r[column] = 1
+    with pytest.raises(LabelError, match=rf"columns \['{column}'\] clash with the columns read_kidzinski_labels makes"):
+        read_kidzinski_labels(_release(tmp_path, rows) / "alldata_processed.csv")
+
+
+@pytest.mark.parametrize("fps", [1e-300, 0.5, 1e300, 10**400], ids=["1e-300", "0.5", "1e300", "10**400"])
+def test_fps_outside_plausible_range(tmp_path, fps):
+    from gaitfeat.errors import PoseDataError
+
+    with pytest.raises(PoseDataError, match=r"fps .*(outside the plausible range 1 to 1000 frames/s|finite)"):
+        read_kidzinski(_release(tmp_path), fps=fps)

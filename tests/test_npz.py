@@ -185,3 +185,59 @@ def test_write_clips_rejects_ragged_input(tmp_path):
         write_clips_npz(tmp_path / "c.npz", [np.zeros((4, 17, 3)), np.zeros((5, 17, 3))], pd.DataFrame({"a": [1, 2]}))
     with pytest.raises(PoseDataError, match="shape"):
         write_clips_npz(tmp_path / "c.npz", np.zeros((4, 17, 3)), pd.DataFrame({"a": [1, 2]}))
+
+
+# -- class: metadata numbers, duplicate members, special files ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("fps", "match"),
+    [
+        (10**400, "fps must be a finite number"),
+        (1e-300, "fps 1e-300 is outside the plausible range 1 to 1000 frames/s"),
+        (1e300, "fps 1e\\+300 is outside the plausible range 1 to 1000 frames/s"),
+        (0.5, "fps 0.5 is outside the plausible range 1 to 1000"),
+    ],
+    ids=["10**400", "1e-300", "1e300", "0.5"],
+)
+def test_fps_metadata_out_of_range(tmp_path, fps, match):
+    meta = np.frombuffer(json.dumps(_seq_record(fps=fps)).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "f.npz", __meta__=meta, keypoints_0=GOOD_KP)
+    with pytest.raises(ReaderError, match=rf"f.npz: sequence 0: {match}"):
+        read_npz(tmp_path / "f.npz")
+
+
+def test_duplicate_member_names_are_refused(tmp_path):
+    import warnings
+
+    path = tmp_path / "dup.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns "Duplicate name"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("__meta__.npy", _npy_bytes(_meta(_seq_record())))
+            zf.writestr("keypoints_0.npy", _npy_bytes(GOOD_KP))
+            zf.writestr("keypoints_0.npy", _npy_bytes(GOOD_KP * 2))
+    with pytest.raises(ReaderError, match=r"dup.npz: the archive holds several members named \['keypoints_0.npy'\]"):
+        read_npz(path)
+
+
+def test_total_member_size_is_bounded(tmp_path, monkeypatch):
+    import gaitfeat.io.npz as npz
+
+    path = write_npz(tmp_path / "ok.npz", stick_walker(20))
+    monkeypatch.setattr(npz, "MAX_NPZ_BYTES", 2000)
+    with pytest.raises(ReaderError, match="ok.npz: .*(more than|larger than) the 2000-byte limit"):
+        read_npz(path)
+
+
+def test_special_files_are_refused(tmp_path):
+    import os
+
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.npz")
+        with pytest.raises(ReaderError, match=r"pipe.npz: is a named pipe \(FIFO\), not a regular file"):
+            read_npz(tmp_path / "pipe.npz")
+    if os.path.exists("/dev/zero"):
+        (tmp_path / "zero.npz").symlink_to("/dev/zero")
+        with pytest.raises(ReaderError, match="zero.npz: is a device, not a regular file"):
+            read_clips_npz(tmp_path / "zero.npz")

@@ -406,3 +406,124 @@ def test_values_beyond_float32_are_refused(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ReaderError, match="beyond the float32 range"):
         read_openpose(folder, fps=30)
+
+
+# -- class: special and oversized files named like frame files ----------------------
+
+
+@pytest.fixture
+def no_hang():
+    """Fail (instead of blocking for ever) if a reader opens a FIFO."""
+    import signal
+
+    if not hasattr(signal, "SIGALRM"):
+        pytest.skip("needs SIGALRM")
+
+    def boom(*_):
+        raise TimeoutError("reader blocked")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_fifo_frame_file_is_refused_not_opened(tmp_path, no_hang):
+    folder = _small_folder(tmp_path)
+    os.mkfifo(folder / "v_000000000005_keypoints.json")
+    with pytest.raises(ReaderError, match=r"v_000000000005_keypoints.json: is a named pipe \(FIFO\), not a regular file"):
+        read_openpose(folder, fps=30)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_link_to_device_is_refused(tmp_path, no_hang):
+    folder = _small_folder(tmp_path)
+    (folder / "v_000000000005_keypoints.json").symlink_to("/dev/zero")
+    with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: is a device, not a regular file"):
+        read_openpose(folder, fps=30)
+
+
+def test_oversized_frame_file_is_refused(tmp_path, monkeypatch):
+    import gaitfeat.io._frames as frames
+
+    folder = _small_folder(tmp_path)
+    big = folder / "v_000000000005_keypoints.json"
+    with open(big, "wb") as fh:  # sparse: nothing is written or read
+        fh.truncate(frames.MAX_FRAME_FILE_BYTES + 1)
+    with pytest.raises(ReaderError, match=rf"v_000000000005_keypoints.json: {frames.MAX_FRAME_FILE_BYTES + 1} bytes, larger than the 10000000-byte limit"):
+        read_openpose(folder, fps=30)
+    big.unlink()
+    monkeypatch.setattr(frames, "MAX_FRAME_FILE_BYTES", 100)
+    with pytest.raises(ReaderError, match="larger than the 100-byte limit for a frame file"):
+        read_openpose(folder, fps=30)
+
+
+# -- class: arguments out of range -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"x_range": (5, 1)}, "x_range .*x_min must be less than x_max"),
+        ({"x_range": (float("nan"), 1)}, "x_range must be two finite numbers"),
+        ({"x_range": (0, 10**400)}, "x_range must be two finite numbers"),
+        ({"x_range": (1, 2, 3)}, "x_range must be two finite numbers"),
+        ({"min_joints": 1000}, "min_joints must be an integer from 1 to 25"),
+        ({"min_joints": 18, "layout": "coco17"}, "min_joints must be an integer from 1 to 17 .*coco17"),
+        ({"min_joints": -1}, "min_joints must be an integer from 1"),
+        ({"min_joints": 0}, "min_joints must be an integer from 1"),
+        ({"min_joints": 2.5}, "min_joints must be an integer"),
+        ({"max_jump": float("nan")}, "max_jump must be a positive finite number"),
+        ({"max_jump": 0}, "max_jump must be a positive finite number"),
+        ({"lost_after_s": -1}, "lost_after_s must be a positive finite number"),
+        ({"lost_after_s": float("inf")}, "lost_after_s must be a positive finite number"),
+        ({"layout": 25}, "layout must be a layout name"),
+    ],
+)
+def test_arguments_are_validated_before_reading(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        read_openpose(tmp_path / "does-not-exist", fps=30, **kwargs)
+
+
+def test_min_joints_beyond_inferred_layout(tmp_path):
+    folder = tmp_path / "coco"
+    write_openpose(stick_walker(5).to_layout("coco17") if hasattr(stick_walker(5), "to_layout") else stick_walker(5), folder, prefix="v")
+    n = len(json.loads(next(folder.iterdir()).read_text())["people"][0]["pose_keypoints_2d"]) // 3
+    if n == 25:
+        pytest.skip("no coco17 conversion available")
+    with pytest.raises(ValueError, match=f"min_joints 20 is more than the {n} joints"):
+        read_openpose(folder, fps=30, min_joints=20)
+
+
+@pytest.mark.parametrize("fps", [1e-300, 0.5, 1e300, 1001, 10**400, float("nan"), -1, 0],
+                         ids=["1e-300", "0.5", "1e300", "1001", "10**400", "nan", "-1", "0"])
+def test_fps_outside_plausible_range(tmp_path, fps):
+    with pytest.raises(PoseDataError, match=r"fps .*(outside the plausible range 1 to 1000 frames/s|finite)"):
+        read_openpose(_small_folder(tmp_path), fps=fps)
+
+
+def test_nobody_kept_is_an_error_not_an_all_missing_sequence(tmp_path):
+    folder = _small_folder(tmp_path)
+    with pytest.raises(ReaderError, match=r"no person detected in any of the 5 frames \(5 people were outside x_range"):
+        read_openpose(folder, fps=30, x_range=(1e6, 2e6))
+    for path in folder.iterdir():
+        path.write_text(_frame([0.0] * 75))
+    with pytest.raises(ReaderError, match="no person detected in any of the 5 frames .*fewer than min_joints=4"):
+        read_openpose(folder, fps=30)
+
+
+# -- class: writer arguments ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["\ud800", "a\udcffb"])
+def test_write_prefix_not_encodable(tmp_path, prefix):
+    with pytest.raises(LabelError, match="cannot be used as a file name: .*cannot be encoded as UTF-8"):
+        write_openpose(stick_walker(3), tmp_path / "out", prefix=prefix)
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_non_sequence_says_how_to_get_one(tmp_path):
+    with pytest.raises(TypeError, match=r"seq must be a gaitfeat.PoseSequence, got list; .*walk.sequence"):
+        write_openpose([1, 2], tmp_path / "out")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitfeat.errors import GaitError, PoseDataError, ReaderError
+from gaitfeat.pose import FPS_RANGE  # the bounds PoseSequence applies (1 to 1000 frames/s)
 
 __all__ = ["frame_number", "parse_frame", "read_regular_file", "MAX_FRAME_FILE_BYTES", "check_fps", "FPS_RANGE"]
 
@@ -28,10 +29,6 @@ def frame_number(path: Path) -> tuple[str, int]:
     return m.group("prefix"), int(m.group("frame"))
 
 
-try:
-    from gaitfeat.pose import FPS_RANGE
-except ImportError:  # older gaitfeat.pose: the same bounds PoseSequence applies
-    FPS_RANGE = (1.0, 1000.0)
 
 
 def check_fps(fps: object, where: object, error: type[GaitError] = PoseDataError) -> float:
@@ -55,7 +52,7 @@ def check_fps(fps: object, where: object, error: type[GaitError] = PoseDataError
 MAX_FRAME_FILE_BYTES = 10_000_000
 
 
-def read_regular_file(path: Path, limit: int, *, what: str) -> bytes:
+def read_regular_file(path: Path, limit: int, *, what: str, head: int | None = None) -> bytes:
     """The bytes of the regular file at ``path`` (links followed), at most ``limit`` of them.
 
     Only a regular file is opened for reading: a named pipe (FIFO), socket or
@@ -65,7 +62,8 @@ def read_regular_file(path: Path, limit: int, *, what: str) -> bytes:
     the limit). The type is checked on the resolved path before opening and
     again on the open file (opened non-blocking, so a FIFO swapped in
     between cannot block either); the size is capped while reading, never
-    taken from ``stat`` alone.
+    taken from ``stat`` alone. With ``head``, only the first ``head`` bytes
+    are read (the size is then checked on the open regular file's ``fstat``).
     """
     try:
         st = os.stat(path)
@@ -80,6 +78,10 @@ def read_regular_file(path: Path, limit: int, *, what: str) -> bytes:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
                 raise ReaderError(f"{path}: is a {_kind(st.st_mode)}, not a regular file; only regular files are read as {what}", path)
+            if head is not None:
+                if st.st_size > limit:
+                    raise ReaderError(f"{path}: {st.st_size} bytes, larger than the {limit}-byte limit for {what}", path)
+                return fh.read(head)
             raw = fh.read(limit + 1)
     except ReaderError:
         raise

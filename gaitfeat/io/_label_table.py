@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -11,8 +12,14 @@ import numpy as np
 import pandas as pd
 
 from gaitfeat.errors import LabelError, ReaderError
+from gaitfeat.io._frames import read_regular_file
 
-__all__ = ["snake", "sides_differ", "read_label_csv", "snake_columns", "video_id_text", "check_finite", "check_sides_agree"]
+__all__ = ["snake", "sides_differ", "read_label_csv", "snake_columns", "video_id_text", "check_finite", "check_sides_agree", "MAX_CSV_BYTES"]
+
+#: Largest Kidziński CSV read (label table or one trajectory file), in bytes.
+#: The release's label table is about 1 MB and its largest trajectory files a
+#: few MB; anything larger is refused before it is read whole.
+MAX_CSV_BYTES = 200_000_000
 
 _RENAME = {
     "videoid": "video_id",
@@ -53,16 +60,11 @@ def read_label_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
         if os.path.islink(path):
             raise ReaderError(f"{path}: broken symbolic link (its target does not exist)", path)
         raise ReaderError(f"{path}: no such file", path)
+    data = read_regular_file(path, MAX_CSV_BYTES, what="a label table")
     try:
-        raw = pd.read_csv(path)
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-    except IsADirectoryError:
-        raise ReaderError(f"{path}: is a folder, not a label table", path) from None
-    except PermissionError:
-        raise ReaderError(f"{path}: permission denied", path) from None
-    except OSError as exc:
-        raise ReaderError(f"{path}: cannot read the label table ({exc.strerror or exc})", path) from None
-    except (ValueError, csv.Error, IndexError) as exc:  # pandas' ParserError, EmptyDataError, UnicodeDecodeError
+        raw = pd.read_csv(io.BytesIO(data))
+        header = pd.read_csv(io.BytesIO(data), header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    except (ValueError, csv.Error, IndexError, OverflowError) as exc:  # pandas' ParserError, EmptyDataError, UnicodeDecodeError
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ReaderError(f"{path}: cannot parse label table ({first})", path) from None
     if len(header) != raw.shape[1]:

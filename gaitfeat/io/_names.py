@@ -44,9 +44,13 @@ def _why_unsafe(name: str) -> str | None:
     for ch in name:
         if ch == "\x00" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
             return f"it contains the control or format character {ch!r}"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"it contains {name[exc.start]!r}, which cannot be encoded as UTF-8 (a lone surrogate)"
     if os.path.isabs(name):
         return "it is an absolute path"
-    if len(name.encode("utf-8", errors="surrogatepass")) > MAX_NAME_BYTES:
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"it is longer than {MAX_NAME_BYTES} bytes"
     return None
 
@@ -58,7 +62,8 @@ def safe_name(name: object, *, what: str, where: str = "", error: type[GaitError
     that is not a string (integers are accepted and converted), the empty
     string, leading or trailing white space, ``/`` and ``\\``, ``..``, ``.``,
     drive letters and ``:``, absolute paths, control characters (NUL
-    included), and names longer than :data:`MAX_NAME_BYTES` UTF-8 bytes.
+    included), characters that cannot be encoded as UTF-8 (lone
+    surrogates such as ``"\\ud800"``), and names longer than :data:`MAX_NAME_BYTES` UTF-8 bytes.
 
     Parameters
     ----------

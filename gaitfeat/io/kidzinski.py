@@ -20,6 +20,7 @@ side columns.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -27,7 +28,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from gaitfeat.errors import GaitError, LabelError, PoseDataError, ReaderError
+from gaitfeat.errors import GaitError, LabelError, ReaderError
+from gaitfeat.io import _label_table
+from gaitfeat.io._frames import check_fps, read_regular_file
 from gaitfeat.io._label_table import (
     check_finite,
     check_sides_agree,
@@ -108,7 +111,17 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         patient IDs (naming the videos); two columns whose names mean the
         same (case or spelling variants) with different values (naming both
         columns); infinite GMFCS or patient IDs; rows without a video ID;
-        two rows for one video and side; a bad side.
+        two rows for one video and side; a bad side; a level outside 1-4
+        in any other GMFCS column (``gmfcs_left``, ``GMFCS Right``, ...;
+        naming the column and video); columns named like the ones this
+        function makes (``*_left``/``*_right`` of a side-specific column,
+        ``cadence_release``, ``patient_id_from_video``).
+
+    Notes
+    -----
+    The table must be a regular file of at most ``MAX_CSV_BYTES``
+    (200 MB; the release's is about 1 MB): a named pipe, device or larger
+    file is a ReaderError, never read.
     """
     path = Path(path)
     raw, header = read_label_csv(path)
@@ -131,6 +144,14 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
         once = ~pd.Series(list(zip(raw["video_id"], raw["gmfcs"].astype(str)))).duplicated().to_numpy()
         validate_gmfcs(raw["gmfcs"][once], where=str(path), ids=raw["video_id"][once])  # names each bad video once
         raw["gmfcs"] = validate_gmfcs(raw["gmfcs"], where=str(path), ids=raw["video_id"]).to_numpy()
+
+    # Any other GMFCS column (gmfcs_left, GMFCS Right, gmfcs_level, ...) holds levels too: check every row.
+    for col in raw.columns:
+        if col != "gmfcs" and "gmfcs" in col.split("_"):
+            validate_gmfcs(raw[col], where=f"{path}, column {col!r}", ids=raw["video_id"])
+    made = sorted({"cadence_release", "patient_id_from_video"} & set(raw.columns))
+    if made:
+        raise LabelError(f"{path}: columns {made} clash with the columns read_kidzinski_labels makes; rename them")
 
     dup = raw.duplicated(["video_id", "side"], keep=False)
     if dup.any():
@@ -206,18 +227,11 @@ def read_kidzinski_labels(path: str | Path, *, missing_patient: str = "raise") -
 
 
 def _read_video_csv(path: Path) -> np.ndarray:
+    data = read_regular_file(path, _label_table.MAX_CSV_BYTES, what="a trajectory file")
     try:
-        arr = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
+        arr = pd.read_csv(io.BytesIO(data), header=None, dtype=np.float64).to_numpy()
     except pd.errors.EmptyDataError:
         raise ReaderError(f"{path}: empty trajectory file", path) from None
-    except IsADirectoryError:
-        raise ReaderError(f"{path}: is a folder, not a trajectory file", path) from None
-    except FileNotFoundError:
-        raise ReaderError(f"{path}: broken symbolic link or vanished file", path) from None
-    except PermissionError:
-        raise ReaderError(f"{path}: permission denied", path) from None
-    except OSError as exc:
-        raise ReaderError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
     except (ValueError, csv.Error, OverflowError) as exc:  # ParserError, UnicodeDecodeError, non-numeric cells
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ReaderError(f"{path}: not a numeric CSV ({first})", path) from None
@@ -256,7 +270,8 @@ def read_kidzinski(
         Folder holding ``video_csvs/`` and ``alldata_processed.csv`` (also
         found under ``processed/`` or ``data/processed/``).
     fps : float
-        Frame rate (the release's videos are 29.97 fps).
+        Frame rate (the release's videos are 29.97 fps); 1 to 1000 frames/s,
+        else :class:`~gaitfeat.errors.PoseDataError` naming the limit.
     labels : str or Path, optional
         Label table, if not at the default place.
     video_ids : list of str, optional
@@ -270,7 +285,8 @@ def read_kidzinski(
         ``skipped_bad_video_id``) or its trajectory file cannot be read
         (:class:`~gaitfeat.errors.ReaderError`: corrupt, not numeric, wrong
         column count, infinite values, confidences outside [0, 1], a folder,
-        a broken symbolic link, no permission; reported under
+        a broken symbolic link, no permission, not a regular file (a named
+        pipe, socket or device), larger than 200 MB; reported under
         ``skipped_corrupt_file``). Labelled videos without a trajectory file
         are always skipped and counted (the release has labels for some
         videos whose trajectories it does not ship).
@@ -299,13 +315,7 @@ def read_kidzinski(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     root = Path(root)
-    if (
-        isinstance(fps, (bool, np.bool_))
-        or not isinstance(fps, (int, float, np.integer, np.floating))
-        or not np.isfinite(fps)
-        or fps <= 0
-    ):
-        raise PoseDataError(f"{root}: fps must be a positive finite number, got {fps!r}")
+    check_fps(fps, root)
     if not root.is_dir():
         raise ReaderError(f"{root}: no such folder", root)
     label_path = Path(labels) if labels is not None else _find(root, ("alldata_processed.csv",), "the label table")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gaitfeat.errors import GaitError, PoseDataError, ReaderError
+from gaitfeat.io._frames import check_fps, read_regular_file
 from gaitfeat.jsonable import to_jsonable
 from gaitfeat.pose import PoseSequence
 
@@ -37,6 +38,10 @@ def _encode(meta: dict) -> np.ndarray:
 #: cannot exceed about 1032); more means a corrupt or hostile header.
 _MAX_EXPANSION = 1100
 
+#: Largest ``.npz`` file read, and largest total size of its uncompressed
+#: members, in bytes (4 GB).
+MAX_NPZ_BYTES = 4_000_000_000
+
 
 def _open(path: Path, expected_format: str) -> tuple[Any, dict]:
     """The open NpzFile and its validated metadata record; every failure is a ReaderError naming the file."""
@@ -44,13 +49,7 @@ def _open(path: Path, expected_format: str) -> tuple[Any, dict]:
         if os.path.islink(path):
             raise ReaderError(f"{path}: broken symbolic link (its target does not exist)", path)
         raise ReaderError(f"{path}: no such file", path)
-    if path.is_dir():
-        raise ReaderError(f"{path}: is a folder, not a .npz file", path)
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ReaderError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
+    magic = read_regular_file(path, MAX_NPZ_BYTES, what="a .npz file", head=4)
     if magic != b"PK\x03\x04":
         raise ReaderError(f"{path}: not a readable .npz file (not a zip archive)", path)
     try:
@@ -58,11 +57,27 @@ def _open(path: Path, expected_format: str) -> tuple[Any, dict]:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
         raise ReaderError(f"{path}: not a readable .npz file ({exc})", path) from None
     try:
+        _check_members(path, data)
         meta = _check_meta(path, data, expected_format)
     except BaseException:
         data.close()
         raise
     return data, meta
+
+
+def _check_members(path: Path, data: Any) -> None:
+    """No two members with one name (one would be silently ignored); at most MAX_NPZ_BYTES in all."""
+    zf = getattr(data, "zip", None)
+    if zf is None:
+        return
+    names = zf.namelist()
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        dups = sorted({n for n in names if n in seen or seen.add(n)})
+        raise ReaderError(f"{path}: the archive holds several members named {dups[:5]}; refusing to pick one", path)
+    total = sum(info.file_size for info in zf.infolist())
+    if total > MAX_NPZ_BYTES:
+        raise ReaderError(f"{path}: members claim {total} bytes in all, more than the {MAX_NPZ_BYTES}-byte limit for a .npz file", path)
 
 
 def _check_meta(path: Path, data: Any, expected_format: str) -> dict:
@@ -160,7 +175,10 @@ def read_npz(path: str | Path) -> list[PoseSequence]:
         corrupt members, no ``__meta__`` record or one that is not UTF-8 JSON
         object, another format, a version other than 1, metadata fields of
         the wrong type, arrays holding objects (never unpickled), of a
-        non-real dtype or the wrong shape, and keypoints that
+        non-real dtype or the wrong shape, two members with one name, a
+        file that is not a regular file, members of more than
+        :data:`MAX_NPZ_BYTES` in all, an ``fps`` that is not a finite number
+        from 1 to 1000 frames/s (the limit is named), and keypoints that
         :class:`~gaitfeat.pose.PoseSequence` refuses (its message is kept).
     """
     path = Path(path)
@@ -187,7 +205,11 @@ def read_npz(path: str | Path) -> list[PoseSequence]:
             root = _real(path, _array(path, data, f"root_{i}"), f"sequence {i} root", 2) if f"root_{i}" in data.files else None
             fps = rec.get("fps")
             if isinstance(fps, bool) or not isinstance(fps, (int, float)):
-                raise ReaderError(f"{path}: sequence {i}: fps {fps!r} is not a number", path)
+                raise ReaderError(f"{path}: sequence {i}: fps {fps!r:.60} is not a number", path)
+            try:
+                fps = check_fps(fps, f"{path}: sequence {i}")
+            except PoseDataError as exc:
+                raise ReaderError(str(exc), path) from None
             if not isinstance(rec.get("layout"), str):
                 raise ReaderError(f"{path}: sequence {i}: layout {rec.get('layout')!r} is not a string", path)
             for field in ("patient_id", "video_id"):

@@ -52,7 +52,7 @@ def _kidzinski_traversal(tmp):
 
 
 def _write_openpose_traversal(tmp):
-    for bad in ("../../x", "..", "/abs", "a\\b", "C:x", "x\x00y", ""):
+    for bad in ("../../x", "..", "/abs", "a\\b", "C:x", "x\x00y", "", "\ud800"):
         with pytest.raises(LabelError, match="cannot be used as a file name"):
             gaitfeat.write_openpose(stick_walker(3), tmp / "out", prefix=bad)
     with pytest.raises(LabelError, match=r"video ID .*'\.\./\.\./x' cannot be used as a file name"):
@@ -198,11 +198,162 @@ def _openpose_non_numeric(tmp):
         gaitfeat.read_openpose(folder, fps=30)
 
 
+# -- special and oversized files -----------------------------------------------------
+
+
+class _NoHang:
+    """Fail instead of blocking for ever if a reader opens a FIFO."""
+
+    def __enter__(self):
+        import signal
+
+        def boom(*_):
+            raise AssertionError("the reader blocked on a special file")
+
+        self._old = signal.signal(signal.SIGALRM, boom) if hasattr(signal, "SIGALRM") else None
+        if self._old is not None:
+            signal.alarm(10)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self._old)
+
+
+def _openpose_special_files(tmp):
+    import os
+
+    folder, _ = _openpose(tmp)
+    name = folder / "v_000000000005_keypoints.json"
+    with _NoHang():
+        if hasattr(os, "mkfifo"):
+            os.mkfifo(name)
+            with pytest.raises(ReaderError, match=r"v_000000000005_keypoints.json: is a named pipe \(FIFO\), not a regular file"):
+                gaitfeat.read_openpose(folder, fps=30)
+            name.unlink()
+        if os.path.exists("/dev/zero"):
+            name.symlink_to("/dev/zero")
+            with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: is a device, not a regular file"):
+                gaitfeat.read_openpose(folder, fps=30)
+            name.unlink()
+    with open(name, "wb") as fh:  # sparse, never read
+        fh.truncate(10_000_001)
+    with pytest.raises(ReaderError, match="v_000000000005_keypoints.json: 10000001 bytes, larger than the 10000000-byte limit for a frame file"):
+        gaitfeat.read_openpose(folder, fps=30)
+
+
+def _kidzinski_special_files(tmp):
+    import os
+
+    root = _release(tmp)
+    traj = root / "video_csvs" / "1002.csv"
+    traj.unlink()
+    with _NoHang():
+        if hasattr(os, "mkfifo"):
+            os.mkfifo(traj)
+            with pytest.raises(ReaderError, match=r"1002.csv: is a named pipe \(FIFO\), not a regular file"):
+                gaitfeat.read_kidzinski(root)
+            _, _, report = gaitfeat.read_kidzinski(root, on_error="skip")
+            assert "named pipe" in report["skipped_corrupt_file"]["1002"]
+            traj.unlink()
+            labels = root / "alldata_processed.csv"
+            labels.rename(root / "labels.csv")
+            os.mkfifo(labels)
+            with pytest.raises(ReaderError, match=r"alldata_processed.csv: is a named pipe \(FIFO\)"):
+                gaitfeat.read_kidzinski(root, on_error="skip")
+            labels.unlink()
+            (root / "labels.csv").rename(labels)
+    with open(traj, "wb") as fh:  # sparse, never read
+        fh.truncate(200_000_001)
+    with pytest.raises(ReaderError, match="1002.csv: 200000001 bytes, larger than the 200000000-byte limit for a trajectory file"):
+        gaitfeat.read_kidzinski(root)
+
+
+def _npz_special_and_duplicate(tmp):
+    import os
+    import warnings
+
+    with _NoHang():
+        if hasattr(os, "mkfifo"):
+            os.mkfifo(tmp / "pipe.npz")
+            with pytest.raises(ReaderError, match=r"pipe.npz: is a named pipe \(FIFO\), not a regular file"):
+                gaitfeat.read_npz(tmp / "pipe.npz")
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, stick_walker(5).keypoints)
+    meta = io.BytesIO()
+    record = {"format": "gaitfeat.sequences", "version": 1, "sequences": [{"fps": 30.0, "layout": "body25"}]}
+    np.lib.format.write_array(meta, np.frombuffer(json.dumps(record).encode(), dtype=np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns "Duplicate name"
+        with zipfile.ZipFile(tmp / "dup.npz", "w") as zf:
+            zf.writestr("__meta__.npy", meta.getvalue())
+            zf.writestr("keypoints_0.npy", buf.getvalue())
+            zf.writestr("keypoints_0.npy", buf.getvalue())
+    with pytest.raises(ReaderError, match=r"dup.npz: the archive holds several members named \['keypoints_0.npy'\]"):
+        gaitfeat.read_npz(tmp / "dup.npz")
+
+
+# -- numbers out of range ------------------------------------------------------------------
+
+
+def _npz_huge_fps(tmp):
+    for fps, match in ((10**400, "fps must be a finite number"), (1e-300, "fps 1e-300 is outside the plausible range 1 to 1000 frames/s")):
+        record = {"format": "gaitfeat.sequences", "version": 1, "sequences": [{"fps": fps, "layout": "body25"}]}
+        np.savez(tmp / "f.npz", __meta__=np.frombuffer(json.dumps(record).encode(), dtype=np.uint8),
+                 keypoints_0=stick_walker(5).keypoints)
+        with pytest.raises(ReaderError, match=f"f.npz: sequence 0: {match}"):
+            gaitfeat.read_npz(tmp / "f.npz")
+
+
+def _reader_fps_range(tmp):
+    from gaitfeat.errors import PoseDataError
+
+    folder, _ = _openpose(tmp)
+    root = _release(tmp)
+    for fps in (1e-300, 0.5, 1001, 1e300):
+        with pytest.raises(PoseDataError, match="outside the plausible range 1 to 1000 frames/s"):
+            gaitfeat.read_openpose(folder, fps=fps)
+        with pytest.raises(PoseDataError, match="outside the plausible range 1 to 1000 frames/s"):
+            gaitfeat.read_kidzinski(root, fps=fps)
+
+
+def _openpose_bad_arguments(tmp):
+    folder, _ = _openpose(tmp)
+    for kwargs, match in (
+        ({"x_range": (5, 1)}, "x_range .*x_min must be less than x_max"),
+        ({"x_range": (float("nan"), 1)}, "x_range must be two finite numbers"),
+        ({"min_joints": 1000}, "min_joints must be an integer from 1 to 25"),
+        ({"min_joints": -1}, "min_joints must be an integer from 1 to 25"),
+        ({"max_jump": float("nan")}, "max_jump must be a positive finite number"),
+        ({"lost_after_s": -1}, "lost_after_s must be a positive finite number"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            gaitfeat.read_openpose(folder, fps=30, **kwargs)
+
+
+def _openpose_nobody_kept(tmp):
+    folder, _ = _openpose(tmp)
+    with pytest.raises(ReaderError, match=r"no person detected in any of the 5 frames \(5 people were outside x_range"):
+        gaitfeat.read_openpose(folder, fps=30, x_range=(1e6, 2e6))
+
+
+def _gmfcs_other_columns(tmp):
+    rows = [{"videoid": "1001", "Patient_ID": 1, "side": s, "gmfcs": 2, "GMFCS Left": g} for s, g in (("L", 2), ("R", 7))]
+    with pytest.raises(LabelError, match=r"column 'gmfcs_left': GMFCS labels must be levels 1-4 \(I-IV\); got 1001: 7"):
+        gaitfeat.read_kidzinski_labels(_release(tmp, rows) / "alldata_processed.csv")
+    rows = [{"videoid": "1001", "Patient_ID": 1, "side": s, "gmfcs": 2, "cadence_release": 1.0} for s in ("L", "R")]
+    with pytest.raises(LabelError, match=r"columns \['cadence_release'\] clash with the columns read_kidzinski_labels makes"):
+        gaitfeat.read_kidzinski_labels(_release(tmp / "b", rows) / "alldata_processed.csv")
+
+
 CASES = [
     Case("read_kidzinski", "label `videoid` that is not a plain file name (`../../x`, `/abs`, `a\\b`, `..`, `C:x`, NUL, empty)",
          "`LabelError`: \"video ID '../../x' cannot be used as a file name: ...\"; with `on_error='skip'` a counted skip in `report['skipped_bad_video_id']`",
          _kidzinski_traversal),
-    Case("write_openpose", "`video_id` or `prefix` that is not a plain file name (`../../x`, `/abs`, `a\\b`, `..`, `C:x`, NUL)",
+    Case("write_openpose", "`video_id` or `prefix` that is not a plain file name (`../../x`, `/abs`, `a\\b`, `..`, `C:x`, NUL, a lone surrogate `\\ud800` that UTF-8 cannot encode)",
          "`LabelError`: \"... cannot be used as a file name: <why>\"; nothing is written", _write_openpose_traversal),
     Case("read_openpose", "negative (or > 1) keypoint confidence in a frame file",
          "`ReaderError`: \"FILE: frame F, person P, joint J: confidence -0.5 outside [0, 1]\" (never read as missing)",
@@ -238,4 +389,27 @@ CASES = [
          _npz_bad_arrays),
     Case("read_openpose", "ragged, nested or non-numeric keypoint values (strings, null, booleans, huge integers)",
          "`ReaderError`: \"FILE: person P: keypoint value K is list [...], not a number\"", _openpose_non_numeric),
+    Case("read_openpose", "a named pipe (FIFO), socket or device (a link to `/dev/zero`) named like a frame file, or a frame file over 10 MB",
+         "`ReaderError` without opening it: \"FILE: is a named pipe (FIFO), not a regular file\" / \"is a device\" / \"N bytes, larger than the 10000000-byte limit for a frame file\"",
+         _openpose_special_files),
+    Case("read_kidzinski", "a trajectory CSV or label table that is a named pipe, socket or device, or over 200 MB",
+         "`ReaderError`: \"FILE: is a named pipe (FIFO), not a regular file\" / \"larger than the 200000000-byte limit\"; a trajectory file with `on_error='skip'` is a counted skip in `report['skipped_corrupt_file']`",
+         _kidzinski_special_files),
+    Case("read_npz", "a named pipe or device as the file, two zip members with one name, members over 4 GB in all",
+         "`ReaderError`: \"FILE: is a named pipe (FIFO), not a regular file\" / \"the archive holds several members named ['keypoints_0.npy']\" / \"more than the 4000000000-byte limit\"",
+         _npz_special_and_duplicate),
+    Case("read_npz", "metadata `fps` beyond float range (`10**400`) or outside 1-1000 frames/s",
+         "`ReaderError`: \"FILE: sequence 0: fps must be a finite number\" / \"fps 1e-300 is outside the plausible range 1 to 1000 frames/s\"",
+         _npz_huge_fps),
+    Case("read_openpose / read_kidzinski", "`fps` outside 1-1000 frames/s (`1e-300`, `0.5`, `1e300`, `10**400`)",
+         "`PoseDataError`: \"fps 1e-300 is outside the plausible range 1 to 1000 frames/s\" (or \"must be a finite number\")",
+         _reader_fps_range),
+    Case("read_openpose", "options out of range: `x_range=(5, 1)` or with NaN, `min_joints` < 1 or above the layout's joints, `max_jump`/`lost_after_s` not positive finite",
+         "`ValueError` naming the option, before any file is read", _openpose_bad_arguments),
+    Case("read_openpose", "no detection passes `min_joints`/`x_range` in any frame",
+         "`ReaderError`: \"no person detected in any of the N frames (K people were outside x_range ...)\", never an all-missing sequence",
+         _openpose_nobody_kept),
+    Case("read_kidzinski_labels", "other GMFCS columns (`gmfcs_left`, `GMFCS Right`, ...) with levels outside 1-4; columns named like generated ones (`cadence_release`)",
+         "`LabelError`: \"FILE, column 'gmfcs_left': GMFCS labels must be levels 1-4 (I-IV); got 1001: 7\" / \"columns ['cadence_release'] clash with the columns read_kidzinski_labels makes\"",
+         _gmfcs_other_columns),
 ]
