@@ -2,7 +2,15 @@
 
 * :func:`check_clips` — :func:`gaitfeat.preprocessing.check_pose_clips` (shape,
   real numbers, no infinities, leg lengths rather than pixels), confidences
-  in [0, 1], and no clip without a single observed keypoint;
+  in [0, 1], no clip without a single observed keypoint, and enough evidence
+  per clip: at least :data:`MIN_OBSERVED_FRACTION` (20 %) of its frame x joint
+  keypoints observed and its joints not all at one point (spread of at least
+  :data:`MIN_SPREAD` = 1e-3 leg lengths in its widest frame). Simulated clips
+  (``gaitfeat.simulate_cohort``, any noise level) observe over 80 %;
+* :func:`no_evidence` — refuses clips whose feature row is all NaN;
+* :func:`as_finite` / :func:`check_fps` — numbers checked with ``float`` and
+  ``math.isfinite``, never ``np.isfinite`` on an arbitrary object (a huge
+  Python int such as ``10**300`` or text ``"30"`` gives a ``ValueError``);
 * :func:`check_labels` — class labels of one kind (all numbers or all text),
   none missing; :func:`check_targets` — regression targets that are finite numbers.
 
@@ -24,7 +32,7 @@ from gaitfeat.errors import LabelError, PoseDataError
 from gaitfeat.preprocessing import check_pose_clips
 
 __all__ = ["check_clips", "missing_mask", "check_labels", "check_targets", "as_finite", "check_fps",
-           "MIN_OBSERVED_FRACTION", "MIN_SPREAD", "no_evidence"]
+           "MIN_OBSERVED_FRACTION", "MIN_SPREAD", "no_evidence", "short_repr"]
 
 #: Fewest observed keypoints (share of a clip's frame x joint keypoints) a clip needs to be fitted or predicted on.
 MIN_OBSERVED_FRACTION = 0.2
@@ -47,11 +55,17 @@ def as_finite(value) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 300-digit integer stays readable in a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
 def check_fps(fps, what: str = "fps") -> float:
     """A frame rate as a positive finite float; text (``"30"``), bools, NaN, inf and huge ints raise ``ValueError``."""
     out = as_finite(fps)
     if out is None or out <= 0:
-        raise ValueError(f"{what} must be a positive finite number (frames per second), got {fps!r}")
+        raise ValueError(f"{what} must be a positive finite number (frames per second), got {short_repr(fps)}")
     return out
 
 
@@ -88,8 +102,11 @@ def check_clips(X, *, what: str = "X", min_channels: int = 2) -> np.ndarray:
         What :func:`gaitfeat.preprocessing.check_pose_clips` refuses (ragged or
         non-numeric input, wrong shape, no frames, infinite or impossible
         coordinates, raw pixels), a confidence outside [0, 1], an empty batch,
-        or clips with no observed keypoint at all (their indices are named:
-        any prediction for them would be built from nothing).
+        clips with no observed keypoint at all, clips with fewer than
+        :data:`MIN_OBSERVED_FRACTION` of their keypoints observed, and
+        degenerate clips whose observed joints never spread beyond
+        :data:`MIN_SPREAD` (their indices are named: any prediction for them
+        would be built from (almost) nothing).
     """
     if isinstance(X, (str, bytes)) or X is None:
         raise PoseDataError(f"{what} must be pose clips (N, T, V, C), got {type(X).__name__}")

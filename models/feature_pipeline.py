@@ -13,10 +13,11 @@ the clips must be preprocessed (:func:`gaitfeat.preprocess`: hip-centred, in
 leg lengths; raw pixels and impossible values are refused), and every clip
 must hold enough evidence — at least
 :data:`~models.checks.MIN_OBSERVED_FRACTION` (20 %) of its frame x joint
-keypoints observed, joints not all at one point, and at least one of the
-model's features measurable (not NaN) — or it is refused with a
-``PoseDataError`` naming its index rather than given a probability built
-from imputed values. ``fps`` must be a positive finite number (text such as
+keypoints observed and joints not all at one point — or it is refused
+with a ``PoseDataError`` naming its index. ``predict`` and
+``predict_proba`` also refuse a clip for which every feature the model
+uses is NaN (e.g. too short for a single stride): its answer would be the
+imputed training medians alone. ``fit`` imputes such rows instead. ``fps`` must be a positive finite number (text such as
 ``"30"`` is refused with a ``ValueError``). Class labels must be of one kind (all numbers or all text),
 regression targets finite numbers (``LabelError`` otherwise).
 """
@@ -58,26 +59,26 @@ class _ClipModel(BaseEstimator):
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{X.shape[0]} clips but {y.shape[0]} labels")
         features = GaitFeatureExtractor(fps=fps, layout=self.layout, features=self.features)
-        table = features.fit_transform(X)
-        no_evidence(table)
+        table = features.fit_transform(X)         # rows without a measured feature are imputed, not refused, in fit
         model = self._table_model()
         model.fit(table, y) if sample_weight is None else model.fit(table, y, sample_weight=sample_weight)
         self.pipeline_ = Pipeline([("features", features), ("model", model)])
         self.feature_names_ = list(features.get_feature_names_out())
         return self
 
-    def _table(self, X) -> np.ndarray:
-        """The checked feature table of clips ``X``; clips without a single measurable feature are refused."""
+    def _table(self, X, *, evidence: bool = True) -> np.ndarray:
+        """The feature table of clips ``X``; with ``evidence``, clips without one measurable feature are refused."""
         check_is_fitted(self)
         table = self.pipeline_.named_steps["features"].transform(_clips(X))
-        no_evidence(table)
+        if evidence:
+            no_evidence(table)
         return table
 
     def transform_features(self, X):
-        """The feature table the model sees for clips ``X`` (DataFrame)."""
+        """The feature table the model sees for clips ``X`` (DataFrame; NaN where a feature cannot be measured)."""
         import pandas as pd
 
-        return pd.DataFrame(self._table(X), columns=self.feature_names_)
+        return pd.DataFrame(self._table(X, evidence=False), columns=self.feature_names_)
 
     def predict(self, X) -> np.ndarray:
         table = self._table(X)

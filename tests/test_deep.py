@@ -411,6 +411,13 @@ def _edit_sidecar(base, change):
     (lambda i: i.update(format=7), "format 7, newer"),
     (lambda i: i.update(n_frames="16"), "n_frames"),
     (lambda i: i.update(params=[1, 2]), "'params' must be an object"),
+    (lambda i: i.update(classes=[10**30, 10**31]), "integers within 64 bits"),
+    (lambda i: i.update(n_frames=10**9), "n_frames"),
+    (lambda i: i.update(n_frames=7), "n_frames"),
+    (lambda i: i["params"].update(device="nonsense"), r"params\['device'\] must be one of 'auto'"),
+    (lambda i: i["params"].update(device="meta"), r"params\['device'\]"),
+    (lambda i: i["params"].update(lr=10**30), r"params\['lr'\]"),
+    (lambda i: i["params"].update(lr=10**400), r"params\['lr'\]"),
 ])
 def test_tampered_sidecar_is_refused_before_use(tiny_stgcn, tmp_path, edit, message):
     est, x = tiny_stgcn
@@ -534,3 +541,77 @@ def test_mixed_label_types_are_refused_clearly():
                 est.fit(x, y)
     with pytest.raises(LabelError, match="real numbers"):
         STGCNRegressor(epochs=1, early_stopping=False).fit(x, ["a"] * 9)
+
+
+# ---------------------------------------------------------------- hardening: numbers, devices, labels, evidence
+@pytest.mark.parametrize("edit, message", [
+    (lambda i: i.update(y_mean=10**300), "'y_mean' must be a finite number"),
+    (lambda i: i.update(y_mean=10**400), "'y_mean'"),
+    (lambda i: i.update(y_scale=1e-320), "'y_scale' must be a finite number"),
+    (lambda i: i.update(y_scale=0.0), "'y_scale'"),
+])
+def test_tampered_regressor_sidecar_is_refused(tmp_path, edit, message):
+    x, y = _toy(n=8, t=16)
+    base = tmp_path / "r"
+    STGCNRegressor(epochs=1, batch_size=8, early_stopping=False, random_state=0, device="cpu").fit(
+        x, 70.0 + y).save(base)
+    _edit_sidecar(base, edit)
+    _resave_manifest(base)
+    with pytest.raises(ModelFileError, match=message):
+        load_estimator(base)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(lr=10**30), "lr must be"), (dict(lr=10**400), "lr must be"), (dict(epochs=10**400), "epochs must be"),
+    (dict(random_state=2**70), "random_state must be"), (dict(batch_size=10**18), "batch_size must be"),
+    (dict(device="meta"), "device must be one of"), (dict(device="nonsense"), "device must be one of"),
+    (dict(device="cuda:99999"), "device must be one of"),
+])
+def test_bad_numbers_and_devices_are_refused_in_fit(params, message):
+    x, y = _toy(n=8, t=16)
+    with pytest.raises(ValueError, match=message) as info:
+        STGCNClassifier(early_stopping=False, **{"epochs": 1, "device": "cpu", **params}).fit(x, y)
+    assert not isinstance(info.value, TypeError) and len(str(info.value)) < 300
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_cuda_says_how_to_fall_back(tiny_stgcn):
+    est, x = tiny_stgcn
+    with pytest.raises(ValueError, match="CUDA is not available.*device='cpu'"):
+        STGCNClassifier(epochs=1, early_stopping=False, device="cuda").fit(x, np.arange(len(x)) % 2)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        clone(est).set_params(device="cuda:0")._check_common()
+
+
+def test_labels_are_normalised_or_refused_so_fit_and_save_agree(tmp_path):
+    from gaitfeat.errors import LabelError
+
+    x, y = _toy(n=8, t=16)
+    kw = dict(epochs=1, batch_size=8, early_stopping=False, device="cpu", random_state=0)
+    for labels, classes in ((np.where(y == 1, 2.0, 1.0), [1, 2]), (list(np.where(y == 1, "b", "a")), ["a", "b"]),
+                            (np.where(y == 1, 2**40, -3), [-3, 2**40])):
+        est = STGCNClassifier(**kw).fit(x, labels)
+        assert est.classes_.tolist() == classes
+        est.save(tmp_path / "m")
+        assert load_estimator(tmp_path / "m").classes_.tolist() == classes
+    for labels, kind in ((y.astype(bool), "booleans"), (np.where(y == 1, b"b", b"a"), "bytes"),
+                         (np.where(y == 1, 1.5, 1.0), "non-integer floats"),
+                         (np.array([10**30, 10**31] * 4, dtype=object), "beyond 64 bits")):
+        with pytest.raises(LabelError, match=kind):
+            STGCNClassifier(**kw).fit(x, labels)
+
+
+def test_deep_estimators_refuse_clips_without_enough_evidence(tiny_stgcn):
+    est, x = tiny_stgcn
+    sparse = x[:3].copy()
+    sparse[1, 1:] = np.nan                                          # one observed frame
+    one_joint = x[:3].copy()
+    one_joint[2, :, 1:, 2] = 0.0                                    # one observed joint (confidence 0 elsewhere)
+    flat = x[:3].copy()
+    flat[0, ..., :2] = 0.0                                          # every joint at one point
+    for bad, message in ((sparse, r"fewer than 20%.*clip indices 1"), (one_joint, r"fewer than 20%.*indices 2"),
+                         (flat, r"degenerate.*clip indices 0")):
+        for method in (est.predict, est.predict_proba, lambda X: STGCNClassifier(epochs=1, early_stopping=False)
+                       .fit(np.concatenate([X, x[:5]]), np.arange(len(X) + 5) % 2)):
+            with pytest.raises(PoseDataError, match=message):
+                method(bad)

@@ -92,7 +92,18 @@ def _possible(X) -> bool:
         if ((conf < 0) | (conf > 1)).any():
             return False
         observed &= conf > 0
-    return bool(observed.reshape(len(a), -1).any(1).all())
+    per_clip = observed.reshape(len(a), -1)
+    if not (per_clip.mean(1) >= 0.2).all():                       # at least 20 % of keypoints observed
+        return False
+    for i in range(len(a)):                                       # joints not all at one point (1e-3 leg lengths)
+        widest = 0.0
+        for t in range(a.shape[1]):
+            pts = xy[i, t][observed[i, t]]
+            if len(pts):
+                widest = max(widest, float((pts.max(0) - pts.min(0)).max()))
+        if widest < 1e-3:
+            return False
+    return True
 
 
 def _check(call, X, *, kind: str, clip_input: bool):
@@ -152,7 +163,7 @@ def mutated_clips(draw, base):
     n = draw(st.integers(1, 4))
     x = base[:n].astype(np.float64)                 # copy
     what = draw(st.sampled_from(["none", "scale", "value", "clip_nan", "clip_conf0", "conf", "joints", "frames",
-                                 "channels", "dtype", "partly_missing"]))
+                                 "channels", "dtype", "partly_missing", "sparse", "flat"]))
     i = draw(st.integers(0, n - 1))
     if what == "scale":
         x[..., :2] = x[..., :2] * draw(st.sampled_from([-1e6, -300.0, 50.0, 200.0, 1e3])) + draw(
@@ -179,6 +190,11 @@ def mutated_clips(draw, base):
         x = x.astype(draw(st.sampled_from([np.float16, np.int64, np.complex128, object, np.bool_])))
     elif what == "partly_missing":
         x[i, :, : draw(st.integers(1, x.shape[2] - 1))] = np.nan
+    elif what == "sparse":                          # keep only a few frames (around the 20 % evidence rule)
+        x[i, draw(st.integers(1, x.shape[1])):] = np.nan
+    elif what == "flat":                            # every joint at one point (optionally a tiny jitter)
+        x[i, ..., :2] = draw(st.sampled_from([0.0, 0.3])) + draw(st.sampled_from([0.0, 1e-5, 0.1])) * (
+            np.arange(x.shape[2])[None, :, None] % 2)
     return x
 
 
@@ -235,3 +251,64 @@ def test_table_estimators_on_random_tables(table_models, name, X):
     est = table_models[name]
     kind = "regression" if name == "ridge" else "proba"
     _check(est.predict if kind == "regression" else est.predict_proba, X, kind=kind, clip_input=False)
+
+
+# ---------------------------------------------------------------- numbers in settings and model files
+_NUMBERS = st.one_of(st.sampled_from([10**30, 10**300, 10**400, -(10**400), 2**63, 2**64, "30", "1e3", b"1", True,
+                                      None, [], {}, 1e-320, 5e-324, 0, -0.0, 1.0, 30.0, 0.001]),
+                     st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6))
+
+
+@settings(FUZZ, max_examples=200)
+@given(value=_NUMBERS)
+def test_settings_take_any_value_with_a_clear_answer(value):
+    """fps, lr, epochs, random_state, device: accepted only when valid, else ValueError — never a TypeError."""
+    from models.checks import check_fps
+
+    try:
+        out = check_fps(value)
+        assert isinstance(out, float) and 0 < out < float("inf")
+    except ValueError as exc:
+        assert not isinstance(exc, TypeError) and len(str(exc)) < 300
+    for name in ("lr", "epochs", "random_state", "device", "batch_size", "dropout"):
+        est = STGCNClassifier(device="cpu").set_params(**{name: value})
+        try:
+            est._check_common()
+        except ValueError as exc:
+            assert not isinstance(exc, TypeError) and len(str(exc)) < 400, (name, value)
+
+
+@settings(FUZZ, max_examples=150)
+@given(key=st.sampled_from(["y_mean", "y_scale", "n_frames", "classes", "device", "lr"]),
+       value=st.one_of(_NUMBERS, st.lists(st.one_of(st.integers(), st.text(max_size=2)), max_size=3)))
+def test_sidecar_numbers_are_checked_without_numpy_surprises(key, value):
+    """Any JSON-ish value in a sidecar's numeric keys: accepted with sane bounds, or ModelFileError."""
+    from pathlib import Path
+
+    from models.deep import STGCNRegressor
+    from models.deep.file_schema import MAX_FRAMES, MIN_Y_SCALE, check_sidecar
+    from models.errors import ModelFileError
+
+    cls = STGCNClassifier if key == "classes" else STGCNRegressor
+    params = STGCNClassifier().get_params(deep=False)
+    params.pop("cache")
+    info = {"format": 2, "estimator": cls.__name__, "params": params, "layout": "coco17", "n_frames": 20,
+            "history": [], "torch": "x"}
+    info.update({"classes": [0, 1]} if key == "classes" else {"y_mean": 0.0, "y_scale": 1.0})
+    if key in ("device", "lr"):
+        info["params"] = {**params, key: value}
+    else:
+        info[key] = value
+    try:
+        check_sidecar(info, cls, Path("m.json"), legacy=False)
+    except ModelFileError as exc:
+        assert key in str(exc)
+        return
+    if key == "n_frames":
+        assert isinstance(value, int) and 8 <= value <= MAX_FRAMES
+    elif key == "y_scale":
+        assert MIN_Y_SCALE <= float(value) < float("inf")
+    elif key == "classes":
+        assert np.asarray(value).dtype != object
+    elif key == "device":
+        assert value in ("auto", "cpu", "mps") or str(value).startswith("cuda")

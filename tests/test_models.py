@@ -240,3 +240,44 @@ def test_mixed_labels_and_text_targets_are_refused_from_clips(cohort):
         FeatureTableRegressor(estimator="ridge").fit(np.ones((9, 2)), np.array(["1", "2", "3"] * 3, dtype=object))
     with pytest.raises(LabelError, match="real numbers"):
         GaitFeatureRegressor(estimator="ridge").fit(clips, ["a"] * 9)
+
+
+# ---------------------------------------------------------------- hardening: numbers and evidence
+@pytest.mark.parametrize("fps", ["30", 10**400, True, float("nan"), -1, None])
+def test_clip_models_refuse_non_numeric_or_huge_fps(cohort, fps):
+    clips, y = cohort.clips[:9], cohort.meta["gmfcs"].to_numpy()[:9]
+    for make in (GaitFeatureClassifier, GaitFeatureRegressor):
+        with pytest.raises(ValueError, match="fps must be a positive finite number") as info:
+            make(fps=fps, estimator="logreg" if make is GaitFeatureClassifier else "ridge").fit(clips, y)
+        assert not isinstance(info.value, TypeError) and len(str(info.value)) < 200
+
+
+def test_clips_without_enough_evidence_are_refused(cohort):
+    from gaitfeat.errors import PoseDataError
+    from models.checks import MIN_OBSERVED_FRACTION, check_clips, missing_mask
+
+    clips, y = cohort.clips[:40], cohort.meta["gmfcs"].to_numpy()[:40]
+    clf = GaitFeatureClassifier(fps=30.0, estimator="logreg").fit(clips, y)
+    x = clips[:4].copy()
+    x[0, 1:] = np.nan                                       # one observed frame
+    x[1, :, 11:] = np.nan                                   # no leg joints: every feature the model uses is NaN
+    x[2, ..., :2] = 0.0                                     # every joint at (0, 0) with confidence
+    one_joint = clips[:1].copy()
+    one_joint[0, :, 1:] = np.nan                            # one observed joint
+    cases = [(x[[0, 3]], r"fewer than 20% .*clip indices 0"), (one_joint, "fewer than 20%"),
+             (x[[3, 1]], r"no measurable feature.*clip indices 1"), (x[[3, 2]], r"degenerate.*clip indices 1")]
+    fit = lambda X: GaitFeatureClassifier(estimator="logreg").fit(np.concatenate([X, clips[:8]]),  # noqa: E731
+                                                                     np.arange(len(X) + 8) % 2)
+    for bad, message in cases:
+        calls = (clf.predict, clf.predict_proba) + (() if "measurable" in message else (clf.transform_features, fit))
+        for call in calls:
+            with pytest.raises(PoseDataError, match=message):
+                call(bad)
+    # Without a measurable feature a clip is not predicted, but its (NaN) features can be read and it can be fitted on.
+    assert np.isnan(clf.transform_features(x[[1]]).to_numpy()).all()
+    fit(x[[1]])
+    # Every simulated clip (default noise) has the evidence the rule asks for.
+    observed = 1 - missing_mask(cohort.clips).reshape(len(cohort.clips), -1).mean(axis=1)
+    assert observed.min() >= MIN_OBSERVED_FRACTION
+    check_clips(cohort.clips)
+    assert np.isfinite(clf.predict_proba(cohort.clips)).all()

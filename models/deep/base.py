@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from gaitfeat.errors import LabelError
 from gaitfeat.layouts import get_layout
-from models.checks import check_labels, check_targets
+from models.checks import check_labels, check_targets, short_repr
 from models.deep.inputs import patient_validation_split, prepare_clips
-from models.deep.file_schema import NUMERIC_PARAMS, PARAMS
+from models.deep.file_schema import MAX_TARGET, MIN_Y_SCALE, NUMERIC_PARAMS, PARAMS
 from models.deep.persistence import load_as, save_estimator, sidecar
 from models.deep.stgcn import CONFIGS
 from models.deep.training import TensorSet, predict_network, resolve_device
@@ -45,6 +47,7 @@ class DeepEstimator(BaseEstimator):
         if pd.isna(pd.Series(y)).any():
             raise ValueError("y contains missing labels")
         if self._task == "classification":
+            y = self._savable_labels(y)
             self.classes_, codes = np.unique(y, return_inverse=True)
             if len(self.classes_) < 2:
                 raise ValueError(f"y has a single class ({self.classes_[0]!r}); nothing to classify")
@@ -52,8 +55,39 @@ class DeepEstimator(BaseEstimator):
         y = y.astype(np.float64)
         if not np.isfinite(y).all():
             raise ValueError("y contains infinite values")
-        self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
+        if np.abs(y).max() > MAX_TARGET:
+            raise LabelError(f"y holds targets up to {np.abs(y).max():g}; the deep regressors take |y| <= "
+                             f"{MAX_TARGET:g} (rescale the targets)")
+        scale = float(y.std())
+        self.y_mean_, self.y_scale_ = float(y.mean()), (scale if scale >= MIN_Y_SCALE else 1.0)
         return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+
+    @staticmethod
+    def _savable_labels(y: np.ndarray) -> np.ndarray:
+        """Labels the model file can hold (64-bit integers or strings), so a fitted estimator always saves.
+
+        Rule: whole-number floats (``1.0``, ``2.0``) become int64 (``classes_``
+        then holds integers); other floats, bools, bytes and integers beyond
+        64 bits are refused with a ``LabelError`` naming the kind.
+        """
+        kind = y.dtype.kind
+        if kind in "iu" and (kind == "i" or y.max() < 2**63):
+            return y.astype(np.int64)
+        if kind == "U":
+            return y
+        if kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all() and np.abs(y).max() < 2**53:
+            return y.astype(np.int64)
+        if kind == "O" and all(isinstance(v, str) for v in y):
+            return y.astype(str)
+        if kind == "O" and all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in y):
+            if all(-2**63 <= int(v) < 2**63 for v in y):
+                return y.astype(np.int64)
+            what = "integers beyond 64 bits"
+        else:
+            what = {"b": "booleans", "S": "bytes", "f": "non-integer floats", "c": "complex numbers"}.get(
+                kind, f"{y.dtype} values")
+        raise LabelError(f"y holds {what} (e.g. {y[0]!r}); the deep classifiers take integer or string labels, "
+                         "which is what a saved model file can hold (convert, e.g. y.astype(int) or y.astype(str))")
 
     def _encode_val(self, y) -> tuple[torch.Tensor, np.ndarray]:
         if self._task == "classification":
@@ -98,10 +132,14 @@ class DeepEstimator(BaseEstimator):
             if name in spec and hasattr(self, name):
                 expected = spec[name](getattr(self, name))
                 if expected:
-                    raise ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+                    raise ValueError(f"{name} must be {expected}, got {short_repr(getattr(self, name))}")
         for name in ("early_stopping", "flip", "edge_importance"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        rs = self.random_state
+        if isinstance(rs, (bool, np.bool_)) or (isinstance(rs, numbers.Integral) and not 0 <= rs < 2**32):
+            raise ValueError(f"random_state must be an integer in [0, 2**32 - 1], a RandomState or None, "
+                             f"got {short_repr(rs)}")
         resolve_device(self.device)        # ValueError: an unknown name or a device this machine lacks
 
     def _split_validation(self, X, y, groups, eval_set):

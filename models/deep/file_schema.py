@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from gaitfeat.layouts import get_layout
-from models.checks import as_finite
+from models.checks import as_finite, short_repr
 from models.errors import ModelFileError
 
 __all__ = ["check_sidecar", "check_device", "SCHEMA", "PARAMS", "NUMERIC_PARAMS", "MAX_FRAMES", "MAX_TARGET",
-           "MIN_Y_SCALE", "MAX_LR"]
+           "MIN_Y_SCALE", "MAX_LR", "MAX_COUNT"]
 
 #: Longest clip (frames) a sidecar's ``n_frames`` may state (10 minutes at 120 fps); at least 8.
 MAX_FRAMES = 72_000
@@ -29,6 +29,8 @@ MAX_TARGET = 1e15
 MIN_Y_SCALE = 1e-12
 #: Largest learning rate accepted (any of ``lr``, ``pretrain_lr``, ``finetune_lr``).
 MAX_LR = 10.0
+#: Largest count (epochs, batch size, patience, clips per epoch, ...) accepted; random_state must fit 32 bits (sklearn).
+MAX_COUNT = 10**9
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,3})?")
 
 #: Parameters retired from the estimators; old sidecars may still carry them (dropped on load).
@@ -135,20 +137,20 @@ NUMERIC_PARAMS = ("dropout", "epochs", "lr", "batch_size", "weight_decay", "pati
 #: Parameters shared by all four estimators: name -> check (returns what was expected, or None when fine).
 _COMMON = {
     "layout": _layout, "config": _config, "edge_importance": _boolean, "dropout": _real(0, 1, hi_open=True),
-    "epochs": _int(1), "lr": _real(0, MAX_LR, lo_open=True), "batch_size": _int(1), "weight_decay": _real(0),
-    "early_stopping": _boolean, "patience": _int(0, none=True), "monitor": _one_of("accuracy", "loss"),
+    "epochs": _int(1, MAX_COUNT), "lr": _real(0, MAX_LR, lo_open=True), "batch_size": _int(1, MAX_COUNT), "weight_decay": _real(0),
+    "early_stopping": _boolean, "patience": _int(0, MAX_COUNT, none=True), "monitor": _one_of("accuracy", "loss"),
     "validation_fraction": _real(0, 1, lo_open=True, hi_open=True), "flip": _boolean, "noise_std": _real(0),
-    "class_weight": _one_of(None, "balanced"), "clips_per_epoch": _int(1, none=True), "device": check_device,
-    "random_state": _int(0, none=True), "verbose": _verbose,
+    "class_weight": _one_of(None, "balanced"), "clips_per_epoch": _int(1, MAX_COUNT, none=True), "device": check_device,
+    "random_state": _int(0, 2**32 - 1, none=True), "verbose": _verbose,
 }
 #: Per-estimator parameter schema.
 PARAMS = {
     "STGCN": {**_COMMON, "pretrained": _string(none=True)},
     "DualStream": {**_COMMON, "features": _features_param, "fusion": _one_of("concat", "xattn"),
-                   "fps": _real(0, None, lo_open=True), "pretrain_epochs": _int(1),
-                   "pretrain_lr": _real(0, MAX_LR, lo_open=True), "phase1_epochs": _int(0),
-                   "finetune_lr": _real(0, MAX_LR, lo_open=True), "unfreeze_blocks": _int(0),
-                   "cam_threshold": _real(0, 1), "cam_always": _str_list, "cam_clips": _int(1)},
+                   "fps": _real(0, None, lo_open=True), "pretrain_epochs": _int(1, MAX_COUNT),
+                   "pretrain_lr": _real(0, MAX_LR, lo_open=True), "phase1_epochs": _int(0, MAX_COUNT),
+                   "finetune_lr": _real(0, MAX_LR, lo_open=True), "unfreeze_blocks": _int(0, MAX_COUNT),
+                   "cam_threshold": _real(0, 1), "cam_always": _str_list, "cam_clips": _int(1, MAX_COUNT)},
 }
 
 
@@ -165,7 +167,7 @@ def _classes(v):
     if not (isinstance(v, list) and len(v) >= 2):
         return "a list of at least 2 class labels"
     if not (all(_is_int(c) and -2**63 <= c < 2**63 for c in v) or all(isinstance(c, str) for c in v)):
-        return "a list of labels that are all 64-bit integers or all strings"
+        return "a list of labels that are all integers or all strings (integers within 64 bits)"
     if len(set(v)) != len(v):
         return "a list of unique labels"
     if v != sorted(v):
@@ -218,7 +220,7 @@ def check_sidecar(info: dict, cls, side: Path, legacy: bool) -> dict:
         if check is not None and key in info:
             expected = check(info[key])
             if expected:
-                fail(f"{key!r} must be {expected}, got {info[key]!r}")
+                fail(f"{key!r} must be {expected}, got {short_repr(info[key])}")
     params = info["params"]
     if not isinstance(params, dict):
         fail(f"'params' must be an object, got {params!r}")
@@ -233,7 +235,7 @@ def check_sidecar(info: dict, cls, side: Path, legacy: bool) -> dict:
     for key, value in params.items():
         expected = spec[key](value)
         if expected:
-            fail(f"params[{key!r}] must be {expected}, got {value!r}")
+            fail(f"params[{key!r}] must be {expected}, got {short_repr(value)}")
     if get_layout(params.get("layout", info["layout"])).name != get_layout(info["layout"]).name:
         fail(f"'layout' {info['layout']!r} differs from params['layout'] {params['layout']!r}")
     return params

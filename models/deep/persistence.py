@@ -27,8 +27,12 @@ verifies before it uses anything, and refuses with a
    bytes then parsed);
 3. the sidecar against an explicit schema (:mod:`models.deep.file_schema`: ``SCHEMA``
    and the per-estimator parameter table): every key present with its type and allowed values,
-   classes a list of 2 or more unique integers or unique strings, no
-   unknown keys;
+   classes a list of 2 or more unique 64-bit integers or unique strings,
+   numbers finite and bounded (``n_frames`` in [8, 72000], ``|y_mean|`` <=
+   1e15, ``y_scale`` in [1e-12, 1e15], learning rates <= 10, counts <= 1e9),
+   ``device`` one of auto/cpu/cuda/cuda:<n>/mps, no unknown keys (``n_frames``
+   is a record of the training clips' length; the network pools over time,
+   so no tensor can confirm it);
 4. the tensors against the network the sidecar describes: the same keys,
    shapes and dtypes (so ``classes`` must match the head's size), all finite.
 

@@ -148,6 +148,96 @@ def _check_bad_settings(tmp_path):
             STGCNClassifier(early_stopping=False, **bad).fit(x, y)
 
 
+def _resave(base):
+    files = {}
+    for suffix in (".pt", ".json"):
+        data = base.with_suffix(suffix).read_bytes()
+        files[base.with_suffix(suffix).name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    base.with_suffix(".manifest.json").write_text(json.dumps({"format": 2, "files": files}))
+
+
+def _check_sidecar_numbers(tmp_path):
+    from models.deep import STGCNRegressor, load_estimator
+    from models.errors import ModelFileError
+
+    x, y = _clips()
+    est, _ = _tiny_stgcn()
+    est.save(tmp_path / "c")
+    STGCNRegressor(epochs=1, batch_size=8, early_stopping=False, random_state=0).fit(x, 70.0 + y).save(tmp_path / "r")
+    for base, key, value, message in (("r", "y_mean", 10**300, "'y_mean' must be a finite number in"),
+                                      ("r", "y_scale", 1e-320, "'y_scale' must be a finite number in"),
+                                      ("c", "n_frames", 10**9, "'n_frames' must be an integer in"),
+                                      ("c", "classes", [10**30, 10**31], "integers within 64 bits"),
+                                      ("c", "device", "nonsense", r"params\['device'\] must be one of"),
+                                      ("c", "device", "meta", r"params\['device'\] must be one of")):
+        side = (tmp_path / base).with_suffix(".json")
+        info = json.loads(side.read_text())
+        original = side.read_text()
+        (info["params"] if key == "device" else info)[key] = value
+        side.write_text(json.dumps(info))
+        _resave(tmp_path / base)
+        with pytest.raises(ModelFileError, match=message):
+            load_estimator(tmp_path / base)
+        side.write_text(original)
+        _resave(tmp_path / base)
+
+
+def _check_huge_numbers_in_settings(tmp_path):
+    from gaitfeat import simulate_cohort
+    from models import GaitFeatureClassifier
+    from models.deep import STGCNClassifier
+
+    x, y = _clips()
+    for bad, message in (({"lr": 10**30}, "lr must be a finite number in"), ({"epochs": 10**400}, "epochs must be"),
+                         ({"device": "meta"}, "device must be one of"), ({"random_state": 2**70}, "random_state")):
+        with pytest.raises(ValueError, match=message):
+            STGCNClassifier(early_stopping=False, **{"epochs": 1, **bad}).fit(x, y)
+    clips = simulate_cohort(2, random_state=0, n_jobs=1).clips[:6]
+    for fps in ("30", 10**400, True):
+        with pytest.raises(ValueError, match="fps must be a positive finite number"):
+            GaitFeatureClassifier(fps=fps, estimator="logreg").fit(clips, np.arange(6) % 2)
+
+
+def _check_deep_label_kinds(tmp_path):
+    from gaitfeat.errors import LabelError
+    from models.deep import STGCNClassifier, load_estimator
+
+    x, y = _clips()
+    est = STGCNClassifier(epochs=1, batch_size=8, early_stopping=False, random_state=0).fit(x, y + 1.0)
+    est.save(tmp_path / "m")
+    assert load_estimator(tmp_path / "m").classes_.tolist() == [1, 2]
+    for labels, kind in ((y.astype(bool), "booleans"), (np.where(y == 1, b"b", b"a"), "bytes"),
+                         (y + 0.5, "non-integer floats")):
+        with pytest.raises(LabelError, match=kind):
+            STGCNClassifier(epochs=1, early_stopping=False).fit(x, labels)
+
+
+def _check_little_evidence(tmp_path):
+    from gaitfeat import simulate_cohort
+    from gaitfeat.errors import PoseDataError
+    from models import GaitFeatureClassifier
+
+    est, xs = _tiny_stgcn()
+    cohort = simulate_cohort(4, random_state=0, n_jobs=1)
+    clips, y = cohort.clips[:30], cohort.meta["gmfcs"].to_numpy()[:30]
+    if len(np.unique(y)) < 2:
+        y = np.arange(30) % 2
+    clf = GaitFeatureClassifier(fps=30.0, estimator="logreg").fit(clips, y)
+    sparse, flat, legless = clips[:3].copy(), clips[:3].copy(), clips[:3].copy()
+    sparse[1, 1:] = np.nan                                     # one observed frame
+    flat[2, ..., :2] = 0.0                                     # every joint at (0, 0) with confidence
+    legless[0, :, 11:] = np.nan                                # no leg joints: every feature NaN
+    deep_sparse = xs[:3].copy()
+    deep_sparse[1, 1:] = np.nan
+    for call, bad in ((clf.predict_proba, sparse), (est.predict_proba, deep_sparse)):
+        with pytest.raises(PoseDataError, match=r"fewer than 20% of their keypoints observed.*clip indices 1"):
+            call(bad)
+    with pytest.raises(PoseDataError, match=r"degenerate poses.*clip indices 2"):
+        clf.predict_proba(flat)
+    with pytest.raises(PoseDataError, match=r"no measurable feature.*clip indices 0"):
+        clf.predict_proba(legless)
+
+
 CASES = [
     Case("model files", "A deep estimator's JSON sidecar edited after saving (e.g. `\"classes\"` reordered)",
          "`ModelFileError` (a `ReaderError`): the file does not match its manifest's SHA-256; with the manifest "
@@ -172,4 +262,21 @@ CASES = [
     Case("ST-GCN / dual-stream estimators", "Settings of the wrong type or range (`batch_size=None`, "
          "`validation_fraction=\"a\"`, an unknown device)", "`ValueError` naming the setting and what it must be",
          _check_bad_settings),
+    Case("model files", "A sidecar (manifest recomputed) with a number beyond float64's sane range "
+         "(`\"y_mean\": 10**300`), a denormal `\"y_scale\"` (1e-320), `\"n_frames\"` outside [8, 72000], "
+         "classes beyond 64-bit integers or an unknown device (`\"nonsense\"`, `\"meta\"`)",
+         "`ModelFileError` naming the key and the allowed range or names (`auto`, `cpu`, `cuda`, `cuda:<n>`, `mps`)",
+         _check_sidecar_numbers),
+    Case("estimators' fit", "Settings with huge integers or text: `lr=10**30`, `epochs=10**400`, "
+         "`random_state=2**70`, `device=\"meta\"`, `GaitFeatureClassifier(fps=\"30\")`",
+         "`ValueError` naming the setting and what it must be (never numpy's `TypeError`)",
+         _check_huge_numbers_in_settings),
+    Case("ST-GCN / dual-stream estimators", "Class labels a model file cannot hold: bools, bytes, "
+         "non-integer floats, integers beyond 64 bits",
+         "`LabelError` in `fit` naming the kind; whole-number floats (`1.0, 2.0`) become int64 classes, so "
+         "every fitted classifier saves", _check_deep_label_kinds),
+    Case("GaitFeatureClassifier", "Clips with little evidence: fewer than 20 % of keypoints observed, every joint "
+         "at one point, or (predict) every feature the model uses NaN",
+         "`PoseDataError` naming the clip indices, never a probability (the ST-GCN / dual-stream estimators apply "
+         "the same keypoint and spread rules)", _check_little_evidence),
 ]
