@@ -297,22 +297,7 @@ def test_values_beyond_float32_are_refused(tmp_path):
 # -- class: special and oversized files ------------------------------------------------
 
 import os  # noqa: E402
-import signal  # noqa: E402
 
-
-@pytest.fixture
-def no_hang():
-    if not hasattr(signal, "SIGALRM"):
-        pytest.skip("needs SIGALRM")
-
-    def boom(*_):
-        raise TimeoutError("reader blocked")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")

@@ -411,23 +411,6 @@ def test_values_beyond_float32_are_refused(tmp_path):
 # -- class: special and oversized files named like frame files ----------------------
 
 
-@pytest.fixture
-def no_hang():
-    """Fail (instead of blocking for ever) if a reader opens a FIFO."""
-    import signal
-
-    if not hasattr(signal, "SIGALRM"):
-        pytest.skip("needs SIGALRM")
-
-    def boom(*_):
-        raise TimeoutError("reader blocked")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
-
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_fifo_frame_file_is_refused_not_opened(tmp_path, no_hang):
