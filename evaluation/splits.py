@@ -187,7 +187,11 @@ def inner_split(y_strat: np.ndarray, patients: np.ndarray, train: np.ndarray, *,
     Returns row indices into the full data set ``(fit, val)``.
     """
     train = np.asarray(train, dtype=np.int64)
-    fit_local, val_local = _fraction_split(y_strat[train], patients[train], val_fraction, random_state)
+    try:
+        fit_local, val_local = _fraction_split(y_strat[train], patients[train], val_fraction, random_state)
+    except LabelError as exc:
+        raise LabelError(f"inner validation split of a training fold (val_fraction {val_fraction:g}): {exc}; "
+                         "use more patients, fewer outer folds, or a larger val_fraction") from None
     fit, val = train[fit_local], train[val_local]
     check_disjoint(patients, fit, val, where="inner validation split")
     return fit, val

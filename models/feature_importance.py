@@ -76,6 +76,13 @@ def shap_values(model, X, *, background: int = 100, random_state: int = 0) -> Sh
     import shap
 
     names = _names(model, X)
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is not None and hasattr(X, "columns") and list(X.columns) != list(expected):
+        raise ValueError(f"X's columns {list(X.columns)[:5]}... are not the model's features "
+                         f"{list(expected)[:5]}... (same names, same order)")
+    n_in = getattr(model, "n_features_in_", None)
+    if np.ndim(X) != 2 or len(X) == 0 or (n_in is not None and np.shape(X)[1] != n_in):
+        raise ValueError(f"X must be a non-empty table of the model's {n_in} features, got shape {np.shape(X)}")
     Xa = np.asarray(X, dtype=float)
     inner = model.model_
     rng = np.random.default_rng(random_state)

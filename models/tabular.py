@@ -47,6 +47,11 @@ def fit_weighted(est, X, y, sample_weight=None):
     scaler as well as the model), so a weight of 2 means the same as a
     repeated sample.
     """
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=float)
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            # One rule for every estimator (XGBoost refuses negative weights itself, logistic regression does not).
+            raise ValueError("sample_weight must be finite and non-negative")
     if sample_weight is None:
         return est.fit(X, y)
     if isinstance(est, Pipeline):

@@ -62,6 +62,16 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
         raise ValueError(f"{path}: schema_version {version} cannot be rendered by this gaitfeat (it renders "
                          f"{RENDERABLE_FROM[0]}.{RENDERABLE_FROM[1]} to {SCHEMA_VERSION.split('.')[0]}.x; records "
                          "before 1.3 lack the figure data — run the evaluation again)")
+    kinds = {"models": dict, "folds": list, "notes": list, "configuration": dict, "data": dict, "deep": list,
+             "importance": (dict, type(None)), "figures": (dict, type(None)), "comparisons": (dict, type(None)),
+             "gradcam": (dict, type(None)), "patient_predictions": (dict, type(None)), "environment": dict,
+             "timings": dict, "labels": (list, type(None))}
+    wrong = [f"{key!r} is a {type(record[key]).__name__}" for key, kind in kinds.items()
+             if key in record and not isinstance(record[key], kind)]
+    if wrong:
+        raise ValueError(f"{path}: damaged record: {', '.join(wrong)} (the schema says otherwise)")
+    if not record.get("models") and not record.get("importance"):
+        raise ValueError(f"{path}: the record holds no models and no feature study: nothing to render")
     figures = record.get("figures") or {}
     arrays: dict = {}
     if figures:

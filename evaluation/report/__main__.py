@@ -19,8 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     for folder in args.folders:
         try:
             written = render_folder(folder)
-        except (OSError, ValueError, KeyError, TypeError) as exc:   # unreadable, foreign or damaged records
-            print(f"error: {folder}: {exc}", file=sys.stderr)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:  # unreadable, foreign
+            # or damaged records: say which (a KeyError's text alone is only the missing key)
+            what = str(exc) if isinstance(exc, (OSError, ValueError)) else f"damaged record ({type(exc).__name__}: {exc})"
+            print(f"error: {folder}: {what}", file=sys.stderr)
             return 2
         for path in written:
             print(path)

@@ -29,6 +29,9 @@ EVENT_COLUMNS = ("clip", "side", "event", "frame", "time_s")
 #: Hip-to-ankle length as a fraction of standing height (thigh 0.245 + shank 0.246;
 #: Drillis & Contini, tabulated by Winter 2009). Used to turn ``height_m`` into a leg length.
 LEG_LENGTH_PER_HEIGHT = 0.491
+#: Plausible standing heights and leg lengths (m): a toddler to the tallest adults; outside is a unit mistake.
+HEIGHT_RANGE = (0.5, 2.6)
+LEG_LENGTH_RANGE = (0.2, 1.3)
 
 
 def _joint_table(layout: SkeletonLayout) -> np.ndarray:
@@ -109,13 +112,19 @@ def _leg_length_m(n: int, leg_length_m, height_m) -> np.ndarray | None:
         raise ValueError("give leg_length_m or height_m, not both")
     if leg_length_m is None and height_m is None:
         return None
-    value = leg_length_m if leg_length_m is not None else np.asarray(height_m, float) * LEG_LENGTH_PER_HEIGHT
-    value = np.broadcast_to(np.asarray(value, dtype=float), (n,)) if np.ndim(value) == 0 else np.asarray(value, float)
+    given, name, (lo, hi) = ((leg_length_m, "leg_length_m", LEG_LENGTH_RANGE) if leg_length_m is not None
+                             else (height_m, "height_m", HEIGHT_RANGE))
+    kind = np.asarray(given).dtype
+    if isinstance(given, (bool, np.bool_, str, bytes)) or not (np.issubdtype(kind, np.floating)
+                                                              or np.issubdtype(kind, np.integer)):
+        raise ValueError(f"{name} must be a number in metres or one per clip, got {given!r}")
+    value = np.asarray(given, dtype=float)
+    value = np.broadcast_to(value, (n,)) if value.ndim == 0 else value
     if value.shape != (n,):
-        raise ValueError(f"leg_length_m / height_m must be a number or one value per clip ({n}), got {value.shape}")
-    if not (np.isfinite(value) & (value > 0)).all():
-        raise ValueError("leg_length_m / height_m must be finite and positive")
-    return value
+        raise ValueError(f"{name} must be a number or one value per clip ({n}), got shape {value.shape}")
+    if not (np.isfinite(value) & (value >= lo) & (value <= hi)).all():
+        raise ValueError(f"{name} must be within {lo:g}-{hi:g} m (a person's, in metres)")
+    return value if leg_length_m is not None else value * LEG_LENGTH_PER_HEIGHT
 
 
 def _run(clips, fps, layout, params, root=None, rows=False):
@@ -381,8 +390,8 @@ def iter_features(
         The features of each chunk; the index counts clips from the start of
         the stream.
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
     if isinstance(chunks, np.ndarray):
         array = chunks
         chunks = (array[i : i + chunk_size] for i in range(0, array.shape[0], chunk_size))

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gaitfeat.errors import LayoutError, SequenceTooShortError
+from gaitfeat.labels import validate_gmfcs
 from gaitfeat.pose import PoseSequence
 
 __all__ = ["make_clips", "Clips", "ClipReport", "META_COLUMNS"]
@@ -212,6 +213,8 @@ def make_clips(
             raise ValueError("labels need a 'video_id' column")
         lab = labels.copy()
         lab["video_id"] = lab["video_id"].astype(str)
+        if "gmfcs" in lab.columns:  # the one GMFCS rule of every reader: levels 1-4 (I-IV), named when not
+            lab["gmfcs"] = validate_gmfcs(lab["gmfcs"], where="make_clips labels", ids=lab["video_id"]).to_numpy()
         if lab["video_id"].duplicated().any():
             raise ValueError("labels have more than one row for some video_id")
         extra = [c for c in lab.columns if c not in meta.columns or c == "video_id"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from gaitfeat.errors import GaitError
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing.cleaning import fill_gaps, reject_outliers, smooth, threshold_confidence
@@ -51,6 +53,11 @@ def preprocess(
         For example :class:`~gaitfeat.errors.PoseDataError` when no leg length
         can be estimated.
     """
+    for name, value, low in (("conf", conf, 0.0), ("max_swap_s", max_swap_s, 0.0), ("max_gap_s", max_gap_s, 0.0),
+                             ("cutoff_hz", 1.0 if cutoff_hz is None else cutoff_hz, 0.0)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(value) or value < low:
+            raise ValueError(f"{name} must be a finite number >= {low:g}, got {value!r}")
     if layout is not None:
         seq = seq.to_layout(layout)
     seq = threshold_confidence(seq, conf)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing as mp
 import os
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +16,10 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gaitfeat.errors import ReaderError
+from gaitfeat.io._frames import read_regular_file
+from gaitfeat.io._label_table import MAX_CSV_BYTES
 from gaitfeat.jsonable import to_jsonable
-from gaitfeat.io.npz import read_clips_npz, read_npz, write_clips_npz, write_npz
+from gaitfeat.io.npz import MAX_NPZ_BYTES, read_clips_npz, read_npz, write_clips_npz, write_npz
 from gaitfeat.pose import PoseSequence
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate.gdi import _reference as gdi_reference
@@ -122,30 +126,73 @@ class Cohort:
 
     @classmethod
     def load(cls, path: str | Path) -> Cohort:
-        """Read a cohort written by :meth:`save`."""
+        """Read a cohort written by :meth:`save`.
+
+        Every file is checked before use (regular files of bounded size, no
+        pickle, tables that parse, one truth row per clip, a pelvis path of the
+        clips' shape with finite or missing values); anything else is a
+        :class:`~gaitfeat.errors.ReaderError` naming the file.
+        """
         path = Path(path)
+        if not (path / "cohort.json").exists():
+            raise ReaderError(f"{path}: not a saved cohort (no cohort.json)", path)
         try:
-            with open(path / "cohort.json", encoding="utf-8") as fh:
-                head = json.load(fh)
-        except FileNotFoundError:
-            raise ReaderError(f"{path}: not a saved cohort (no cohort.json)", path) from None
-        except json.JSONDecodeError as exc:
-            raise ReaderError(f"{path / 'cohort.json'}: corrupt JSON ({exc.msg})", path) from None
-        if head.get("format") != _FORMAT:
+            head = json.loads(read_regular_file(path / "cohort.json", MAX_CSV_BYTES, what="a cohort description"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ReaderError(f"{path / 'cohort.json'}: corrupt JSON ({exc})", path) from None
+        if not isinstance(head, dict) or head.get("format") != _FORMAT:
             raise ReaderError(f"{path}: not a saved cohort", path)
+        if not isinstance(head.get("config"), dict) or not isinstance(head.get("report"), dict):
+            raise ReaderError(f"{path / 'cohort.json'}: 'config' and 'report' must be objects", path)
         clips, meta, _ = read_clips_npz(path / "clips.npz")
-        with np.load(path / "frames.npz", allow_pickle=False) as data:
-            frames = pd.DataFrame({k: data[k] for k in data.files})
-        videos = pd.read_csv(path / "videos.csv", dtype={"patient_id": str, "video_id": str})
-        events = pd.read_csv(path / "events.csv", dtype={"video_id": str})
-        truth = pd.read_csv(path / "truth.csv")
-        root = np.load(path / "root.npy", allow_pickle=False) if (path / "root.npy").is_file() else None
-        if root is not None and root.shape != (*clips.shape[:2], 2):
-            raise ReaderError(f"{path / 'root.npy'}: shape {root.shape} does not match the clips {clips.shape}", path)
+        frames = pd.DataFrame(_arrays(path / "frames.npz", one_length=True))
+        videos = _table(path / "videos.csv", dtype={"patient_id": str, "video_id": str})
+        events = _table(path / "events.csv", dtype={"video_id": str})
+        truth = _table(path / "truth.csv")
+        if len(truth) != len(clips):
+            raise ReaderError(f"{path / 'truth.csv'}: {len(truth)} rows for {len(clips)} clips", path)
+        text = [c for c in truth.columns if not pd.api.types.is_numeric_dtype(truth[c])]
+        if text:
+            raise ReaderError(f"{path / 'truth.csv'}: columns {text[:5]} must hold numbers", path)
+        root = None
+        if (path / "root.npy").exists() or (path / "root.npy").is_symlink():
+            root = _arrays(path / "root.npy")["root"]
+            if root.shape != (*clips.shape[:2], 2) or not np.issubdtype(root.dtype, np.floating):
+                raise ReaderError(f"{path / 'root.npy'}: {root.dtype} {root.shape} does not match the clips "
+                                  f"{clips.shape}", path)
+            if (np.abs(root[~np.isnan(root)]) > 1e6).any():
+                raise ReaderError(f"{path / 'root.npy'}: infinite or impossible pelvis positions", path)
         for col in ("patient_id", "video_id"):
             meta[col] = meta[col].astype(str)
-        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"], head["report"],
-                   root)
+        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"],
+                   head["report"], root)
+
+
+def _table(p: Path, **options) -> pd.DataFrame:
+    """A CSV table of a saved cohort (a ReaderError naming the file if it cannot be read)."""
+    data = read_regular_file(p, MAX_CSV_BYTES, what="a cohort table")
+    try:
+        return pd.read_csv(io.BytesIO(data), **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise ReaderError(f"{p}: not a readable CSV table ({exc})", p) from None
+
+
+def _arrays(p: Path, one_length: bool = False) -> dict[str, np.ndarray]:
+    """Arrays of a saved cohort's ``.npz`` (or ``{"root": array}`` of a ``.npy``), never unpickled."""
+    data = read_regular_file(p, MAX_NPZ_BYTES, what="a cohort array file")
+    try:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"root": loaded}
+        with loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ReaderError(f"{p}: not a readable array file ({exc})", p) from None
+    if one_length and arrays:
+        shapes = {a.shape for a in arrays.values()}
+        if any(len(s) != 1 for s in shapes) or len({s[0] for s in shapes}) != 1:
+            raise ReaderError(f"{p}: the per-frame columns must be 1-D arrays of one length, got {sorted(shapes)}", p)
+    return arrays
 
 
 def _allocate(n: int, prevalence: tuple[float, ...]) -> np.ndarray:

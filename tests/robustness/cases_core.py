@@ -218,3 +218,77 @@ CASES += [
     Case("PoseSequence, extract_features", "a frame rate outside 1-1000 frames/s (1e-300, 1e300) or given as text",
          "`PoseDataError` / `ValueError` naming the range", _fps_range),
 ]
+
+
+def _cohort_tampered(tmp):
+    import os
+
+    from gaitfeat.errors import ReaderError
+
+    cohort = gaitfeat.simulate_cohort(3, n_jobs=1, random_state=0, duration=(9.0, 9.0))
+    folder = cohort.save(tmp / "c")
+    gaitfeat.Cohort.load(folder)
+    truth = (folder / "truth.csv").read_text()
+    for name, damage, pattern in (
+        ("truth.csv", lambda p: (p.unlink(), os.mkfifo(p)), "named pipe"),
+        ("truth.csv", lambda p: p.write_text(truth.splitlines()[0] + "\n" + truth.splitlines()[1] + "\n"),
+         "rows for"),
+        ("truth.csv", lambda p: p.write_text(""), "not a readable CSV"),
+        ("frames.npz", lambda p: p.write_bytes(b"garbage"), "not a readable array file"),
+        ("root.npy", lambda p: np.save(p, np.full((2, 2), 1e300)), "does not match"),
+        ("cohort.json", lambda p: p.write_text("[1, 2]"), "not a saved cohort"),
+    ):
+        target = folder / name
+        backup = target.read_bytes()
+        damage(target)
+        with pytest.raises(ReaderError, match=pattern):
+            gaitfeat.Cohort.load(folder)
+        target.unlink()
+        target.write_bytes(backup)
+
+
+CASES.append(Case("Cohort.load", "a saved cohort folder with a file missing, replaced by a FIFO or a folder, "
+                  "truncated, of the wrong shape or not parsable",
+                  "`ReaderError` naming the file; never a hang or a raw pandas/numpy error", _cohort_tampered))
+
+
+def _damaged_record(tmp):
+    from evaluation.report.__main__ import main as report_main
+    from evaluation.schema import SCHEMA, SCHEMA_VERSION
+
+    record = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "models": {"m": {}}}
+    folder = tmp / "r"
+    folder.mkdir()
+    for damage in ({"folds": "x"}, {"models": None, "importance": None}, {"deep": "x"}, {"models": {"m": "x"}}):
+        (folder / "metrics.json").write_text(json.dumps({**record, "folds": [], **damage}))
+        assert report_main([str(folder)]) == 2, damage
+        assert not (folder / "index.html").exists()
+
+
+CASES.append(Case("`python -m evaluation.report`", "a record (`metrics.json`) with keys of the wrong type, nothing "
+                  "to render, or a damaged model entry", "exit 2 with `error: FOLDER: ...` naming the problem; no page "
+                  "written", _damaged_record))
+
+
+def _options(tmp):
+    from gaitfeat.errors import LabelError
+
+    seq = stick_walker(200)
+    for option in ({"cutoff_hz": float("nan")}, {"max_gap_s": float("nan")}, {"max_swap_s": -1}, {"conf": True}):
+        with pytest.raises(ValueError, match=next(iter(option))):
+            gaitfeat.preprocess(seq, **option)
+    clean = gaitfeat.preprocess(seq)
+    with pytest.raises(LabelError, match="GMFCS labels must be levels 1-4"):
+        gaitfeat.make_clips(clean, labels=pd.DataFrame({"video_id": [clean.video_id], "gmfcs": [7]}))
+    clips = _clips()
+    for value in (1e30, True, 0.05, "1.7"):
+        with pytest.raises(ValueError, match="height_m"):
+            gaitfeat.extract_features(clips, 30.0, height_m=value)
+    with pytest.raises(ValueError, match="chunk_size"):
+        list(gaitfeat.iter_features(clips, 30.0, chunk_size=2.5))
+
+
+CASES.append(Case("preprocess, make_clips, extract_features, iter_features",
+                  "options that are not finite numbers in range (NaN cutoff or gap, negative swap time, a height of "
+                  "1e30 m or as text, a fractional chunk size) or a label table with a GMFCS of 7",
+                  "`ValueError` naming the option / `LabelError` naming the video", _options))
