@@ -177,12 +177,7 @@ def _verified_bytes(path, verify: bool) -> tuple[bytes, bytes, Path, Path]:
     manifest = _json(_read(man), man, "manifest")
     if not isinstance(manifest, dict):
         raise ModelFileError(f"{man} is not a model manifest (a JSON object with 'format' and 'files')", man)
-    fmt = manifest.get("format")
-    if not isinstance(fmt, int) or isinstance(fmt, bool):
-        raise ModelFileError(f"{man}: 'format' must be an integer, got {fmt!r}", man)
-    if fmt > FORMAT:
-        raise ModelFileError(f"{man} is model format {fmt}, newer than this version reads (format {FORMAT}); "
-                             "update gaitfeat to load it", man)
+    fmt = _format(manifest, man)
     if fmt != FORMAT:
         raise ModelFileError(f"{man}: unknown model format {fmt} (this version writes and reads format {FORMAT})", man)
     files = manifest.get("files")
@@ -210,17 +205,23 @@ def _verified_bytes(path, verify: bool) -> tuple[bytes, bytes, Path, Path]:
     return out[0], out[1], pt, side
 
 
+def _format(content: dict, p: Path) -> int:
+    """The ``format`` of a manifest or sidecar: an integer no newer than :data:`FORMAT` (else ModelFileError)."""
+    fmt = content.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise ModelFileError(f"{p}: 'format' must be an integer, got {fmt!r}", p)
+    if fmt > FORMAT:
+        raise ModelFileError(f"{p} is model format {fmt}, newer than this version reads (format {FORMAT}); "
+                             "update gaitfeat to load it", p)
+    return fmt
+
+
 def _read_sidecar(path, verify: bool) -> tuple[dict, bytes, Path, Path]:
     pt_bytes, side_bytes, pt, side = _verified_bytes(path, verify)
     info = _json(side_bytes, side, "sidecar")
     if not isinstance(info, dict):
         raise ModelFileError(f"{side} must hold a JSON object, got {type(info).__name__}", side)
-    fmt = info.get("format")
-    if not isinstance(fmt, int) or isinstance(fmt, bool):
-        raise ModelFileError(f"{side}: 'format' must be an integer, got {fmt!r}", side)
-    if fmt > FORMAT:
-        raise ModelFileError(f"{side} is model format {fmt}, newer than this version reads (format {FORMAT}); "
-                             "update gaitfeat to load it", side)
+    fmt = _format(info, side)
     if verify and fmt != FORMAT:
         raise ModelFileError(f"{side}: format {fmt} does not match its manifest (format {FORMAT})", side)
     if not verify and fmt not in (FORMAT, _LEGACY_FORMAT):
