@@ -4,7 +4,9 @@
 validates the target, makes patient-level splits and, for each split and
 model, fits on the training patients and predicts the test patients
 (:func:`evaluation.fitting.fit_predict`: inner validation split for model
-selection and early stopping, refit on the training fold). Every split,
+selection and early stopping, refit on the training fold). Each (repeat,
+fold, model) fit is a task (:func:`evaluation.tasks.run_fit`), run here one
+after another or on a Dask cluster (:mod:`evaluation.distributed`). Every split,
 including user-supplied ones, passes the leakage guard
 (:func:`evaluation.splits.check_disjoint`). The out-of-fold predictions go
 into a :class:`~evaluation.results.CVResults`, which scores and writes them.
@@ -20,13 +22,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from evaluation.data import Dataset, load_data
-from evaluation.fitting import FoldState, fit_predict
+from evaluation.fitting import FoldState
 from evaluation.results import CVResults
 from evaluation.splits import Split, holdout_split, inner_split, patient_folds, stratification_labels, user_splits
 from evaluation.suites import STUDY_MODES, SUITES, Suite
+from evaluation.tasks import FitJob, RunSettings, run_fit
 from evaluation.zoo import ModelSpec, feature_columns, resolve_models
 from gaitfeat.errors import LabelError
 from gaitfeat.labels import validate_gmfcs
+from gaitfeat.parallel import dask_client, parse_scheduler, tune_allocator
 
 __all__ = ["cross_validate"]
 
@@ -80,6 +84,8 @@ def cross_validate(
     importance_options: dict | None = None,
     deep_profile: str = "compact",
     device: str = "auto",
+    scheduler="serial",
+    threads: int = 2,
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -131,6 +137,18 @@ def cross_validate(
         models (:data:`evaluation.zoo.DEEP_PROFILES`).
     device : str
         Where the deep models train: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
+    scheduler : str or dask.distributed.Client
+        Where the fits run (:mod:`gaitfeat.parallel`): ``"serial"`` (this
+        process), ``"local:N"`` (a local Dask cluster of N worker processes),
+        ``"tcp://HOST:PORT"`` (a running Dask scheduler), or a connected
+        ``Client``. Every (repeat, fold, model) fit is one task
+        (:mod:`evaluation.distributed`); the numbers do not depend on where
+        the tasks ran. The feature-importance study runs in this process.
+    threads : int
+        Threads each fit uses (torch and BLAS; XGBoost has its own
+        ``n_jobs``). Part of what makes a run reproducible: the same seed and
+        ``threads`` give the same numbers on any machine and scheduler, while
+        torch's CPU training differs between thread counts.
 
     Returns
     -------
@@ -149,6 +167,10 @@ def cross_validate(
     class_weight = None if class_weight == "none" else class_weight
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 256:
+        raise ValueError(f"threads must be an integer from 1 to 256, got {threads!r}")
+    if not _is_client(scheduler):
+        parse_scheduler(scheduler)        # a bad scheduler string fails before any work
     study_mode = importance if isinstance(importance, str) else ("on" if importance else "off")
     if study_mode not in STUDY_MODES:
         raise ValueError(f"importance must be True, False or one of {STUDY_MODES}, got {importance!r}")
@@ -195,26 +217,29 @@ def cross_validate(
     y_fit_space = np.searchsorted(labels, y) if labels is not None else y   # class positions 0..K-1
     n_classes = len(labels) if labels is not None else 0
     rows, selection, fold_rows, notes, deep_rows = [], [], [], [], []
-    bar = tqdm(total=len(splits) * len(specs), desc=f"{suite}", unit="fit", disable=not progress, file=sys.stderr,
-               leave=False)
+    jobs = []
     for split in splits:
         fit_idx, val_idx = inner_split(y_strat, patients, split.train, val_fraction=val_fraction,
                                        random_state=random_state + 1000 * split.repeat + split.fold)
         fold_rows.append(_fold_row(split, fit_idx, val_idx, patients, y, s))
         notes += _absent_levels(split, y, labels)
-        fold = FoldState()        # models and caches shared by this split's networks only
-        for name, spec in specs.items():
-            bar.set_postfix_str(f"r{split.repeat} f{split.fold} {name}")
-            out, chosen, trained = fit_predict(spec, name, dataset, y_fit_space, split, fit_idx, val_idx, task=s.task,
-                                               n_classes=n_classes, fold=fold, class_weight=class_weight,
-                                               random_state=random_state)
-            where = {"model": name, "repeat": split.repeat, "fold": split.fold}
-            selection.append({**where, **chosen})
-            if trained is not None:
-                deep_rows.append({**where, **trained})
-            rows.append(_prediction_frame(name, split, dataset, y, out, labels))
-            bar.update(1)
-        del fold                  # this split's networks and cached tensors are not needed any more
+        jobs += [FitJob(name, split, fit_idx, val_idx) for name in specs]
+    settings = RunSettings(task=s.task, n_classes=n_classes, class_weight=class_weight, random_state=random_state,
+                           threads=threads)
+    sched = scheduler if _is_client(scheduler) else parse_scheduler(scheduler)
+    bar = tqdm(total=len(jobs), desc=f"{suite}", unit="fit", disable=not progress, file=sys.stderr, leave=False)
+    show = bar.set_postfix_str if progress else None
+    if _is_client(sched) or sched.distributed:
+        outcomes = _run_distributed(sched, jobs, specs, dataset, y_fit_space, settings, bar, show)
+    else:
+        outcomes = _run_serial(jobs, specs, dataset, y_fit_space, settings, bar, show)
+    for job in jobs:                       # the serial order, wherever and whenever each fit ran
+        outcome = outcomes[job.key]
+        where = {"model": job.name, "repeat": job.split.repeat, "fold": job.split.fold}
+        selection.append({**where, **outcome.selection})
+        if outcome.training is not None:
+            deep_rows.append({**where, **outcome.training})
+        rows.append(_prediction_frame(job.name, job.split, dataset, y, outcome.out, labels))
     study, shap_sample = None, None
     if study_mode != "off":
         from evaluation.feature_study import feature_study
@@ -236,6 +261,8 @@ def cross_validate(
                        "reference": _reference_of(n, sp, specs, explicit_reference)} for n, sp in specs.items()},
         "deep_profile": deep_profile if any(sp.network for sp in specs.values()) else None,
         "device": device,
+        "threads": int(threads),
+        "scheduler": "dask client" if _is_client(scheduler) else str(parse_scheduler(scheduler)),
         "user_splits": cv is not None,
         "importance": study_mode != "off",
         "study": study_mode,
@@ -245,6 +272,36 @@ def cross_validate(
     return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                      selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
                      started=started, importance=study, importance_shap=shap_sample, deep=deep_rows)
+
+
+def _is_client(scheduler) -> bool:
+    return type(scheduler).__name__ == "Client" and hasattr(scheduler, "submit")
+
+
+def _run_serial(jobs, specs, dataset, y, settings: RunSettings, bar, show) -> dict:
+    """Every fit in this process, split by split; the networks of a split share one :class:`FoldState`."""
+    tune_allocator()
+    outcomes, fold, current = {}, None, None
+    for job in jobs:
+        if (job.split.repeat, job.split.fold) != current:
+            current, fold = (job.split.repeat, job.split.fold), FoldState()   # nothing crosses folds
+        if show is not None:
+            show(job.label())
+        outcomes[job.key] = run_fit(job, specs[job.name], dataset, y, settings, fold=fold, show=show)
+        bar.update(1)
+    return outcomes
+
+
+def _run_distributed(scheduler, jobs, specs, dataset, y, settings: RunSettings, bar, show) -> dict:
+    from evaluation.distributed import run_on_dask
+
+    def done(outcome):
+        bar.update(1)
+
+    if _is_client(scheduler):
+        return run_on_dask(scheduler, jobs, specs, dataset, y, settings, on_result=done, show=show)
+    with dask_client(scheduler) as client:
+        return run_on_dask(client, jobs, specs, dataset, y, settings, on_result=done, show=show)
 
 
 def _check_specs(specs: dict[str, ModelSpec]) -> None:

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from gaitfeat.parallel import SCHEDULER_HELP, parse_scheduler
+
 __all__ = ["main", "PROFILES", "build_parser"]
 
 #: Run sizes. ``quick``: a tiny simulated cohort, 3 folds, token network training (about a
@@ -58,6 +60,7 @@ examples:
   python -m evaluation.run --suite gdi --profile quick --out /tmp/reports
   python -m evaluation.run --suite features
   python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
+  python -m evaluation.run --suite gmfcs --scheduler local:2 --threads 1
   python -m evaluation.run --suite gmfcs --data openpose:videos/ --labels labels.csv --fps 29.97
 
 exit status: 0 on success, 2 for bad arguments or unusable data.
@@ -88,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto",
                    help="where the ST-GCN and dual-stream models train: auto (CUDA when available), cpu, cuda, "
                         "cuda:1 ... (default auto)")
+    p.add_argument("--scheduler", default="serial",
+                   help="where the fits run: serial (this process, default) | local:N (a local Dask cluster of N "
+                        "worker processes) | tcp://HOST:PORT (a running Dask scheduler); the numbers are the same")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads per fit for torch and BLAS (default 2); part of the run's reproducibility: the same "
+                        "--seed and --threads give the same numbers on any machine or scheduler")
     p.add_argument("--protocol", choices=("cv", "holdout"), default="cv",
                    help="cv: stratified patient-level K-fold; holdout: Yang, Chen & He's single stratified patient split")
     p.add_argument("--folds", type=int, metavar="K", help="number of folds (default from --profile)")
@@ -121,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _scheduler_ok(spec: str) -> bool:
+    try:
+        parse_scheduler(spec)
+    except ValueError:
+        return False
+    return True
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
@@ -146,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
               (args.fps is None or args.fps > 0, "--fps must be positive"),
               (args.device == "auto" or args.device == "cpu" or args.device.startswith("cuda"),
                "--device must be auto, cpu or cuda[:N]"),
-              (args.labels is None or args.data.lower().startswith("openpose:"), "--labels is only used with openpose:PATH data")]
+              (args.labels is None or args.data.lower().startswith("openpose:"), "--labels is only used with openpose:PATH data"),
+              (1 <= args.threads <= 256, "--threads must be between 1 and 256"),
+              (_scheduler_ok(args.scheduler), f"--scheduler must be {SCHEDULER_HELP}")]
     for ok, message in checks:
         if not ok:
             parser.print_usage(sys.stderr)
@@ -187,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
             importance="only" if study_only else ("off" if args.no_importance else "on"),
             importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if study_only else {})},
-            deep_profile=profile["deep"], device=args.device,
+            deep_profile=profile["deep"], device=args.device, scheduler=args.scheduler, threads=args.threads,
         )
         results.started = started          # the run time in the report includes loading the data
         results.timings["load_s"] = load_s

@@ -66,7 +66,16 @@ from models.deep.stgcn import (
     spatial_partition,
 )
 from models.deep.stgcn_estimators import STGCNClassifier, STGCNRegressor
-from models.deep.training import Phase, TensorSet, fit_network, flip_clips, predict_network, resolve_device, seeded
+from models.deep.training import (
+    Phase,
+    TensorSet,
+    fit_network,
+    flip_clips,
+    predict_network,
+    resolve_device,
+    seeded,
+    training_progress,
+)
 
 __all__ = [
     # estimators
@@ -76,7 +85,7 @@ __all__ = [
     "STGCN", "DualStream", "CONFIGS", "StgcnConfig", "FUSIONS", "spatial_partition", "load_pretrained", "LoadReport",
     "count_parameters", "multiply_adds",
     # training
-    "Phase", "TensorSet", "fit_network", "predict_network", "flip_clips", "resolve_device", "seeded",
+    "Phase", "TensorSet", "fit_network", "predict_network", "flip_clips", "resolve_device", "seeded", "training_progress",
     # attribution
     "GradCAM", "CAM", "clip_attributions", "joint_contributions", "region_scores", "select_features",
     "DEFAULT_THRESHOLD",

@@ -177,7 +177,7 @@ class DeepEstimator(BaseEstimator):
         data = TensorSet(torch.from_numpy(clips), torch.zeros(len(clips)), self._feature_tensor(X, features, fit=False))
         device = resolve_device(self.device)
         self.module_.to(device)
-        out = predict_network(self.module_, data, device, batch_size=256).numpy()
+        out = predict_network(self.module_, data, device).numpy()
         self.module_.to("cpu")
         return out
 
