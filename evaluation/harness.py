@@ -229,10 +229,12 @@ def cross_validate(
     sched = scheduler if _is_client(scheduler) else parse_scheduler(scheduler)
     bar = tqdm(total=len(jobs), desc=f"{suite}", unit="fit", disable=not progress, file=sys.stderr, leave=False)
     show = bar.set_postfix_str if progress else None
+    t0 = time.perf_counter()
     if _is_client(sched) or sched.distributed:
         outcomes = _run_distributed(sched, jobs, specs, dataset, y_fit_space, settings, bar, show)
     else:
         outcomes = _run_serial(jobs, specs, dataset, y_fit_space, settings, bar, show)
+    fits_wall_s = time.perf_counter() - t0
     for job in jobs:                       # the serial order, wherever and whenever each fit ran
         outcome = outcomes[job.key]
         where = {"model": job.name, "repeat": job.split.repeat, "fold": job.split.fold}
@@ -268,6 +270,7 @@ def cross_validate(
         "study": study_mode,
     }
     timings = {"load_s": load_s, "features_s": features_s, "fit_s": float(sum(r["fit_seconds"] for r in selection)),
+               "fits_wall_s": fits_wall_s,
                "importance_s": study["seconds"] if study else 0.0}
     return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                      selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,

@@ -22,14 +22,13 @@ Every estimator that takes pose clips runs :func:`check_clips` in ``fit``,
 from __future__ import annotations
 
 import math
-import warnings
 import numbers
 
 import numpy as np
 import pandas as pd
 
 from gaitfeat.errors import LabelError, PoseDataError
-from gaitfeat.preprocessing import check_pose_clips
+from gaitfeat.preprocessing.checks import scan_pose_clips
 
 __all__ = ["check_clips", "missing_mask", "check_labels", "check_targets", "as_finite", "check_fps",
            "MIN_OBSERVED_FRACTION", "MIN_SPREAD", "no_evidence", "short_repr"]
@@ -116,34 +115,27 @@ def check_clips(X, *, what: str = "X", min_channels: int = 2) -> np.ndarray:
         shape = None
     if shape is not None and len(shape) != 4:
         raise PoseDataError(f"{what} must be pose clips of shape (N, T, V, C), got an array of shape {shape}")
-    arr = check_pose_clips(X, what=what, min_channels=min_channels)
+    arr, scan = scan_pose_clips(X, what=what, min_channels=min_channels)
     n = arr.shape[0]
     if n == 0:
         raise PoseDataError(f"{what} holds no clips")
-    if arr.shape[-1] >= 3:
-        conf = arr[..., 2]
-        with np.errstate(invalid="ignore"):
-            bad = ~((conf >= 0) & (conf <= 1)) & ~np.isnan(conf)
-        if bad.any():
-            i, t, v = np.argwhere(bad)[0]
-            raise PoseDataError(f"{what}: confidence {conf[i, t, v]:g} outside [0, 1] (clip {i}, frame {t}, joint {v}); "
-                                "mark missing keypoints with NaN or confidence 0")
-    missing = missing_mask(arr)
-    empty = np.flatnonzero(missing.reshape(n, -1).all(axis=1))
+    bad = np.flatnonzero(scan.first_bad_confidence >= 0)
+    if bad.size:
+        i = int(bad[0])
+        t, v = divmod(int(scan.first_bad_confidence[i]), arr.shape[2])
+        raise PoseDataError(f"{what}: confidence {arr[i, t, v, 2]:g} outside [0, 1] (clip {i}, frame {t}, joint {v}); "
+                            "mark missing keypoints with NaN or confidence 0")
+    empty = np.flatnonzero(scan.observed == 0)
     if empty.size:
         raise PoseDataError(f"{what}: {empty.size} of {n} clip(s) have no observed keypoint (every x, y NaN or "
                             f"confidence 0): clip indices {_indices(empty)}; drop them before fitting or predicting")
-    observed = 1.0 - missing.reshape(n, -1).mean(axis=1)
+    observed = scan.observed / float(arr.shape[1] * arr.shape[2])
     sparse = np.flatnonzero(observed < MIN_OBSERVED_FRACTION)
     if sparse.size:
         raise PoseDataError(f"{what}: {sparse.size} of {n} clip(s) have fewer than {MIN_OBSERVED_FRACTION:.0%} of "
                             f"their keypoints observed (lowest {observed[sparse].min():.1%}): clip indices "
                             f"{_indices(sparse)}; too little evidence for a prediction — drop them")
-    xy = np.where(missing[..., None], np.nan, arr[..., :2].astype(np.float64))
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        spread = np.nanmax(np.nanmax(xy, axis=2) - np.nanmin(xy, axis=2), axis=(1, 2))
-    flat = np.flatnonzero(~(spread >= MIN_SPREAD))
+    flat = np.flatnonzero(~(scan.spread >= MIN_SPREAD))
     if flat.size:
         raise PoseDataError(f"{what}: {flat.size} of {n} clip(s) are degenerate poses (every observed joint within "
                             f"{MIN_SPREAD:g} leg lengths of one point in every frame): clip indices {_indices(flat)}")

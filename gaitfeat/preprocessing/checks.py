@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from gaitfeat.errors import PoseDataError
+from gaitfeat.preprocessing._scan import ClipScan, scan_clips
 
-__all__ = ["check_pose_clips", "PIXEL_MEDIAN", "MAX_COORDINATE"]
+__all__ = ["check_pose_clips", "scan_pose_clips", "PIXEL_MEDIAN", "MAX_COORDINATE"]
 
 #: Median |coordinate| above which clips are taken for raw pixels (leg lengths).
 PIXEL_MEDIAN = 10.0
@@ -44,6 +45,36 @@ def check_pose_clips(clips, *, what: str = "clips", min_channels: int = 2, scan_
         Ragged or non-numeric input, a wrong shape, no frames, infinite or impossible
         values, or coordinates that look like raw pixels (median |x, y| > PIXEL_MEDIAN).
     """
+    if scan_all:
+        return scan_pose_clips(clips, what=what, min_channels=min_channels)[0]
+    arr = _as_clips(clips, what, min_channels)
+    _check_pixels(arr, what)
+    return arr
+
+
+def scan_pose_clips(clips, *, what: str = "clips", min_channels: int = 2) -> tuple[np.ndarray, ClipScan]:
+    """:func:`check_pose_clips` with every value scanned, and the scan's per-clip counts for further checks.
+
+    Returns the float32 clips and their :class:`~gaitfeat.preprocessing._scan.ClipScan`
+    (observed keypoints, spread, first bad confidence per clip), from one pass over the data.
+    """
+    arr = _as_clips(clips, what, min_channels)
+    scan = scan_clips(arr, MAX_COORDINATE)
+    bad = np.flatnonzero(scan.first_impossible >= 0)
+    if bad.size:
+        n = int(bad[0])
+        t, v = divmod(int(scan.first_impossible[n]), arr.shape[2])
+        raise PoseDataError(
+            f"{what}: impossible coordinate {arr[n, t, v, :2].tolist()} (clip {n}, frame {t}, joint {v}); "
+            f"preprocessed clips are in leg lengths (|x|, |y| <= {MAX_COORDINATE:g}); mark missing joints "
+            "with NaN"
+        )
+    _check_pixels(arr, what)
+    return arr, scan
+
+
+def _as_clips(clips, what: str, min_channels: int) -> np.ndarray:
+    """Shape and dtype checks; the clips as C-contiguous float32 ``(N, T, V, C)``."""
     try:
         arr = np.asarray(clips)
     except ValueError as exc:  # ragged nested lists
@@ -59,24 +90,16 @@ def check_pose_clips(clips, *, what: str = "clips", min_channels: int = 2, scan_
         raise PoseDataError(f"{what} need x and y channels (C >= {min_channels}), got C = {C}")
     if N and (T == 0 or V == 0):
         raise PoseDataError(f"{what} have no frames or no joints: shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if N:
-        xy = arr[..., :2]
-        if scan_all:
-            with np.errstate(invalid="ignore"):
-                bad = ~(np.abs(xy) <= MAX_COORDINATE) & ~np.isnan(xy)
-            if bad.any():
-                n, t, v, _ = np.argwhere(bad)[0]
-                raise PoseDataError(
-                    f"{what}: impossible coordinate {arr[n, t, v, :2].tolist()} (clip {n}, frame {t}, joint {v}); "
-                    f"preprocessed clips are in leg lengths (|x|, |y| <= {MAX_COORDINATE:g}); mark missing joints "
-                    "with NaN"
-                )
-        sample = xy[:: max(1, N // 64)]
-        finite = np.abs(sample[np.isfinite(sample)])
-        if finite.size and np.median(finite) > PIXEL_MEDIAN:
-            raise PoseDataError(
-                f"{what} look like raw pixel coordinates (median |coordinate| {np.median(finite):.0f}); "
-                "run gaitfeat.preprocess first (hip-centred, in leg lengths)"
-            )
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _check_pixels(arr: np.ndarray, what: str) -> None:
+    if not arr.shape[0]:
+        return
+    sample = arr[:: max(1, arr.shape[0] // 64), ..., :2]
+    finite = np.abs(sample[np.isfinite(sample)])
+    if finite.size and np.median(finite) > PIXEL_MEDIAN:
+        raise PoseDataError(
+            f"{what} look like raw pixel coordinates (median |coordinate| {np.median(finite):.0f}); "
+            "run gaitfeat.preprocess first (hip-centred, in leg lengths)"
+        )

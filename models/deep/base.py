@@ -143,7 +143,11 @@ class DeepEstimator(BaseEstimator):
         resolve_device(self.device)        # ValueError: an unknown name or a device this machine lacks
 
     def _split_validation(self, X, y, groups, eval_set):
-        """Training and validation parts: ``eval_set``, a patient-disjoint split of ``groups``, or none."""
+        """Training and validation parts: ``eval_set``, a patient-disjoint split of ``groups``, or none.
+
+        The training part is ``slice(None)`` when every clip trains, so
+        ``clips[tr]`` is a view (the harness's training clips are ~150 MB).
+        """
         if eval_set is not None:
             sizes = (2, 3) if "fusion" in self.get_params(deep=False) else (2,)
             if not (isinstance(eval_set, (tuple, list)) and len(eval_set) in sizes):
@@ -153,9 +157,9 @@ class DeepEstimator(BaseEstimator):
             n_val = np.shape(eval_set[1])[:1]
             if n_val != np.shape(eval_set[0])[:1]:
                 raise ValueError(f"eval_set has {np.shape(eval_set[0])[:1]} clips but {n_val} labels")
-            return np.arange(len(y)), None, eval_set
+            return slice(None), None, eval_set          # every clip trains: a view, not a copy of the clips
         if not self.early_stopping:
-            return np.arange(len(y)), None, None
+            return slice(None), None, None
         if groups is None:
             raise ValueError("early stopping needs a validation set of other patients: pass eval_set=(X_val, y_val) "
                              "or groups=<patient IDs>, or set early_stopping=False")

@@ -8,7 +8,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from gaitfeat.errors import PoseDataError
 from gaitfeat.layouts import get_layout
-from models.checks import check_clips, missing_mask
+from gaitfeat.preprocessing._scan import zero_missing
+from models.checks import check_clips
 
 __all__ = ["prepare_clips", "patient_validation_split"]
 
@@ -49,9 +50,7 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
         raise PoseDataError(f"clips of {t} frames are too short for the temporal convolutions (need >= 8)")
     if isinstance(X, np.ndarray) and np.may_share_memory(arr, X):
         arr = arr.copy()                                  # never change the caller's clips
-    missing = missing_mask(arr)
-    arr[missing] = 0.0
-    return arr, int(missing.sum())
+    return arr, zero_missing(arr)
 
 
 def patient_validation_split(y, groups, fraction: float, random_state: int, stratify: bool):

@@ -18,7 +18,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from gaitfeat.layouts import get_layout
-from models.checks import check_labels
+from models.checks import check_clips, check_labels
 from models.deep.base import DeepEstimator
 from models.deep.cache import TrunkCache, digest, module_digest
 from models.deep.inputs import prepare_clips
@@ -146,21 +146,22 @@ class STGCNBase(DeepEstimator):
         check_is_fitted(self, "module_")
         if max_clips is not None and not (isinstance(max_clips, (int, np.integer)) and max_clips >= 1):
             raise ValueError(f"max_clips must be a positive integer or None, got {max_clips!r}")
-        clips, _ = prepare_clips(X, self.layout_)
-        target = None
+        checked = check_clips(X, what="X", min_channels=3)      # every clip is checked, only the chosen ones copied
+        rows, target = np.arange(len(checked)), None
         if y is not None and self._task == "classification":
             check_labels(y)
             y = np.asarray(y)
-            if y.shape != (len(clips),):
-                raise ValueError(f"y must have one label per clip ({len(clips)}), got shape {y.shape}")
+            if y.shape != (len(checked),):
+                raise ValueError(f"y must have one label per clip ({len(checked)}), got shape {y.shape}")
             keep = np.isin(y, self.classes_)
             if not keep.any():
                 raise ValueError(f"none of the labels in y is a class the model knows ({list(self.classes_)})")
-            clips, target = clips[keep], np.searchsorted(self.classes_, y[keep])
-        if max_clips is not None and len(clips) > max_clips:
-            pick = np.linspace(0, len(clips) - 1, max_clips).round().astype(int)
-            clips = clips[pick]
+            rows, target = rows[keep], np.searchsorted(self.classes_, y[keep])
+        if max_clips is not None and len(rows) > max_clips:
+            pick = np.linspace(0, len(rows) - 1, max_clips).round().astype(int)
+            rows = rows[pick]
             target = target[pick] if target is not None else None
+        clips, _ = prepare_clips(checked[rows], self.layout_)
         cache = cache if cache is not None else self.cache
         if cache is None:
             return joint_contributions(clip_attributions(self.module_, clips, target=target, method=method))
