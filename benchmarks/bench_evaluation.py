@@ -26,11 +26,20 @@ import numpy as np
 import evaluation
 from evaluation.report import render_folder
 from evaluation.stats import bootstrap_classification, patient_resamples
-from gaitfeat.parallel import dask_client, parse_scheduler
+from gaitfeat.parallel import dask_client, parse_scheduler, single_caller_numba
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def hwm_mb() -> float:
+    """Peak RSS so far (Linux ``VmHWM``), to attribute the peak to a stage."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return peak_mb()
 
 
 def _worker_peak_mb() -> float:
@@ -53,13 +62,16 @@ def main() -> None:
     n_patients = args.patients or profile["n_patients"]
     n_boot = args.bootstrap or profile["n_bootstrap"]
 
+    single_caller_numba()          # as python -m evaluation.run does
     started = time.perf_counter()
     t = time.perf_counter()
     data = evaluation.load_data("synthetic", n_patients=n_patients, random_state=0)
     t_load = time.perf_counter() - t
+    peaks = {"simulate cohort": hwm_mb()}
     t = time.perf_counter()
     _ = data.features
     t_feat = time.perf_counter() - t
+    peaks["extract features"] = hwm_mb()
     study_only = args.suite == "features"     # as the command line: the GMFCS feature-importance study alone
     models = args.models.split(",") if args.models else None
     sched = parse_scheduler(args.scheduler)
@@ -71,14 +83,17 @@ def main() -> None:
                                         importance_options=profile["importance"], deep_profile=profile["deep"],
                                         scheduler=client if client is not None else "serial", threads=args.threads)
         t_cv = time.perf_counter() - t
+        peaks["cross_validate (fits, study)"] = hwm_mb()
         workers_mb = list(client.run(_worker_peak_mb).values()) if client is not None else []
     t = time.perf_counter()
     res.scores()
     t_score = time.perf_counter() - t
+    peaks["score"] = hwm_mb()
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         folder = res.write(out)
         t_write = time.perf_counter() - t
+        peaks["write"] = hwm_mb()
         t = time.perf_counter()
         render_folder(folder)          # the pages again, from metrics.json + figures.npz alone
         t_render = time.perf_counter() - t
@@ -94,6 +109,10 @@ def main() -> None:
         print(f"start cluster        {t_start:7.1f} s")
     print(f"fits (wall)          {fits_wall:7.1f} s  (sum of fit times {fit_sum:.1f} s; "
           f"{len(res.models) * len(res.folds) / max(fits_wall, 1e-9):.2f} model-folds/s)")
+    per_model: dict[str, float] = {}
+    for row in res.selection:
+        per_model[row["model"]] = per_model.get(row["model"], 0.0) + row["fit_seconds"]
+    print("  fit seconds per model (all folds): " + ", ".join(f"{k} {v:.1f}" for k, v in per_model.items()))
     print(f"importance study     {study_s:7.1f} s  (SHAP, permutation, gain, forward + backward selection, evidence)")
     print(f"other cross_validate {t_cv - fits_wall - study_s:7.1f} s  (splits, predictions table)")
     print(f"score (B={n_boot})     {t_score:7.1f} s  (3 levels x {len(res.models)} models + comparisons)")
@@ -102,6 +121,7 @@ def main() -> None:
     serial_part = total - fits_wall
     print(f"total                {total:7.1f} s; serial part (all but the fits) {serial_part:.1f} s = "
           f"{serial_part / total:.0%} of the run")
+    print("peak RSS after each stage: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in peaks.items()))
     print(f"peak RSS             {peak_mb():7,.0f} MB this process"
           + (f"; workers {', '.join(f'{w:,.0f}' for w in workers_mb)} MB" if workers_mb else ""))
 

@@ -18,7 +18,7 @@ __all__ = ["main", "PROFILES", "build_parser"]
 
 #: Run sizes. ``quick``: a tiny simulated cohort, 3 folds, token network training (about a
 #: minute; used by the tests). ``default``: the full suite, with the compact ST-GCN, in under
-#: 10 minutes on 2 CPU cores. ``paper``: as ``default`` but the deep models are the original
+#: 6 minutes on 2 CPU cores (docs/performance.md). ``paper``: as ``default`` but the deep models are the original
 #: ST-GCN trained with Yang, Chen & He's full schedule (meant for a GPU: ``--device cuda``).
 PROFILES: dict[str, dict] = {
     "quick": {"n_patients": 40, "n_splits": 3, "n_bootstrap": 200, "deep": "quick",
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="output folder; the report goes to OUT/SUITE/ (default: reports)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
                    help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples, token network training "
-                        "(about 1 min); default: 200 patients, 5 folds, 1000 resamples, compact ST-GCN (< 10 min on "
+                        "(about 1 min); default: 200 patients, 5 folds, 1000 resamples, compact ST-GCN (about 5-6 min on "
                         "2 cores); paper: as default with the original ST-GCN and Yang, Chen & He's schedule (use a GPU)")
     p.add_argument("--device", default="auto",
                    help="where the ST-GCN and dual-stream models train: auto (CUDA when available), cpu, cuda, "
@@ -173,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import evaluation
     from gaitfeat.errors import GaitError
+    from gaitfeat.parallel import single_caller_numba
+
+    single_caller_numba()            # numba is called from this thread only; see docs/performance.md
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     folder = Path(args.out) / args.suite

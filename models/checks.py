@@ -107,6 +107,11 @@ def check_clips(X, *, what: str = "X", min_channels: int = 2) -> np.ndarray:
         :data:`MIN_SPREAD` (their indices are named: any prediction for them
         would be built from (almost) nothing).
     """
+    return checked_clips(X, what=what, min_channels=min_channels)[0]
+
+
+def checked_clips(X, *, what: str = "X", min_channels: int = 2):
+    """:func:`check_clips` and the clips' :class:`~gaitfeat.preprocessing._scan.ClipScan` (observed keypoints per clip)."""
     if isinstance(X, (str, bytes)) or X is None:
         raise PoseDataError(f"{what} must be pose clips (N, T, V, C), got {type(X).__name__}")
     try:
@@ -139,7 +144,7 @@ def check_clips(X, *, what: str = "X", min_channels: int = 2) -> np.ndarray:
     if flat.size:
         raise PoseDataError(f"{what}: {flat.size} of {n} clip(s) are degenerate poses (every observed joint within "
                             f"{MIN_SPREAD:g} leg lengths of one point in every frame): clip indices {_indices(flat)}")
-    return arr
+    return arr, scan
 
 
 def no_evidence(features: np.ndarray, what: str = "X") -> None:

@@ -177,7 +177,7 @@ class DeepEstimator(BaseEstimator):
 
     def _predict_outputs(self, X, features=None) -> np.ndarray:
         check_is_fitted(self, "module_")         # sklearn's NotFittedError before fit, never an AttributeError
-        clips, _ = prepare_clips(X, self.layout_)
+        clips, _ = prepare_clips(X, self.layout_, zero=False)      # zeroed batch by batch
         data = TensorSet(torch.from_numpy(clips), torch.zeros(len(clips)), self._feature_tensor(X, features, fit=False))
         device = resolve_device(self.device)
         self.module_.to(device)

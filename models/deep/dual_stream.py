@@ -202,7 +202,7 @@ class DualStreamBase(DeepEstimator):
         if self.fusion not in ("concat", "xattn"):
             raise ValueError(f"fusion must be 'concat' or 'xattn', got {self.fusion!r}")
         self.layout_ = get_layout(self.layout).name
-        clips, self.n_missing_keypoints_ = prepare_clips(X, self.layout_)
+        clips, self.n_missing_keypoints_ = prepare_clips(X, self.layout_, zero=False)   # zeroed per batch
         self.n_frames_ = int(clips.shape[1])
         table = self._feature_table(X, features)
         codes = self._encode_fit(y)
@@ -230,10 +230,11 @@ class DualStreamBase(DeepEstimator):
         if va is not None:
             val = TensorSet(torch.from_numpy(clips[va]), codes[va], self._feature_tensor(clips[va], table.iloc[va], fit=False))
         elif ev is not None:
-            xv, _ = prepare_clips(ev[0], self.layout_)
+            xv, _ = prepare_clips(ev[0], self.layout_, zero=False)
             fv = self._feature_table(ev[0], ev[2] if len(ev) > 2 else None)
             yv, keep = self._encode_val(ev[1])
-            val = TensorSet(torch.from_numpy(xv[keep]), yv, self._feature_tensor(xv[keep], fv.iloc[np.flatnonzero(keep)], fit=False))
+            xv = xv if keep.all() else xv[keep]          # a copy only when some clips are dropped
+            val = TensorSet(torch.from_numpy(xv), yv, self._feature_tensor(xv, fv.iloc[np.flatnonzero(keep)], fit=False))
         device = resolve_device(self.device)
         if int(self.phase1_epochs) > int(self.epochs):
             raise ValueError(f"phase1_epochs ({self.phase1_epochs}) must not exceed epochs ({self.epochs}), "

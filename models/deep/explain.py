@@ -96,8 +96,12 @@ class GradCAM:
         _check_network(model)
         self.model = model
 
-    def attribute(self, x, target=None, features=None, *, relu: bool = True, batch_size: int = 128) -> np.ndarray:
+    def attribute(self, x, target=None, features=None, *, relu: bool = True, batch_size: int = 64) -> np.ndarray:
         """Maps ``(N, T, V)`` for clips ``x`` ``(N, T, V, C)`` (missing keypoints already zero).
+
+        ``batch_size`` clips at a time: their activations and gradients are
+        kept for the backward pass (~2 MB per compact clip), so 64, not more,
+        keeps a dual-stream fit's peak memory down.
 
         Parameters
         ----------
@@ -154,7 +158,7 @@ class CAM:
         self.model = model
 
     @torch.no_grad()
-    def attribute(self, x, target=None, *, relu: bool = True, batch_size: int = 256) -> np.ndarray:
+    def attribute(self, x, target=None, *, relu: bool = True, batch_size: int = 64) -> np.ndarray:
         """Maps ``(N, T, V)``; ``target`` as in :meth:`GradCAM.attribute`."""
         x = _as_tensor(x)
         targets = _targets(target, x.shape[0])

@@ -9,13 +9,13 @@ from sklearn.model_selection import StratifiedGroupKFold
 from gaitfeat.errors import PoseDataError
 from gaitfeat.layouts import get_layout
 from gaitfeat.preprocessing._scan import zero_missing
-from models.checks import check_clips
+from models.checks import checked_clips
 
 __all__ = ["prepare_clips", "patient_validation_split"]
 
 
-def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
-    """Validated float32 clips with missing keypoints set to zero (confidence 0).
+def prepare_clips(X, layout, *, zero: bool = True) -> tuple[np.ndarray, int]:
+    """Validated float32 clips, with missing keypoints set to zero (confidence 0) unless ``zero=False``.
 
     Parameters
     ----------
@@ -23,6 +23,11 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
         Pose clips: x, y, confidence; a missing keypoint is NaN or has
         confidence 0 (OpenPose).
     layout : str or SkeletonLayout
+    zero : bool
+        ``True``: a zeroed copy (never the caller's array). ``False``: the
+        checked clips as they are, sharing memory with ``X`` where possible
+        (no copy of a ~150 MB training fold); the training and prediction
+        loops then zero each batch (:func:`models.deep.training.zero_missing_batch`).
 
     Returns
     -------
@@ -40,7 +45,7 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
         fit the layout, a channel count other than 3, or clips shorter than 8 frames.
     """
     lay = get_layout(layout)
-    arr = check_clips(X, what="X", min_channels=3)
+    arr, scan = checked_clips(X, what="X", min_channels=3)
     n, t, v, c = arr.shape
     if v != lay.num_joints:
         raise PoseDataError(f"clips have {v} joints but layout {lay.name!r} has {lay.num_joints}")
@@ -48,9 +53,13 @@ def prepare_clips(X, layout) -> tuple[np.ndarray, int]:
         raise PoseDataError(f"clips need 3 channels (x, y, confidence), got {c}")
     if t < 8:
         raise PoseDataError(f"clips of {t} frames are too short for the temporal convolutions (need >= 8)")
+    n_missing = int(n * t * v - scan.observed.sum())
+    if not zero:
+        return arr, n_missing
     if isinstance(X, np.ndarray) and np.may_share_memory(arr, X):
         arr = arr.copy()                                  # never change the caller's clips
-    return arr, zero_missing(arr)
+    zero_missing(arr)
+    return arr, n_missing
 
 
 def patient_validation_split(y, groups, fraction: float, random_state: int, stratify: bool):

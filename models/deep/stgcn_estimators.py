@@ -93,7 +93,7 @@ class STGCNBase(DeepEstimator):
         self._check_common()
         self.__dict__.pop("_fit_seed", None)
         self.layout_ = get_layout(self.layout).name
-        clips, self.n_missing_keypoints_ = prepare_clips(X, self.layout_)
+        clips, self.n_missing_keypoints_ = prepare_clips(X, self.layout_, zero=False)   # zeroed per batch
         self.n_frames_ = int(clips.shape[1])
         codes = self._encode_fit(y)
         if len(codes) != len(clips):
@@ -104,9 +104,9 @@ class STGCNBase(DeepEstimator):
         if va is not None:
             val = TensorSet(torch.from_numpy(clips[va]), codes[va])
         elif ev is not None:
-            xv, _ = prepare_clips(ev[0], self.layout_)
+            xv, _ = prepare_clips(ev[0], self.layout_, zero=False)
             yv, keep = self._encode_val(ev[1])
-            val = TensorSet(torch.from_numpy(xv[keep]), yv)
+            val = TensorSet(torch.from_numpy(xv if keep.all() else xv[keep]), yv)
         device = resolve_device(self.device)
         t0 = time.perf_counter()
         with seeded(self._seed(), device):

@@ -40,7 +40,20 @@ from gaitfeat.layouts import get_layout
 from models.deep.cache import TrunkCache
 
 __all__ = ["Phase", "TensorSet", "flip_clips", "fit_network", "predict_network", "resolve_device", "seeded",
-           "eval_batch", "training_progress"]
+           "eval_batch", "training_progress", "zero_missing_batch"]
+
+
+def zero_missing_batch(x: torch.Tensor) -> torch.Tensor:
+    """Clips ``(B, T, V, C)`` with every channel of missing keypoints set to 0 (a new tensor).
+
+    Missing: x or y NaN, or (with a confidence channel) confidence not > 0 —
+    the rule of :func:`models.deep.prepare_clips`. The estimators keep their
+    clips unzeroed (no copy of the training fold) and zero each batch here.
+    """
+    valid = ~(torch.isnan(x[..., 0]) | torch.isnan(x[..., 1]))
+    if x.shape[-1] >= 3:
+        valid &= x[..., 2] > 0
+    return torch.where(valid[..., None], x, torch.zeros((), dtype=x.dtype))
 
 
 def eval_batch(device: torch.device) -> int:
@@ -200,7 +213,8 @@ def _train_mode(net: nn.Module, frozen_blocks: int) -> None:
 def _trunk(net: nn.Module, x: torch.Tensor, stop: int, device: torch.device, batch_size: int) -> torch.Tensor:
     """Output of the first ``stop`` blocks (evaluation mode) for clips ``x``, on the CPU."""
     net.eval()
-    return torch.cat([net.trunk(x[i:i + batch_size].to(device), stop).cpu() for i in range(0, len(x), batch_size)])
+    return torch.cat([net.trunk(zero_missing_batch(x[i:i + batch_size]).to(device), stop).cpu()
+                      for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
@@ -212,7 +226,9 @@ def predict_network(net: nn.Module, data: TensorSet, device: torch.device, batch
     out = []
     for i in range(0, len(data), batch_size):
         feats = data.features[i:i + batch_size].to(device) if data.features is not None else None
-        out.append(_outputs(net, data.x[i:i + batch_size].to(device), feats, start).float().cpu())
+        xb = data.x[i:i + batch_size]
+        xb = zero_missing_batch(xb) if start == 0 else xb          # clips, not cached block outputs
+        out.append(_outputs(net, xb.to(device), feats, start).float().cpu())
     return torch.cat(out) if out else torch.zeros((0, 1))
 
 
@@ -256,7 +272,8 @@ def fit_network(
     ----------
     net : STGCN or DualStream
     train, val : TensorSet
-        Clips ``(N, T, V, C)`` with missing keypoints already zero. ``val``
+        Clips ``(N, T, V, C)``; missing keypoints (NaN, or confidence 0) are
+        zeroed batch by batch (:func:`zero_missing_batch`). ``val``
         ``None`` trains every epoch of every phase without early stopping.
     phases : list of Phase
     task : {"classification", "regression"}
@@ -333,7 +350,7 @@ def fit_network(
                 idx = np.sort(order[b:b + batch_size])
                 if len(idx) < 2:      # batch norm needs two samples
                     continue
-                xb = train.x[idx]
+                xb = zero_missing_batch(train.x[idx])
                 if flip:
                     swap = torch.from_numpy(rng.random(len(idx)) < 0.5)
                     xb = torch.where(swap[:, None, None, None], flip_clips(xb, layout), xb)
