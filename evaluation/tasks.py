@@ -97,16 +97,22 @@ class FitOutcome:
 @contextmanager
 def fit_threads(n: int):
     """Run the block with torch and the BLAS libraries limited to ``n`` threads; restore them afterwards."""
+    import numba
     import torch
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
+    before, before_numba = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(int(n))
+    # numba's OpenMP layer sets the OpenMP thread count of the calling thread when it launches a kernel (the
+    # input checks run one inside every fit); left at its own count, torch's next OpenMP regions would run
+    # with that many threads and give other numbers.
+    numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
     try:
         with threadpool_limits(int(n)):
             yield
     finally:
         torch.set_num_threads(before)
+        numba.set_num_threads(before_numba)
 
 
 def progress_reporter(show, job: FitJob, every_s: float = 0.5):

@@ -160,7 +160,7 @@ def single_caller_numba() -> str:
     return str(numba.config.THREADING_LAYER)
 
 
-_WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 @contextmanager
@@ -190,7 +190,7 @@ def dask_client(spec: str | Scheduler | None):
     os.environ.update(_WORKER_ENV)    # inherited by the worker processes the nanny starts
     try:
         cluster = LocalCluster(n_workers=sched.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)   # any free port: never a clash
     finally:
         for k, v in saved.items():
             if v is None:
