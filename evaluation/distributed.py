@@ -18,6 +18,11 @@ Network training reports its epochs and batches from the worker through
 Dask's event stream (topic :data:`PROGRESS_TOPIC`), so the client's bar moves
 inside long fits.
 
+Identical numbers hold for CPU training (``device="cpu"``, or ``"auto"`` on
+workers without a GPU) on machines of the same kind with the same library
+versions: with ``"auto"`` each worker picks its own device, and GPU training
+is not bit-reproducible.
+
 GPU workers: with ``device`` set to ``cuda`` (the paper profile), network
 tasks ask for the resource ``GPU=1``; start those workers with
 ``--resources GPU=1`` (``docs/performance.md``). A run that needs a GPU
@@ -113,11 +118,15 @@ def run_on_dask(client, jobs: list[FitJob], specs: dict[str, ModelSpec], dataset
                 _worker_fit, job, spec, payload, settings, job.name in backbones, backbone,
                 key=f"gaitfeat-fit-{name}-r{repeat}-f{fold}-{token}", pure=False, resources=gpu_resources(spec))
         outcomes: dict[tuple, FitOutcome] = {}
-        for future in as_completed(list(futures.values())):
-            outcome = future.result()
-            outcomes[outcome.job.key] = outcome
-            if on_result is not None:
-                on_result(outcome)
+        try:
+            for future in as_completed(list(futures.values())):
+                outcome = future.result()
+                outcomes[outcome.job.key] = outcome
+                if on_result is not None:
+                    on_result(outcome)
+        except BaseException:
+            client.cancel(list(futures.values()))     # a failed run leaves nothing running on a shared cluster
+            raise
         return outcomes
     finally:
         if show is not None:

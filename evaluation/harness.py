@@ -147,7 +147,7 @@ def cross_validate(
     threads : int
         Threads each fit uses (torch and BLAS; XGBoost has its own
         ``n_jobs``). Part of what makes a run reproducible: the same seed and
-        ``threads`` give the same numbers on any machine and scheduler, while
+        ``threads`` give the same numbers on any scheduler (CPU training, same machine type and libraries), while
         torch's CPU training differs between thread counts.
 
     Returns

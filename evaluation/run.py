@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "worker processes) | tcp://HOST:PORT (a running Dask scheduler); the numbers are the same")
     p.add_argument("--threads", type=int, default=2,
                    help="threads per fit for torch and BLAS (default 2); part of the run's reproducibility: the same "
-                        "--seed and --threads give the same numbers on any machine or scheduler")
+                        "--seed and --threads give the same numbers on any scheduler (CPU training, same machine "
+                        "type and library versions)")
     p.add_argument("--protocol", choices=("cv", "holdout"), default="cv",
                    help="cv: stratified patient-level K-fold; holdout: Yang, Chen & He's single stratified patient split")
     p.add_argument("--folds", type=int, metavar="K", help="number of folds (default from --profile)")

@@ -12,7 +12,12 @@ setting of the run (:attr:`RunSettings.threads`), applied around each fit.
 PyTorch's CPU kernels split their sums over threads, so one network trained
 with 1 and with 2 threads ends with different weights (probabilities differ
 by up to 0.05 on the default cohort); with the thread count fixed, the same
-seed gives bit-identical predictions in this process and on any worker.
+seed gives bit-identical predictions in this process and on any worker of
+the same machine type and library versions, training on the CPU (kernels
+differ between instruction sets; GPU training is not bit-reproducible).
+Workers must run one task at a time (``--nthreads 1``): torch's thread
+count is a setting of the whole process. A machine with fewer cores than
+``threads`` caps numba's threads below torch's, which can change the numbers.
 """
 
 from __future__ import annotations

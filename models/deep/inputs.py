@@ -55,7 +55,8 @@ def prepare_clips(X, layout, *, zero: bool = True) -> tuple[np.ndarray, int]:
         raise PoseDataError(f"clips of {t} frames are too short for the temporal convolutions (need >= 8)")
     n_missing = int(n * t * v - scan.observed.sum())
     if not zero:
-        return arr, n_missing
+        # torch cannot wrap a read-only array (memmaps, deserialised buffers) without warning: copy those
+        return (arr if arr.flags.writeable else arr.copy()), n_missing
     if isinstance(X, np.ndarray) and np.may_share_memory(arr, X):
         arr = arr.copy()                                  # never change the caller's clips
     zero_missing(arr)
