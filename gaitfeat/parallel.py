@@ -83,9 +83,10 @@ def parse_scheduler(spec: str | Scheduler | None) -> Scheduler:
 def limit_threads(n: int = 1) -> None:
     """Make torch, numba and the BLAS libraries use ``n`` threads in this process.
 
-    Called at the start of every task a Dask worker runs: a worker process
-    that let each library start one thread per core would, with one worker
-    per core, run cores x cores threads.
+    Called at the start of every archive-extraction task a Dask worker runs
+    (the harness's fits set their own count, ``evaluation.tasks.fit_threads``):
+    a worker process that let each library start one thread per core would,
+    with one worker per core, run cores x cores threads.
     """
     try:
         from threadpoolctl import threadpool_limits
