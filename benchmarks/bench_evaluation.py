@@ -42,10 +42,6 @@ def hwm_mb() -> float:
         return peak_mb()
 
 
-def _worker_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     from evaluation.run import PROFILES
 
@@ -84,7 +80,7 @@ def main() -> None:
                                         scheduler=client if client is not None else "serial", threads=args.threads)
         t_cv = time.perf_counter() - t
         peaks["cross_validate (fits, study)"] = hwm_mb()
-        workers_mb = list(client.run(_worker_peak_mb).values()) if client is not None else []
+        workers_mb = list(client.run(peak_mb).values()) if client is not None else []
     t = time.perf_counter()
     res.scores()
     t_score = time.perf_counter() - t

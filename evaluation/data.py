@@ -20,7 +20,7 @@ from evaluation.splits import resolve_patient_ids
 from gaitfeat.errors import GaitError, LabelError, ReaderError
 from gaitfeat.features import extract_features
 from gaitfeat.io import read_clips_npz, read_kidzinski, read_openpose
-from gaitfeat.labels import validate_gmfcs
+from gaitfeat.labels import gmfcs_per_video
 from gaitfeat.pose import FPS_RANGE
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate import simulate_cohort
@@ -331,16 +331,10 @@ def _read_label_table(path: Path, *, video_as_patient: bool, strict: bool = Fals
         table["patient_id"] = table["patient_id"].str.strip()
     mislabelled: dict[str, str] = {}
     if "gmfcs" in table.columns:
-        levels = []
-        for video, value in zip(table["video_id"], table["gmfcs"]):
-            try:
-                levels.append(validate_gmfcs([value], where=str(path), ids=[video]).iloc[0])
-            except LabelError as exc:
-                if strict:
-                    raise
-                mislabelled[video] = str(exc)
-                levels.append(pd.NA)
-        table["gmfcs"] = pd.array(levels, dtype="Int64")
+        table["gmfcs"], wrong = gmfcs_per_video(table["video_id"], table["gmfcs"], where=str(path))
+        if strict and wrong:
+            raise next(iter(wrong.values()))
+        mislabelled.update({video: str(exc) for video, exc in wrong.items()})
     if "patient_id" in table.columns and not video_as_patient:
         no_patient = table["patient_id"].isna() | (table["patient_id"].astype(str).str.strip() == "")
         for video in table.loc[no_patient, "video_id"]:

@@ -9,7 +9,8 @@ import pandas as pd
 
 from gaitfeat.errors import LabelError
 
-__all__ = ["GMFCS_LEVELS", "GMFCS_ROMAN", "gmfcs_name", "validate_gmfcs", "validate_patient_ids", "normalise_side"]
+__all__ = ["GMFCS_LEVELS", "GMFCS_ROMAN", "gmfcs_name", "validate_gmfcs", "gmfcs_per_video", "validate_patient_ids",
+           "normalise_side"]
 
 #: The GMFCS levels of children who walk (level V does not walk and has no gait video).
 GMFCS_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
@@ -25,6 +26,23 @@ def gmfcs_name(level) -> str:
         return f"GMFCS {GMFCS_ROMAN[int(level)]}"
     except (KeyError, TypeError, ValueError):
         return str(level)
+
+
+def gmfcs_per_video(ids: Iterable, values: Iterable, *, where: str = "labels") -> tuple[pd.array, dict]:
+    """Validate one GMFCS label per video, keeping the bad ones apart instead of failing the table.
+
+    Returns the levels as a nullable ``Int64`` array (``<NA>`` where the label
+    is missing or bad) and ``{video_id: LabelError}`` for the bad ones, in
+    table order (the first is what a strict reader raises).
+    """
+    levels, bad = [], {}
+    for vid, value in zip(ids, values):
+        try:
+            levels.append(validate_gmfcs([value], where=where, ids=[vid]).iloc[0])
+        except LabelError as exc:
+            bad.setdefault(vid, exc)
+            levels.append(pd.NA)
+    return pd.array(levels, dtype="Int64"), bad
 
 
 def validate_gmfcs(values: Iterable, *, where: str = "labels", ids: Iterable | None = None, allow_missing: bool = True) -> pd.Series:

@@ -23,7 +23,7 @@ from gaitfeat.features.engine import HEIGHT_RANGE, LEG_LENGTH_RANGE
 from gaitfeat.io._frames import check_fps, read_regular_file
 from gaitfeat.io._label_table import MAX_CSV_BYTES
 from gaitfeat.io._names import path_inside, safe_name
-from gaitfeat.labels import validate_gmfcs
+from gaitfeat.labels import gmfcs_per_video
 
 __all__ = ["VideoTask", "VideoPlan", "plan_videos", "read_video_labels", "skip_record", "BODY_SIZE_COLUMNS"]
 
@@ -159,14 +159,9 @@ def read_video_labels(path: str | Path) -> tuple[pd.DataFrame, dict[str, LabelEr
         if name not in ("video_id", "patient_id"):
             table[name] = _typed(table[name])
     if "gmfcs" in table.columns:
-        levels = []
-        for vid, value in zip(table["video_id"], table["gmfcs"]):
-            try:
-                levels.append(validate_gmfcs([value], where=str(path), ids=[vid]).iloc[0])
-            except LabelError as exc:
-                bad.setdefault(vid, exc)
-                levels.append(pd.NA)
-        table["gmfcs"] = pd.array(levels, dtype="Int64")
+        table["gmfcs"], wrong = gmfcs_per_video(table["video_id"], table["gmfcs"], where=str(path))
+        for vid, exc in wrong.items():
+            bad.setdefault(vid, exc)
     checks = {"fps": None, "leg_length_m": LEG_LENGTH_RANGE, "height_m": HEIGHT_RANGE}
     for name, limits in checks.items():
         if name not in table.columns:
