@@ -16,7 +16,7 @@ import pandas as pd
 __all__ = ["environment", "git_commit", "data_summary"]
 
 _PACKAGES = ("gaitfeat", "numpy", "scipy", "pandas", "scikit-learn", "xgboost", "numba", "statsmodels", "torch", "shap",
-             "matplotlib")
+             "matplotlib", "captum", "kneed")
 
 
 def git_commit() -> dict:

@@ -30,9 +30,10 @@ PROFILES: dict[str, dict] = {
 }
 #: ``--suite features`` runs the study alone, so it can afford more SHAP rows and permutation repeats.
 FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
-#: Command-line suites: the harness's suites, and ``features`` — the GMFCS feature-importance study alone
-#: (``cross_validate(..., importance="only")``), written to OUT/features/.
-CLI_SUITES = ("gdi", "gmfcs", "features")
+#: Command-line suites: the harness's suites, ``features`` — the GMFCS feature-importance study alone
+#: (``cross_validate(..., importance="only")``), written to OUT/features/ — and ``explain``, the explanation study
+#: of the skeleton models (:func:`evaluation.explain_run.explain_study`), written to OUT/explain/.
+CLI_SUITES = ("gdi", "gmfcs", "features", "explain")
 
 _EPILOG = """\
 data sources:
@@ -49,6 +50,10 @@ outputs (in OUT/SUITE/):
   features.html        feature importance: SHAP, permutation, gain and sequential selection side by side, their
                        agreement and stability, body regions, evidence statements per patient
                        (--suite features, the study alone, writes it as index.html)
+  explain.html         --suite explain: CAM, Grad-CAM, IG, DeepLift, LIME and occlusion on the ST-GCN, a
+                       dual-stream model and a per-cycle joint-angle CNN in the gmfcs folds: faithfulness (PGI/PGU,
+                       deletion/insertion), stability, agreement, joint significance (kneedle + 2-means top-k),
+                       kinematic perturbation responses; metrics.json holds its numbers under "explain"
   metrics.json         the same numbers, versioned schema (docs/evaluation.md)
   figures.npz          the arrays behind the figures (ROC points, measured/predicted pairs, SHAP samples)
   predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
@@ -59,6 +64,7 @@ examples:
   python -m evaluation.run --suite gmfcs
   python -m evaluation.run --suite gdi --profile quick --out /tmp/reports
   python -m evaluation.run --suite features
+  python -m evaluation.run --suite explain --profile quick
   python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
   python -m evaluation.run --suite gmfcs --scheduler local:2 --threads 1
   python -m evaluation.run --suite gmfcs --data openpose:videos/ --labels labels.csv --fps 29.97
@@ -78,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", choices=CLI_SUITES, default="gmfcs",
                    help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression; features: the "
                         "feature-importance comparison alone (SHAP, permutation, gain, forward/backward selection, "
-                        "evidence statements) for GMFCS (default: gmfcs)")
+                        "evidence statements) for GMFCS; explain: the explanation study of the skeleton models "
+                        "(attribution methods compared on faithfulness and stability, kinematic perturbations) "
+                        "(default: gmfcs)")
     p.add_argument("--data", default="synthetic", metavar="SOURCE",
                    help="synthetic | kidzinski:PATH | openpose:PATH | npz:PATH (default: synthetic)")
     p.add_argument("--labels", metavar="CSV", help="label table for openpose data (video_id, patient_id, gmfcs, gdi, ...)")
@@ -179,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     single_caller_numba()            # numba is called from this thread only; see docs/performance.md
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    if args.suite == "explain":
+        from evaluation.explain_study import MODEL_METHODS
+
+        unknown = sorted(set(models or ()) - set(MODEL_METHODS))
+        if unknown or (args.scheduler != "serial"):
+            parser.print_usage(sys.stderr)
+            return _fail(f"--suite explain takes --models from {', '.join(MODEL_METHODS)} (got {', '.join(unknown)})"
+                         if unknown else "--suite explain runs in this process (--scheduler serial)")
     folder = Path(args.out) / args.suite
     try:  # find out now, not after the run, that the report cannot be written
         folder.mkdir(parents=True, exist_ok=True)
@@ -203,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             if skipped:
                 print(f"skipped {len(skipped)} {key.replace('_', ' ')}: "
                       + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:5]), file=sys.stderr)
+        if args.suite == "explain":
+            return _explain(args, data, models, n_splits, n_boot, started, argv)
         study_only = args.suite == "features"
         results = evaluation.cross_validate(
             models, data, "gmfcs" if study_only else args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
@@ -222,6 +240,32 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(results.format_summary())
     print(f"report: {folder / ('index.html' if not args.no_html else 'metrics.json')}  "
+          f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _explain(args, data, models, n_splits: int, n_boot: int, started: float, argv) -> int:
+    """``--suite explain``: the explanation study, written to OUT/explain/."""
+    from dataclasses import replace
+
+    from evaluation.explain_record import build_explain_record, format_explain_summary, write_explain_record
+    from evaluation.explain_run import explain_study
+    from evaluation.explain_study import EXPLAIN_PROFILES
+
+    settings = EXPLAIN_PROFILES[args.profile]
+    if models:
+        settings = replace(settings, models=tuple(models))
+    if args.protocol != "cv" or args.repeats != 1:
+        return _fail("--suite explain uses the gmfcs suite's cross-validation folds (--protocol cv, --repeats 1)")
+    result = explain_study(data, n_splits=n_splits, val_fraction=args.val_fraction, profile=args.profile,
+                           settings=settings, n_bootstrap=n_boot, device=args.device, threads=args.threads,
+                           random_state=args.seed, progress=not args.no_progress)
+    command = "python -m evaluation.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    folder = write_explain_record(result, Path(args.out) / "explain", html=not args.no_html, command=command,
+                                  started=started)
+    print()
+    print(format_explain_summary(build_explain_record(result)))
+    print(f"report: {folder / ('explain.html' if not args.no_html else 'metrics.json')}  "
           f"({time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -126,7 +126,7 @@ def progress_reporter(show, job: FitJob, every_s: float = 0.5):
     Throttled to one call every ``every_s`` seconds, so a bar or a Dask
     event stream is not flooded by every batch.
     """
-    last = [0.0]
+    last = [-float("inf")]       # the first message always shows (monotonic time may start near 0 at boot)
 
     def report(info: dict) -> None:
         now = time.monotonic()

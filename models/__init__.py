@@ -13,6 +13,15 @@
   :mod:`models.errors` — :class:`ModelFileError` (saved model files that fail verification).
 * :mod:`models.selection` — forward/backward sequential feature selection with
   patient-grouped inner cross-validation.
+* :mod:`models.significance` — Pellano et al.'s joint significance (confident
+  groups, IQR-vs-threshold colours, kneedle ∧ 2-means top-k);
+  :mod:`models.explanation_metrics` — faithfulness (PGI/PGU,
+  deletion/insertion), stability and agreement of attribution maps;
+  :mod:`models.perturb` — kinematic perturbations (segment time-warp,
+  angular scaling keeping bone lengths) and response curves, for any model;
+  :mod:`models.angle_selection` — forward selection over angle channels.
+  :func:`models.attribute` (lazy, torch) explains a pose-clip network with
+  CAM, Grad-CAM, IG, DeepLift, LIME or occlusion.
 * :mod:`models.evidence` — plain-language evidence statements and the typical
   ranges they compare with.
 * :mod:`models.skeleton_plot` — :func:`plot_skeleton`, joint scores on a skeleton figure.
@@ -45,7 +54,8 @@ from models.tabular import FeatureTableClassifier, FeatureTableRegressor, Ordina
 _LAZY = {
     **dict.fromkeys(["STGCN", "load_pretrained", "DualStream", "STGCNClassifier", "STGCNRegressor",
                      "DualStreamClassifier", "DualStreamRegressor", "load_estimator", "TrunkCache", "GradCAM", "CAM",
-                     "joint_contributions", "region_scores", "select_features"], "models.deep"),
+                     "joint_contributions", "region_scores", "select_features", "attribute", "Attribution",
+                     "mean_pose", "AngleCNNClassifier"], "models.deep"),
     "plot_skeleton": "models.skeleton_plot",
 }
 

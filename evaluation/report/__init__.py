@@ -7,8 +7,9 @@ data is escaped (:func:`evaluation.report.html.esc`).
 The pages are pure functions of what a run writes into ``OUT/SUITE/``:
 ``metrics.json`` (every number) and ``figures.npz`` (the arrays behind the
 figures). :func:`render_folder` reads those two files and writes
-``index.html`` (model results) and ``features.html`` (feature importance;
-``index.html`` when the run was the importance study alone). The run itself
+``index.html`` (model results), ``features.html`` (feature importance;
+``index.html`` when the run was the importance study alone) and
+``explain.html`` (the explanation study, ``--suite explain``). The run itself
 renders its pages this way, so ``python -m evaluation.report OUT/SUITE/``
 re-creates them byte for byte.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.report.explain_page import render_explain_page
 from evaluation.report.features_page import render_features_page
 from evaluation.report.html import esc
 from evaluation.report.models_page import render_models_page
@@ -33,7 +35,8 @@ from evaluation.schema import FIGURES_FILE, SCHEMA, SCHEMA_VERSION
 #: The oldest record version that holds everything the pages show.
 RENDERABLE_FROM = (1, 3)
 
-__all__ = ["render_folder", "read_record", "render_pages", "render_models_page", "render_features_page", "esc"]
+__all__ = ["render_folder", "read_record", "render_pages", "render_models_page", "render_features_page",
+           "render_explain_page", "esc"]
 
 
 def read_record(folder: str | Path) -> tuple[dict, dict]:
@@ -65,13 +68,14 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
     kinds = {"models": dict, "folds": list, "notes": list, "configuration": dict, "data": dict, "deep": list,
              "importance": (dict, type(None)), "figures": (dict, type(None)), "comparisons": (dict, type(None)),
              "gradcam": (dict, type(None)), "patient_predictions": (dict, type(None)), "environment": dict,
-             "timings": dict, "labels": (list, type(None))}
+             "timings": dict, "labels": (list, type(None)), "explain": (dict, type(None))}
     wrong = [f"{key!r} is a {type(record[key]).__name__}" for key, kind in kinds.items()
              if key in record and not isinstance(record[key], kind)]
     if wrong:
         raise ValueError(f"{path}: damaged record: {', '.join(wrong)} (the schema says otherwise)")
-    if not record.get("models") and not record.get("importance"):
-        raise ValueError(f"{path}: the record holds no models and no feature study: nothing to render")
+    if not record.get("models") and not record.get("importance") and not record.get("explain"):
+        raise ValueError(f"{path}: the record holds no models, no feature study and no explanation study: "
+                         "nothing to render")
     figures = record.get("figures") or {}
     arrays: dict = {}
     if figures:
@@ -81,12 +85,14 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
 
 
 def render_pages(record: dict, arrays: dict) -> dict[str, str]:
-    """``{file name: page}`` for a record: ``index.html`` and/or ``features.html``."""
+    """``{file name: page}`` for a record: ``index.html``, ``features.html`` and/or ``explain.html``."""
     pages = {}
     if record["models"]:
         pages["index.html"] = render_models_page(record, arrays)
     if record.get("importance"):
         pages["features.html" if record["models"] else "index.html"] = render_features_page(record, arrays)
+    if record.get("explain"):
+        pages["explain.html"] = render_explain_page(record, arrays)
     return pages
 
 

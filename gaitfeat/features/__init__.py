@@ -3,7 +3,8 @@
 ``extract_features`` (one row per clip), ``walk_features`` (one row per
 whole walk, medians over its strides), ``detect_events`` (heel strikes and
 toe-offs), ``iter_features`` (streaming), ``GaitFeatureExtractor`` (the
-scikit-learn transformer). What each feature means: ``FEATURE_INFO``;
+scikit-learn transformer), ``angle_curves`` (joint-angle curves per gait
+cycle, 101 points, for the angle-curve network). What each feature means: ``FEATURE_INFO``;
 how it is computed and how accurate it is: ``docs/features.md``.
 """
 
@@ -27,6 +28,7 @@ from gaitfeat.features.engine import (
     extract_features,
     iter_features,
 )
+from gaitfeat.features.angle_curves import AngleCurves, angle_channels, angle_curves
 from gaitfeat.features.extractor import GaitFeatureExtractor
 from gaitfeat.features.walk import MIN_WALK_STRIDES, WALK_COLUMNS, walk_features
 
@@ -34,5 +36,5 @@ __all__ = [
     "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
     "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events",
     "extract_features", "iter_features", "walk_features", "WALK_COLUMNS", "MIN_WALK_STRIDES",
-    "GaitFeatureExtractor", "resolve_feature_set",
+    "GaitFeatureExtractor", "resolve_feature_set", "angle_curves", "angle_channels", "AngleCurves",
 ]

@@ -18,6 +18,13 @@ Modules
   Grad-CAM answers shared by estimators built on one fitted backbone.
 * :mod:`models.deep.explain` — :class:`GradCAM` (Selvaraju et al., ICCV
   2017), :class:`CAM`, joint and region scores, Grad-CAM-guided feature selection.
+* :mod:`models.deep.angle_cnn` — :class:`AngleCNNClassifier`, a 1-D CNN on
+  joint-angle curves per gait cycle (:func:`gaitfeat.features.angle_curves`),
+  the kind of input Lan et al. explain.
+* :mod:`models.deep.attribution` — :func:`attribute`, one captum-based API
+  for CAM, Grad-CAM, Integrated Gradients, DeepLift, LIME and occlusion on
+  every pose-clip network (:mod:`models.deep.attribution_inputs`: baselines,
+  interpretable groups, :func:`mean_pose`).
 * :mod:`models.deep.inputs` — :func:`prepare_clips` and the patient-disjoint validation split.
 * :mod:`models.deep.base`, :mod:`models.deep.persistence` — what the
   estimators share; ``save``/``load`` (weights-only ``.pt`` + JSON sidecar,
@@ -41,6 +48,9 @@ either, ``fit`` refuses rather than splitting clips of one child across
 training and validation.
 """
 
+from models.deep.attribution import METHODS as ATTRIBUTION_METHODS
+from models.deep.attribution import Attribution, attribute, mean_pose
+from models.deep.angle_cnn import AngleCNN, AngleCNNClassifier
 from models.deep.cache import TrunkCache
 from models.deep.dual_stream import DualStreamClassifier, DualStreamRegressor
 from models.deep.explain import (
@@ -79,14 +89,16 @@ from models.deep.training import (
 
 __all__ = [
     # estimators
-    "STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor", "load_estimator",
+    "STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor", "AngleCNNClassifier",
+    "load_estimator",
     "prepare_clips", "TrunkCache",
     # networks
-    "STGCN", "DualStream", "CONFIGS", "StgcnConfig", "FUSIONS", "spatial_partition", "load_pretrained", "LoadReport",
+    "STGCN", "DualStream", "AngleCNN", "CONFIGS", "StgcnConfig", "FUSIONS", "spatial_partition", "load_pretrained", "LoadReport",
     "count_parameters", "multiply_adds",
     # training
     "Phase", "TensorSet", "fit_network", "predict_network", "flip_clips", "resolve_device", "seeded", "training_progress",
     # attribution
+    "attribute", "Attribution", "mean_pose", "ATTRIBUTION_METHODS",
     "GradCAM", "CAM", "clip_attributions", "joint_contributions", "region_scores", "select_features",
     "DEFAULT_THRESHOLD",
 ]

@@ -22,6 +22,9 @@ attribution methods (:mod:`models.deep.explain`) treat them alike:
 
 ``n_blocks``
     Number of ST-GCN blocks of the skeleton stream.
+``layout``, ``n_outputs``, ``takes_features``
+    The skeleton layout of the input clips, the head's width, and whether
+    ``output`` (and ``forward``) take standardised clinical features.
 ``trunk(x, stop=None)``
     Clips ``(N, T, V, C)`` through the input batch norm and the first
     ``stop`` blocks -> ``(N, C', T', V)``.
@@ -99,6 +102,13 @@ class DualStream(nn.Module):
         return torch.cat([self.norm_s(f_s + alpha * f_c), self.norm_c(f_c + alpha * f_s)], dim=1)
 
     # ---- the network interface (see the module docstring) --------------------------------------
+    takes_features = True
+
+    @property
+    def layout(self):
+        """Skeleton layout of the skeleton stream's input clips."""
+        return self.backbone.layout
+
     @property
     def n_blocks(self) -> int:
         """Number of ST-GCN blocks of the skeleton stream."""

@@ -177,13 +177,16 @@ class STGCNBlock(nn.Module):
             self.residual = nn.Identity()
         else:
             self.residual = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, (stride, 1)), nn.BatchNorm2d(out_channels))
+        # A module, not F.relu: captum's DeepLift applies its rescale rule only to nonlinearity modules
+        # (one instance per use). It has no parameters, so checkpoints are unchanged.
+        self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
         # x: (N, C_in, T, V) -> (N, C_out, T / stride, V)
         out = self.tcn(self.gcn(x, adjacency))
         if self.residual is not None:
             out = out + self.residual(x)
-        return F.relu(out)
+        return self.relu(out)
 
 
 class STGCN(nn.Module):
@@ -256,6 +259,8 @@ class STGCN(nn.Module):
         return h
 
     # ---- the network interface (shared with DualStream) -------------------------------------
+    takes_features = False
+
     @property
     def n_blocks(self) -> int:
         """Number of ST-GCN blocks."""
