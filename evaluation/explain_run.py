@@ -130,8 +130,6 @@ def explain_study(data: Dataset | str = "synthetic", *, n_splits: int = 5, val_f
                                               "pred": out.argmax(axis=1)}))
                 bar.update(1)
         fit_s += time.perf_counter() - t0
-        if "dual" in fold.models:
-            fold.models["dual"].set_params(fps=fps)     # features from clips at the data's frame rate
         rows, pairs = choose_clips(dataset.meta, split.test, y, settings.n_explain, rng)
         from models.deep.attribution import mean_pose
 
@@ -151,7 +149,7 @@ def explain_study(data: Dataset | str = "synthetic", *, n_splits: int = 5, val_f
     if settings.perturb and "stgcn" in settings.models:
         bar.set_postfix_str("kinematic perturbations")
         with fit_threads(threads):
-            perturbation = _perturbations(explanations, fold_models, dataset, y, settings, random_state)
+            perturbation = _perturbations(explanations, fold_models, dataset, y, labels, settings, random_state)
     perturb_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     selection = None
@@ -181,7 +179,21 @@ def _method_seconds(explanations) -> dict:
     return out
 
 
-def _perturbations(explanations, fold_models, dataset, y, settings: ExplainSettings, seed: int) -> list[dict]:
+def _comparison_sets(top: tuple, lay) -> dict[str, tuple]:
+    """The joints perturbed as "non-top-k" for each kind, so that they never touch the top-k joints' segments.
+
+    Angles: every other joint (each bone turns on its own). Velocity (and
+    both): the joints of the body segments that hold no top-k joint — a
+    velocity warp moves whole segments, so the plain complement would warp
+    the top-k joints' own segments again (a superset of the top-k run).
+    """
+    used = {j for js in lay.segments.values() if set(js) & set(top) for j in js}
+    other_segments = tuple(j for j in range(lay.num_joints) if j not in used)
+    rest = tuple(j for j in range(lay.num_joints) if j not in top)
+    return {"velocity": other_segments, "both": other_segments, "angle": rest}
+
+
+def _perturbations(explanations, fold_models, dataset, y, labels, settings: ExplainSettings, seed: int) -> list[dict]:
     """Pellano et al.'s perturbations of the ST-GCN: top-k from one half of the patients, responses on the other."""
     from models.perturb import SLOWDOWN_MULTIPLIERS, SPEEDUP_MULTIPLIERS, angle_reference, perturb, velocity_reference
 
@@ -192,18 +204,21 @@ def _perturbations(explanations, fold_models, dataset, y, settings: ExplainSetti
         pids = np.unique(patients[e.rows])
         chosen = set(np.random.default_rng(seed + 7919 * e.fold).permutation(pids)[: len(pids) // 2])
         select[e.fold] = np.array([p in chosen for p in patients[e.rows]])
-    top_sets = summary.top_k_sets(explanations, "stgcn", select)
+    top_sets = summary.top_k_sets(explanations, "stgcn", select, patients=patients)
     levels = {"low": LOW_LEVELS, "high": HIGH_LEVELS}
     raw: dict = {}
+    used_joints: dict = {}
     layout = dataset.layout
     lay = get_layout(layout)
+    # The legs are the two leg segments (COCO-17's hips also belong to the trunk segment, which is not warped).
+    legs = tuple(sorted({j for name in ("left_leg", "right_leg") for j in lay.segments.get(name, ())}))
     for split, models in fold_models:
         est = models["stgcn"]
         e = next(x for x in stg if x.fold == split.fold)
-        high_cols = [int(np.searchsorted(est.classes_, lv - 1)) for lv in HIGH_LEVELS if (lv - 1) in est.classes_]
-        weights = np.asarray(est.classes_, dtype=float) + 1.0          # class positions -> GMFCS levels
+        levels_of = np.asarray(labels)[np.asarray(est.classes_, dtype=np.int64)]     # class position -> GMFCS level
+        high_cols = np.flatnonzero(np.isin(levels_of, HIGH_LEVELS))
 
-        def scores(c, est=est, cols=high_cols, w=weights):
+        def scores(c, est=est, cols=high_cols, w=levels_of.astype(float)):
             p = network_proba(est, c)
             return {"p_severe": p[:, cols].sum(axis=1), "expected_level": p @ w}
 
@@ -220,15 +235,17 @@ def _perturbations(explanations, fold_models, dataset, y, settings: ExplainSetti
             refs = {"velocity": velocity_reference(dataset.clips[pool], layout),
                     "angle": angle_reference(dataset.clips[pool], layout)}
             clips = dataset.clips[test_rows]
-            legs = tuple(lay.index(n) for n in lay.joints if n.split("_")[-1] in ("hip", "knee", "ankle"))
-            jobs = [("legs", "legs", legs)]      # the same set for every method: "does slowing the legs ...?"
+            jobs = [("legs", "legs", {k: legs for k in ("velocity", "angle", "both")})]
             for method in MODEL_METHODS["stgcn"]:
                 top = top_sets.get((method, group))
                 if top:
-                    jobs += [(method, "top_k", top), (method, "non_top_k",
-                                                      tuple(j for j in range(clips.shape[2]) if j not in top))]
-            for method, joint_set, joints in jobs:
-                for kind in ("velocity", "angle", "both"):
+                    jobs += [(method, "top_k", {k: top for k in ("velocity", "angle", "both")}),
+                             (method, "non_top_k", _comparison_sets(top, lay))]
+            for method, joint_set, per_kind in jobs:
+                for kind, joints in per_kind.items():
+                    if not joints:
+                        continue
+                    used_joints[(method, group, joint_set, kind)] = list(joints)
                     for mode, mults in (("slowdown", SLOWDOWN_MULTIPLIERS), ("speedup", SPEEDUP_MULTIPLIERS)):
                         for mult in mults:
                             pert = perturb(clips, list(joints), mult, mode=mode, kind=kind, references=refs,
@@ -247,12 +264,20 @@ def _perturbations(explanations, fold_models, dataset, y, settings: ExplainSetti
         rows.append({"method": method, "group": group, "joint_set": joint_set, "kind": kind, "mode": mode,
                      "multiplier": float(mult), "score": score_name, "median": float(np.median(v)),
                      "q25": float(np.percentile(v, 25)), "q75": float(np.percentile(v, 75)), "n": int(v.size),
-                     "joints": list(top_sets.get((method, group), ())) if joint_set in ("top_k", "non_top_k") else []})
+                     "joints": used_joints.get((method, group, joint_set, kind), [])})
     return rows
 
 
 def _angle_selection(dataset, y_pos, split, fps: float, settings: ExplainSettings, seed: int):
-    """Forward selection over the angle channels on the first fold's training patients (inner grouped CV)."""
+    """Forward selection over the angle channels on the first fold's training patients (inner grouped CV).
+
+    Returns the selection path and a held-out check: the best subset of the
+    path (steps 1..) and all channels, each fitted on the same training
+    windows and scored (balanced accuracy) on the fold's test patients.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score
+
     from models.angle_selection import select_angle_channels
     from models.deep.angle_cnn import AngleCNNClassifier
 
@@ -262,7 +287,16 @@ def _angle_selection(dataset, y_pos, split, fps: float, settings: ExplainSetting
     est = AngleCNNClassifier(fps=fps, layout=dataset.layout, epochs=8, early_stopping=False, random_state=seed)
     table = select_angle_channels(dataset.clips[rows], y_pos[rows], dataset.meta["patient_id"].to_numpy()[rows],
                                   estimator=est, max_channels=settings.angle_selection, cv=3, random_state=seed)
-    return table
+    path = table[table["step"] > 0]
+    held = []
+    if len(path):
+        best = list(path.loc[path["score"].idxmax(), "channels"])
+        for channels in (best, None):
+            model = clone(est).set_params(channels=channels).fit(dataset.clips[rows], y_pos[rows])
+            pred = model.predict(dataset.clips[split.test])
+            held.append({"channels": list(model.channels_), "n_clips": int(len(split.test)),
+                         "balanced_accuracy": float(balanced_accuracy_score(y_pos[split.test], pred))})
+    return table, held
 
 
 def _record(explanations, accuracy, perturbation, selection, dataset, settings, n_boot, seed) -> dict:
@@ -287,10 +321,11 @@ def _record(explanations, accuracy, perturbation, selection, dataset, settings, 
         "faithfulness": faith,
         "stability": stab,
         "agreement": {m: summary.agreement(explanations, m) for m in settings.models},
-        "significance": {m: summary.significance(explanations, m) for m in settings.models if m != "angle"},
+        "significance": {m: summary.significance(explanations, m, dataset.meta["patient_id"].to_numpy())
+                         for m in settings.models if m != "angle"},
         "baselines": summary.baseline_table(explanations, n_boot, seed),
         "perturbation": perturbation,
-        "headline": summary.headline(faith, stab, k_main),
+        "headline": summary.headline(faith, stab, k_main, rows, n_boot, seed),
         "deletion_curves": _curves(explanations),
         "groups": {m: {g: int(sum((e.groups == g).sum() for e in explanations if e.model == m))
                        for g in ("low", "high")} for m in settings.models},
@@ -305,7 +340,8 @@ def _record(explanations, accuracy, perturbation, selection, dataset, settings, 
                         "maps": {m: np.mean([e.maps_mean[m] for e in angle], axis=0).tolist()
                                  for m in angle[0].maps_mean}}
         if selection is not None:
-            out["angle"]["selection"] = selection.to_dict(orient="records")
+            out["angle"]["selection"] = selection[0].to_dict(orient="records")
+            out["angle"]["held_out"] = selection[1]
     return out
 
 

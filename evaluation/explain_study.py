@@ -176,20 +176,37 @@ class FoldExplanation:
     empty: dict = field(default_factory=dict)         # method -> clips whose map is zero everywhere
 
 
-def network_proba(est, clips: np.ndarray) -> np.ndarray:
+def clip_features(est, clips: np.ndarray, fps):
+    """The clinical features a dual-stream estimator needs, computed from ``clips`` at their own frame rates.
+
+    ``None`` for networks without a clinical stream. ``fps``: one rate per
+    clip (or one for all), so features of removed or noisy copies are
+    computed exactly as the data set's were for training and scoring.
+    """
+    if not getattr(est.module_, "takes_features", False):
+        return None
+    from gaitfeat.features import extract_features
+
+    return extract_features(np.asarray(clips, dtype=np.float32), fps, est.layout_)
+
+
+def network_proba(est, clips: np.ndarray, fps=None) -> np.ndarray:
     """Class probabilities of a fitted ST-GCN or dual-stream estimator straight from its network.
 
     As ``est.predict_proba`` (missing keypoints zeroed, the dual-stream
-    model's features computed from the clips), but without the estimator's
-    refusal of clips with no observed keypoint: the deletion and insertion
-    curves need the network's answer on a clip whose every joint is removed.
+    model's features computed from the clips — at ``fps``, one rate per clip
+    or one for all, else at the estimator's own ``fps``), but without the
+    estimator's refusal of clips with no observed keypoint: the deletion and
+    insertion curves need the network's answer on a clip whose every joint
+    is removed.
     """
     import torch
 
     from models.deep.training import zero_missing_batch
 
     x = torch.from_numpy(np.ascontiguousarray(clips, dtype=np.float32))
-    feats = est._feature_tensor(clips, None, fit=False)
+    table = clip_features(est, clips, fps) if fps is not None else None
+    feats = est._feature_tensor(clips, table, fit=False)
     net = est.module_.eval()
     out = []
     with torch.no_grad():
@@ -200,10 +217,10 @@ def network_proba(est, clips: np.ndarray) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
-def _score_fn(est, targets: np.ndarray):
-    """Probability of each clip's explained class, for batches in the explained clips' order."""
+def _score_fn(est, targets: np.ndarray, fps: np.ndarray):
+    """Probability of each clip's explained class, for (altered copies of) the explained clips, in their order."""
     def f(clips):
-        p = network_proba(est, clips)
+        p = network_proba(est, clips, fps if len(clips) == len(fps) else None)
         return p[np.arange(len(p)), targets]
     return f
 
@@ -246,7 +263,10 @@ def explain_fold(name: str, est, dataset, rows: np.ndarray, pairs: list, fold: i
 
     rng = np.random.default_rng(random_state)
     X = dataset.clips[rows]
-    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+    fps = dataset.meta["fps"].to_numpy(dtype=np.float64)[rows]
+    feats = clip_features(est, X, fps) if name != "angle" else None
+    proba = np.asarray(est.predict_proba(X) if feats is None else est.predict_proba(X, features=feats),
+                       dtype=np.float64)
     classes = np.asarray(est.classes_, dtype=np.int64)
     full = np.zeros((len(X), len(labels)))
     full[:, classes] = proba
@@ -260,15 +280,16 @@ def explain_fold(name: str, est, dataset, rows: np.ndarray, pairs: list, fold: i
         pseudo = _pseudo_clips(est.attribution_inputs(X)[0].numpy())
         score = _curve_model(est, targets_pos)
     else:
-        score = _score_fn(est, targets_pos)
+        score = _score_fn(est, targets_pos, fps)
     patients = dataset.meta["patient_id"].to_numpy()[rows]
     options = dict(n_steps=settings.ig_steps, n_samples=settings.lime_samples, segments=settings.segments,
                    random_state=random_state, batch_size=8)
     base = "zeros" if curves else reference
     X_noisy = xm.jitter(X, settings.jitter_sigma, rng)
+    feats_noisy = clip_features(est, X_noisy, fps) if feats is not None else None
     for method in MODEL_METHODS[name]:
         t0 = time.perf_counter()
-        a = attribute(est, X, method, target=target_labels, baseline=base, **options)
+        a = attribute(est, X, method, target=target_labels, baseline=base, features=feats, **options)
         maps = a.maps.transpose(0, 2, 1) if curves else a.maps          # (N, S, A) for curves: "joints" = angles
         js, empty = joint_scores(maps, return_empty=True)
         out.scores[method] = js
@@ -281,23 +302,24 @@ def explain_fold(name: str, est, dataset, rows: np.ndarray, pairs: list, fold: i
         ks = tuple(k for k in settings.ks if k <= js.shape[1])
         gaps = xm.prediction_gaps(score, inputs, js, ks, rng=rng)
         rand = xm.prediction_gaps(score, inputs, xm.random_scores(rng, *js.shape), ks, rng=rng)
-        dele, ins, frac = xm.deletion_insertion(score, inputs, js, steps=settings.deletion_steps)
+        dele, ins, frac = xm.deletion_insertion(score, inputs, js, steps=settings.deletion_steps, rng=rng)
         rdele, rins, _ = xm.deletion_insertion(score, inputs, xm.random_scores(rng, *js.shape),
                                                steps=settings.deletion_steps)
         out.deletion[method] = (np.nanmean(dele, axis=0), np.nanmean(ins, axis=0), frac,
                                 np.nanmean(rdele, axis=0), np.nanmean(rins, axis=0))
         # LIME's own sampling is part of its instability: the noisy copy gets other random removals.
-        noisy = attribute(est, X_noisy, method, target=target_labels, baseline=base,
+        noisy = attribute(est, X_noisy, method, target=target_labels, baseline=base, features=feats_noisy,
                           **{**options, "random_state": random_state + 1})
         nmaps = noisy.maps.transpose(0, 2, 1) if curves else noisy.maps
         noisy_js, noisy_empty = joint_scores(nmaps, return_empty=True)
         stab = xm.rank_stability(js, noisy_js)
         stab[empty | noisy_empty] = np.nan           # a map that says nothing is not "stable"
         ris = xm.relative_input_stability(a.maps, noisy.maps, X, X_noisy)
+        ris[empty | noisy_empty] = np.nan
         window = np.full(len(X), np.nan)
         for i, j, shift in pairs:
             if curves:                           # one mean cycle per clip: compare the whole maps
-                window[i] = xm.rank_stability(js[i], js[j])
+                window[i] = np.nan if (empty[i] or empty[j]) else xm.rank_stability(js[i], js[j])
             elif 0 < shift < X.shape[1] and not (empty[i] or empty[j]):
                 si, ei = joint_scores(maps[i:i + 1, shift:], return_empty=True)
                 sj, ej = joint_scores(maps[j:j + 1, :X.shape[1] - shift], return_empty=True)
@@ -311,21 +333,24 @@ def explain_fold(name: str, est, dataset, rows: np.ndarray, pairs: list, fold: i
                               "output_gap": (a.scores - a.baseline_scores) if a.baseline_scores is not None
                               else np.nan})
         frame["empty_map"] = empty
-        # An all-zero map ranks no joint: its faithfulness is undefined (not the index order's), so NaN.
-        frame.loc[empty, ["deletion_auc", "insertion_auc"]] = np.nan
+        # An all-zero map ranks no joint: its faithfulness is undefined (not the index order's), so NaN — and
+        # the random rankings of those clips are left out too, so method and chance are scored on the same clips.
+        frame.loc[empty, ["deletion_auc", "insertion_auc", "deletion_auc_random", "insertion_auc_random"]] = np.nan
         for k in ks:
             g, r = gaps[gaps["k"] == k], rand[rand["k"] == k]
             frame[f"pgi_{k}"] = np.where(empty, np.nan, g["pgi"].to_numpy())
             frame[f"pgu_{k}"] = np.where(empty, np.nan, g["pgu"].to_numpy())
-            frame[f"pgi_{k}_random"], frame[f"pgu_{k}_random"] = r["pgi"].to_numpy(), r["pgu"].to_numpy()
+            frame[f"pgi_{k}_random"] = np.where(empty, np.nan, r["pgi"].to_numpy())
+            frame[f"pgu_{k}_random"] = np.where(empty, np.nan, r["pgu"].to_numpy())
         out.clip_rows.append(frame)
         out.seconds[method] = time.perf_counter() - t0
         if method == "ig" and name == "stgcn" and settings.baselines:
-            out.baselines += _baseline_rows(est, X, score, js, target_labels, options, fold, patients, ks, rng)
+            out.baselines += _baseline_rows(est, X, score, js, target_labels, options, fold, patients, ks, rng,
+                                            settings.deletion_steps)
     return out
 
 
-def _baseline_rows(est, X, score, reference_scores, targets, options, fold, patients, ks, rng) -> list[dict]:
+def _baseline_rows(est, X, score, reference_scores, targets, options, fold, patients, ks, rng, steps) -> list[dict]:
     """IG from the clip's own mean posture and from an all-missing clip, scored like the main baseline."""
     from models.deep.attribution import attribute
 
@@ -333,13 +358,15 @@ def _baseline_rows(est, X, score, reference_scores, targets, options, fold, pati
     rows = []
     for baseline in ("clip_mean", "zeros"):
         a = attribute(est, X, "ig", target=targets, baseline=baseline, **options)
-        js = joint_scores(a.maps)
+        js, empty = joint_scores(a.maps, return_empty=True)
         gaps = xm.prediction_gaps(score, X, js, (k,), rng=rng)
-        dele, ins, frac = xm.deletion_insertion(score, X, js)
+        dele, ins, frac = xm.deletion_insertion(score, X, js, steps=steps, rng=rng)
+        nan_if_empty = lambda v: np.where(empty, np.nan, v)     # noqa: E731
         rows.append(pd.DataFrame({
             "baseline": baseline, "fold": fold, "patient_id": patients, "k": k,
-            "pgi": gaps["pgi"].to_numpy(), "pgu": gaps["pgu"].to_numpy(),
-            "deletion_auc": xm.curve_area(dele, frac), "insertion_auc": xm.curve_area(ins, frac),
+            "pgi": nan_if_empty(gaps["pgi"].to_numpy()), "pgu": nan_if_empty(gaps["pgu"].to_numpy()),
+            "deletion_auc": nan_if_empty(xm.curve_area(dele, frac)),
+            "insertion_auc": nan_if_empty(xm.curve_area(ins, frac)),
             "output_gap": a.scores - a.baseline_scores,
             "top_overlap": xm.top_k_overlap(js, reference_scores, k)}))
     return rows

@@ -96,7 +96,7 @@ def agreement(explanations, model: str, k: int = 3) -> dict:
             "importance": {m: v.tolist() for m, v in pooled.items()}}
 
 
-def significance(explanations, model: str) -> dict:
+def significance(explanations, model: str, patients: np.ndarray | None = None) -> dict:
     """Pellano et al.'s joint significance per method and confident group, pooled over folds.
 
     θ per method is :func:`models.significance.significance_threshold` of the
@@ -112,6 +112,7 @@ def significance(explanations, model: str) -> dict:
     if not mine:
         return {}
     groups = np.concatenate([e.groups for e in mine])
+    pids = np.concatenate([patients[e.rows] for e in mine]) if patients is not None else None
     out = {}
     for method in mine[0].scores:
         scores = np.concatenate([e.scores[method] for e in mine])
@@ -120,10 +121,8 @@ def significance(explanations, model: str) -> dict:
         if not len(scores):
             out[method] = {"threshold": None, "threshold_from": None, "groups": {}}
             continue
-        high = scores[g_method == "high"]
-        basis = high if len(high) >= 3 else scores
-        theta = significance_threshold(basis)
-        entry = {"threshold": theta, "threshold_from": "high" if basis is high else "all", "groups": {}}
+        theta, basis_name = _theta(scores, g_method, pids[informative] if pids is not None else None)
+        entry = {"threshold": theta, "threshold_from": basis_name, "groups": {}}
         found = significant_joints(scores, g_method, theta, count="red")
         for name, (importance, top) in found.items():
             sel = scores[g_method == name]
@@ -136,19 +135,27 @@ def significance(explanations, model: str) -> dict:
     return out
 
 
-def top_k_sets(explanations, model: str, halves: dict, confidence_note: str = "") -> dict:
+def _theta(scores: np.ndarray, groups: np.ndarray, pids) -> tuple[float, str]:
+    """θ from the high group's clips (per patient when IDs are given, Pellano et al.'s unit was the child)."""
+    high = groups == "high"
+    sel = high if high.sum() >= 3 else np.ones(len(scores), bool)
+    theta = significance_threshold(scores[sel], groups=None if pids is None else pids[sel])
+    return theta, "high" if sel is high else "all"
+
+
+def top_k_sets(explanations, model: str, halves: dict, patients: np.ndarray | None = None) -> dict:
     """Top-k joints per method and group from the *selection* half of each fold's explained patients."""
     sets = {}
     mine = [e for e in explanations if e.model == model]
     for method in (mine[0].scores if mine else {}):
         scores = np.concatenate([e.scores[method][halves[e.fold]] for e in mine])
         groups = np.concatenate([e.groups[halves[e.fold]] for e in mine])
+        pids = np.concatenate([patients[e.rows][halves[e.fold]] for e in mine]) if patients is not None else None
         informative = scores.max(axis=1) > 0
         scores, groups = scores[informative], groups[informative]
         if not len(scores):
             continue
-        high = scores[groups == "high"]
-        theta = significance_threshold(high if len(high) >= 3 else scores)
+        theta, _ = _theta(scores, groups, pids[informative] if pids is not None else None)
         for name, (_, top) in significant_joints(scores, groups, theta, count="red").items():
             sets[(method, name)] = tuple(int(j) for j in top.top)
     return sets
@@ -178,20 +185,38 @@ def baseline_table(explanations, n_boot: int, seed: int) -> list[dict]:
     return out
 
 
-def headline(faith: list[dict], stab: list[dict], k: int) -> dict:
-    """The most faithful (largest PGI − PGU at k) and most stable (noise rank stability) method per model."""
+def headline(faith: list[dict], stab: list[dict], k: int, rows: pd.DataFrame | None = None, n_boot: int = 1000,
+             seed: int = 0) -> dict:
+    """Per model: the most faithful method (largest PGI − PGU at k) and the most stable ones.
+
+    With the per-clip ``rows``, "clearly" is decided by a paired patient
+    bootstrap of the difference best − runner-up on the clips both scored
+    (its interval above 0), and "above random" by that of best − its random
+    ranking on the same clips.
+    """
     out = {}
     for model in dict.fromkeys(r["model"] for r in faith):
-        rows = [r for r in faith if r["model"] == model and r.get(f"gap_{k}", {}).get("mean") is not None]
-        srows = [r for r in stab if r["model"] == model and r["noise_rank_stability"]["mean"] is not None]
-        if not rows:
+        ranked = sorted((r for r in faith if r["model"] == model and r.get(f"gap_{k}", {}).get("mean") is not None),
+                        key=lambda r: r[f"gap_{k}"]["mean"], reverse=True)
+        if not ranked:
             continue
-        best = max(rows, key=lambda r: r[f"gap_{k}"]["mean"])
-        runner = sorted(rows, key=lambda r: r[f"gap_{k}"]["mean"])[-2] if len(rows) > 1 else None
+        best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         entry = {"most_faithful": best["method"], "gap": best[f"gap_{k}"],
-                 "faithful_clear": bool(runner is not None and best[f"gap_{k}"]["ci"][0] is not None
-                                        and runner[f"gap_{k}"]["mean"] < best[f"gap_{k}"]["ci"][0]),
-                 "runner_up": runner["method"] if runner else None}
+                 "runner_up": runner["method"] if runner else None, "faithful_clear": False}
+        if rows is not None:
+            part = rows[rows["model"] == model]
+            b = part[part["method"] == best["method"]].set_index(["fold", "row"])
+            gap_b = b[f"pgi_{k}"] - b[f"pgu_{k}"]
+            above = gap_b - (b[f"pgi_{k}_random"] - b[f"pgu_{k}_random"])
+            entry["above_random"] = patient_mean(above.to_numpy(), b["patient_id"].to_numpy(), n_boot, seed)
+            if runner is not None:
+                r = part[part["method"] == runner["method"]].set_index(["fold", "row"])
+                diff = (gap_b - (r[f"pgi_{k}"] - r[f"pgu_{k}"])).dropna()
+                pids = b.loc[diff.index, "patient_id"].to_numpy()
+                entry["difference_to_runner_up"] = patient_mean(diff.to_numpy(), pids, n_boot, seed)
+                lo = entry["difference_to_runner_up"]["ci"][0]
+                entry["faithful_clear"] = bool(lo is not None and lo > 0)
+        srows = [r for r in stab if r["model"] == model and r["noise_rank_stability"]["mean"] is not None]
         if srows:
             s = max(srows, key=lambda r: r["noise_rank_stability"]["mean"])
             entry.update(most_stable=s["method"], stability=s["noise_rank_stability"])

@@ -191,10 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         from evaluation.explain_study import MODEL_METHODS
 
         unknown = sorted(set(models or ()) - set(MODEL_METHODS))
-        if unknown or (args.scheduler != "serial"):
+        problem = (f"--suite explain takes --models from {', '.join(MODEL_METHODS)} (got {', '.join(unknown)})"
+                   if unknown else "--suite explain runs in this process (--scheduler serial)"
+                   if args.scheduler != "serial" else
+                   "--suite explain uses the gmfcs suite's cross-validation folds (--protocol cv, --repeats 1)"
+                   if args.protocol != "cv" or args.repeats != 1 else None)
+        if problem:
             parser.print_usage(sys.stderr)
-            return _fail(f"--suite explain takes --models from {', '.join(MODEL_METHODS)} (got {', '.join(unknown)})"
-                         if unknown else "--suite explain runs in this process (--scheduler serial)")
+            return _fail(problem)
     folder = Path(args.out) / args.suite
     try:  # find out now, not after the run, that the report cannot be written
         folder.mkdir(parents=True, exist_ok=True)
@@ -255,8 +259,6 @@ def _explain(args, data, models, n_splits: int, n_boot: int, started: float, arg
     settings = EXPLAIN_PROFILES[args.profile]
     if models:
         settings = replace(settings, models=tuple(models))
-    if args.protocol != "cv" or args.repeats != 1:
-        return _fail("--suite explain uses the gmfcs suite's cross-validation folds (--protocol cv, --repeats 1)")
     result = explain_study(data, n_splits=n_splits, val_fraction=args.val_fraction, profile=args.profile,
                            settings=settings, n_bootstrap=n_boot, device=args.device, threads=args.threads,
                            random_state=args.seed, progress=not args.no_progress)

@@ -157,3 +157,22 @@ def test_mean_pose_ignores_missing_keypoints():
     np.testing.assert_allclose(m[6, :2], [9.0, 9.0])  # observed in clip 0
     clips[0, :, 6, 2] = 0.0
     np.testing.assert_allclose(mean_pose(clips)[6], [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("method", ["deeplift", "ig"])
+def test_a_clips_map_does_not_depend_on_its_batch(leg_model, method):
+    est, X, _ = leg_model
+    ref = mean_pose(X)
+    one = np.concatenate([attribute(est, X[i:i + 1], method, target=1, baseline=ref).maps for i in range(4)])
+    batch = attribute(est, X[:4], method, target=1, baseline=ref, batch_size=4).maps
+    np.testing.assert_allclose(one, batch, rtol=1e-4, atol=1e-6)
+
+
+def test_missing_keypoints_get_no_attribution(leg_model):
+    est, X, _ = leg_model
+    clips = X[:3].copy()
+    clips[:, 5:15, 3, :2] = np.nan
+    clips[:, 5:15, 3, 2] = 0.0
+    for method in ("ig", "deeplift"):
+        a = attribute(est, clips, method, target=1, baseline=mean_pose(X))
+        assert np.all(a.channels[:, 5:15, 3] == 0), method

@@ -8,7 +8,7 @@ from gaitfeat.layouts import get_layout
 
 __all__ = ["render_explain_page"]
 
-_GROUP = {"low": "GMFCS I", "high": "GMFCS III-IV"}
+_GROUP = {"low": "predicted GMFCS I", "high": "predicted GMFCS III-IV"}
 
 
 def _ci(entry, digits: int = 3) -> str:
@@ -30,8 +30,9 @@ def _intro(record: dict) -> list[str]:
            f"profile {esc(cfg.get('profile'))}.</p>",
            "<p class=\"note\">Each model is fitted on the training patients of a fold and explains held-out clips of "
            "that fold (pairs of overlapping windows of one video). What is explained is each clip's predicted level; "
-           "IG and DeepLift start from the training fold's mean pose, LIME and occlusion remove a joint by making it "
-           "missing — the same removal the faithfulness metrics use. Intervals are 95 % patient-bootstrap intervals. "
+           "IG and DeepLift start from the training fold's mean pose held still (for the angle CNN: the training "
+           "mean curves); LIME and occlusion remove a joint by making it missing — the same removal the "
+           "faithfulness metrics use. Intervals are 95 % patient-bootstrap intervals. "
            "Methods: K. N. Pellano et al., \"Towards Biomarker Discovery for Early Cerebral Palsy Detection: "
            "Evaluating Explanations Through Kinematic Perturbations\"; Z. Lan, M. Lempereur, A. A&iuml;ssa-El-Bey "
            "et al., \"Quantitative comparison of explainable AI methods for interpreting deep learning-based "
@@ -48,8 +49,18 @@ def _headline(record: dict) -> list[str]:
     k = ex["k_main"]
     items = []
     for model, h in ex["headline"].items():
-        clear = "clearly (its interval lies above the runner-up's mean)" if h["faithful_clear"] else \
-            "but not clearly ahead of " + esc(h["runner_up"] or "the others")
+        diff = h.get("difference_to_runner_up")
+        if h["faithful_clear"]:
+            clear = f"ahead of {esc(h['runner_up'])} by {_ci(diff)} (paired over patients)"
+        elif diff:
+            clear = f"not distinguishable from {esc(h['runner_up'])} (difference {_ci(diff)})"
+        else:
+            clear = "the only method"
+        above = h.get("above_random")
+        if above and above.get("ci", [None])[0] is not None:
+            clear += ("; above its random ranking by " if above["ci"][0] > 0 else
+                      "; <b>not distinguishable from a random ranking</b> (difference ") + _ci(above) + \
+                ("" if above["ci"][0] > 0 else ")")
         text = (f"<b>{esc(model)}</b>: most faithful <b>{esc(h['most_faithful'])}</b> "
                 f"(PGI − PGU at k = {k}: {_ci(h['gap'])}), {clear}")
         if "most_stable" in h:
@@ -140,9 +151,11 @@ def _significance(record: dict) -> list[str]:
     layout = record["data"]["layout"]
     out = ["<h2>Joint significance (Pellano et al.)</h2>",
            "<p class=\"note\">Per clip, joint scores are the mean |attribution| over frames divided by the clip's "
-           "largest. Groups: clips the model predicts as GMFCS I (\"low\") or GMFCS III-IV (\"high\") with "
-           f"probability ≥ {esc(ex['settings']['confidence'])}. Colours compare each joint's inter-quartile range "
-           "with a threshold θ (the 30th percentile of the high group's per-clip mean scores): green whole IQR "
+           "largest (|attribution|: evidence for or against the predicted level). Groups: clips the model "
+           "predicts as GMFCS I (\"low\") or GMFCS III-IV (\"high\") with "
+           f"probability ≥ {esc(ex['settings']['confidence'])} — predicted, not true levels. Colours compare each "
+           "joint's inter-quartile range with a threshold θ (the 30th percentile over patients of the high group's "
+           "mean scores; \"all\" when fewer than 3 high clips): green whole IQR "
            "below, yellow median below, orange median above, red whole IQR above. Top-k (ringed): joints the Kneedle "
            "knee and 2-means clustering of each joint's share of red clips both select (red in both groups: the maps "
            "explain each clip's predicted level, so a GMFCS I clip's evidence is in its high-scoring joints; Pellano "
@@ -158,7 +171,8 @@ def _significance(record: dict) -> list[str]:
         rows = []
         for method, entry in sig.items():
             for group, g in entry["groups"].items():
-                rows.append([esc(method), esc(_GROUP[group]), esc(g["n_clips"]), fmt_num(entry["threshold"], 3),
+                rows.append([esc(method), esc(_GROUP[group]), esc(g["n_clips"]),
+                             f"{fmt_num(entry['threshold'], 3)} ({esc(entry.get('threshold_from'))})",
                              _joint_names(g["top_k"], layout), _joint_names(g["kneedle"], layout),
                              _joint_names(g["kmeans"], layout)])
         out += [f"<h3>{esc(model)}</h3>",
@@ -180,6 +194,19 @@ def _perturbation(record: dict) -> list[str]:
            "0.5, 1} × s_min, speed-up {1, 2, 3, 4, 5} × s_max. Top-k sets are chosen on half of each fold's "
            "explained patients, the responses measured on the other half. Lines: median predicted P(GMFCS III-IV); "
            "bands: inter-quartile range; dashed: unperturbed median.</p>"]
+    out.append("<p class=\"note\">The non-top-k set of a velocity warp is the joints of the body segments that "
+               "hold no top-k joint (a warp moves whole segments; the plain complement would warp the top-k "
+               "segments again); segments hanging from a warped one move with it. The legs are the two leg "
+               "segments.</p>")
+    layout = record["data"]["layout"]
+    sets = {}
+    for r in rows:
+        if r["joint_set"] in ("top_k", "non_top_k", "legs") and r["score"] == "p_severe" and r["mode"] == "slowdown" \
+                and r["multiplier"] == 1.0:
+            sets[(r["method"], r["group"], r["joint_set"], r["kind"])] = (r["joints"], r["n"])
+    table_rows = [[esc(m), esc(_GROUP.get(g, g)), esc(js), esc(kind), _joint_names(j, layout), esc(n)]
+                  for (m, g, js, kind), (j, n) in sorted(sets.items())]
+    out.append(table(["method", "group", "set", "kind", "joints perturbed", "clips"], table_rows, left=5))
     for method in methods:
         out.append(f'<img alt="perturbation responses, {esc(method)}" src="'
                    f'{perturbation_figure(rows, method, "p_severe", f"top-k from {method}: P(GMFCS III-IV)")}">')
@@ -231,8 +258,16 @@ def _angle(record: dict) -> list[str]:
                  with_ci(r.get("score"), None), fmt_num(r.get("score_sd"))] for r in sel]
         out += ["<h3>Forward selection over angle channels</h3>",
                 "<p class=\"note\">Balanced accuracy in patient-grouped inner cross-validation on the first fold's "
-                "training patients: does a handful of angles match all of them?</p>",
+                "training patients (every 8th window): does a handful of angles match all of them? The path's best "
+                "score is a maximum over noisy estimates, so it is optimistic; the held-out check below fits the best "
+                "small subset and all channels on the same training patients and scores both on the fold's test "
+                "patients.</p>",
                 table(["step", "added", "channels", "balanced accuracy", "SD"], rows, left=3)]
+        held = angle.get("held_out")
+        if held:
+            out.append(table(["channels", "held-out balanced accuracy", "test clips"],
+                             [[esc(", ".join(h["channels"])), fmt_num(h["balanced_accuracy"]), esc(h["n_clips"])]
+                              for h in held], left=1))
     return out
 
 

@@ -18,7 +18,9 @@ with one of six methods:
     baseline to the clip; the attributions add up to ``f(x) - f(baseline)``.
 ``"deeplift"``
     DeepLIFT's rescale rule (Shrikumar et al., ICML 2017; captum
-    ``DeepLift``), the same completeness as IG from one backward pass.
+    ``DeepLift``) from one backward pass: exact completeness for the logits
+    of these ReLU networks; through the softmax (explained probabilities)
+    the softmax's local gradient is used, so completeness is approximate.
 ``"lime"``
     LIME (Ribeiro et al., KDD 2016; captum ``Lime``) over interpretable
     features that are (joint, time segment) groups of the clip (and, for the
@@ -148,7 +150,6 @@ class _Explained(nn.Module):
     def __init__(self, net: nn.Module, output: str, levels: torch.Tensor | None, scale: float, shift: float):
         super().__init__()
         self.net = net
-        self.softmax = nn.Softmax(dim=1)
         self.mode = output
         self.register_buffer("levels", levels if levels is not None else torch.zeros(1))
         self.scale, self.shift = scale, shift
@@ -157,10 +158,13 @@ class _Explained(nn.Module):
         out = self.net(*inputs)                                       # (N, K) raw outputs
         if self.mode == "logit":
             return out
+        # torch.softmax, not an nn.Softmax module: captum's DeepLift rule for a Softmax module subtracts a mean
+        # over the whole batch (clips and baselines stacked), which would make one clip's map depend on the others
+        # in its batch. As a function, the softmax passes its local gradient, clip by clip.
         if self.mode == "probability":
-            return self.softmax(out)
+            return torch.softmax(out, dim=1)
         if self.mode == "expected":
-            return (self.softmax(out) * self.levels).sum(dim=1, keepdim=True)   # (N, 1)
+            return (torch.softmax(out, dim=1) * self.levels).sum(dim=1, keepdim=True)   # (N, 1)
         return out * self.scale + self.shift                          # regression, target units
 
 

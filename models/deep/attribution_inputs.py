@@ -24,12 +24,16 @@ def mean_pose(clips) -> np.ndarray:
     the observed keypoints. Joints never observed are zeros (missing). Pass
     training clips only: the result is a baseline for :func:`attribute`.
     """
-    x = np.asarray(clips, dtype=np.float64)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"clips must be (N, T, V, 3), got shape {x.shape}")
-    valid = np.isfinite(x[..., 0]) & np.isfinite(x[..., 1]) & (np.nan_to_num(x[..., 2]) > 0)
-    count = valid.sum(axis=(0, 1))
-    total = np.where(valid[..., None], np.nan_to_num(x), 0.0).sum(axis=(0, 1))
+    clips = np.asarray(clips)
+    if clips.ndim != 4 or clips.shape[-1] != 3:
+        raise ValueError(f"clips must be (N, T, V, 3), got shape {clips.shape}")
+    v = clips.shape[2]
+    count, total = np.zeros(v), np.zeros((v, 3))
+    for i in range(0, len(clips), 256):          # in blocks: no float64 copy of a whole training fold
+        x = clips[i:i + 256].astype(np.float64)
+        valid = np.isfinite(x[..., 0]) & np.isfinite(x[..., 1]) & (np.nan_to_num(x[..., 2]) > 0)
+        count += valid.sum(axis=(0, 1))
+        total += np.where(valid[..., None], np.nan_to_num(x), 0.0).sum(axis=(0, 1))
     return np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], 0.0).astype(np.float32)
 
 
@@ -111,21 +115,28 @@ def _target_indices(subject: _Subject, target, explained: nn.Module) -> tuple[np
 
 # ---- baselines and groups ------------------------------------------------------------------------------
 def _clip_baseline(clips: torch.Tensor, baseline) -> tuple[torch.Tensor, str]:
-    """Baseline clips ``(N, T, V, 3)`` for zeroed clips (missing keypoints are zeros with confidence 0)."""
+    """Baseline clips ``(N, T, V, 3)`` for zeroed clips (missing keypoints are zeros with confidence 0).
+
+    Where a keypoint of the clip is missing, the baseline equals the clip
+    (zeros): the path never moves a missing keypoint, so IG and DeepLift give
+    missingness itself no attribution (an often occluded far-side ankle would
+    otherwise collect credit for being missing, not for how it moved).
+    """
+    missing = (clips[..., 2] <= 0)[..., None]                                   # (N, T, V, 1)
     if isinstance(baseline, str):
         if baseline == "zeros":
             return torch.zeros_like(clips), "zeros"
         if baseline == "clip_mean":
-            valid = (clips[..., 2] > 0).to(clips.dtype)[..., None]              # (N, T, V, 1)
+            valid = (~missing).to(clips.dtype)
             count = valid.sum(dim=1, keepdim=True)
             mean = (clips * valid).sum(dim=1, keepdim=True) / count.clamp(min=1)
-            return mean.expand_as(clips).contiguous(), "clip_mean"
+            return torch.where(missing, clips, mean.expand_as(clips)), "clip_mean"
         raise ValueError(f"baseline must be 'clip_mean', 'zeros' or an array (V, C) / (T, V, C), got {baseline!r}")
     ref = torch.as_tensor(np.asarray(baseline, dtype=np.float32))
     if ref.shape not in (clips.shape[2:], clips.shape[1:]) or not torch.isfinite(ref).all():
         raise ValueError(f"a baseline pose must be finite with shape {tuple(clips.shape[2:])} or "
                          f"{tuple(clips.shape[1:])}, got {tuple(ref.shape)}")
-    return ref.expand_as(clips).contiguous(), "reference pose"
+    return torch.where(missing, clips, ref.expand_as(clips)), "reference pose"
 
 
 def _curve_baseline(curves: torch.Tensor, baseline) -> tuple[torch.Tensor, str]:
