@@ -308,9 +308,7 @@ def _gather(explained: _Explained, inputs: tuple, idx: np.ndarray, batch: int = 
 def _gradcam(explained: _Explained, subject: _Subject, idx, relu: bool, batch_size: int) -> np.ndarray:
     from captum.attr import LayerGradCam
 
-    net = subject.net
-    stgcn = net.backbone if hasattr(net, "backbone") else net
-    layer = stgcn.st_gcn_networks[-1]
+    layer = subject.net.last_block()
     frames = subject.inputs[0].shape[1]
     gc = LayerGradCam(explained, layer)
     maps = []

@@ -25,6 +25,8 @@ attribution methods (:mod:`models.deep.explain`) treat them alike:
 ``layout``, ``n_outputs``, ``takes_features``
     The skeleton layout of the input clips, the head's width, and whether
     ``output`` (and ``forward``) take standardised clinical features.
+``last_block()``
+    The module of the last ST-GCN block (Grad-CAM's layer).
 ``trunk(x, stop=None)``
     Clips ``(N, T, V, C)`` through the input batch norm and the first
     ``stop`` blocks -> ``(N, C', T', V)``.
@@ -113,6 +115,10 @@ class DualStream(nn.Module):
     def n_blocks(self) -> int:
         """Number of ST-GCN blocks of the skeleton stream."""
         return self.backbone.n_blocks
+
+    def last_block(self) -> nn.Module:
+        """The skeleton stream's last ST-GCN block (the map Grad-CAM weights)."""
+        return self.backbone.last_block()
 
     def trunk(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
         """The skeleton stream's first ``stop`` blocks: ``(N, T, V, C)`` -> ``(N, C', T', V)``."""

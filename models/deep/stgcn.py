@@ -266,6 +266,10 @@ class STGCN(nn.Module):
         """Number of ST-GCN blocks."""
         return len(self.st_gcn_networks)
 
+    def last_block(self) -> nn.Module:
+        """The last ST-GCN block, whose output is the map CAM and Grad-CAM weight (captum's ``LayerGradCam`` hooks it)."""
+        return self.st_gcn_networks[-1]
+
     def trunk(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
         """Output of the input batch norm and the first ``stop`` blocks (all by default).
 
