@@ -195,7 +195,14 @@ def _comparison_sets(top: tuple, lay) -> dict[str, tuple]:
 
 def _perturbations(explanations, fold_models, dataset, y, labels, settings: ExplainSettings, seed: int) -> list[dict]:
     """Pellano et al.'s perturbations of the ST-GCN: top-k from one half of the patients, responses on the other."""
-    from models.perturb import SLOWDOWN_MULTIPLIERS, SPEEDUP_MULTIPLIERS, angle_reference, perturb, velocity_reference
+    from models.perturb import (
+        SLOWDOWN_MULTIPLIERS,
+        SPEEDUP_MULTIPLIERS,
+        angle_reference,
+        kind_factors,
+        perturb,
+        velocity_reference,
+    )
 
     stg = [e for e in explanations if e.model == "stgcn"]
     patients = dataset.meta["patient_id"].to_numpy()
@@ -246,10 +253,11 @@ def _perturbations(explanations, fold_models, dataset, y, labels, settings: Expl
                     if not joints:
                         continue
                     used_joints[(method, group, joint_set, kind)] = list(joints)
+                    factors = kind_factors(clips, list(joints), kind=kind, references=refs, layout=layout)
                     for mode, mults in (("slowdown", SLOWDOWN_MULTIPLIERS), ("speedup", SPEEDUP_MULTIPLIERS)):
                         for mult in mults:
                             pert = perturb(clips, list(joints), mult, mode=mode, kind=kind, references=refs,
-                                           layout=layout)
+                                           layout=layout, factors=factors)
                             for score_name, values in scores(pert).items():
                                 key = (method, group, joint_set, kind, mode, mult, score_name)
                                 raw.setdefault(key, []).append(values)
@@ -361,12 +369,9 @@ def _dual_features(dual) -> dict:
     out = {}
     for method in dual[0].features:
         values: dict[str, list[float]] = {}
-        joints = []
         for e in dual:
-            names = e.feature_names or []
-            for n, v in zip(names, e.features[method]):
+            for n, v in zip(e.feature_names or [], e.features[method]):
                 values.setdefault(n, []).append(float(v))
-            joints.append(float(e.maps_mean[method].sum()))
         out[method] = {"features": {n: float(np.mean(v)) for n, v in values.items()},
                        "folds_selected": {n: len(v) for n, v in values.items()}}
     return out

@@ -116,14 +116,11 @@ def significance(explanations, model: str, patients: np.ndarray | None = None) -
     out = {}
     for method in mine[0].scores:
         scores = np.concatenate([e.scores[method] for e in mine])
-        informative = scores.max(axis=1) > 0           # all-zero maps rank nothing: left out
-        scores, g_method = scores[informative], groups[informative]
-        if not len(scores):
+        scores, g_method, theta, basis_name, found = _significant(scores, groups, pids)
+        if theta is None:
             out[method] = {"threshold": None, "threshold_from": None, "groups": {}}
             continue
-        theta, basis_name = _theta(scores, g_method, pids[informative] if pids is not None else None)
         entry = {"threshold": theta, "threshold_from": basis_name, "groups": {}}
-        found = significant_joints(scores, g_method, theta, count="red")
         for name, (importance, top) in found.items():
             sel = scores[g_method == name]
             entry["groups"][name] = {"n_clips": int(len(sel)), "importance": importance.tolist(),
@@ -135,12 +132,24 @@ def significance(explanations, model: str, patients: np.ndarray | None = None) -
     return out
 
 
-def _theta(scores: np.ndarray, groups: np.ndarray, pids) -> tuple[float, str]:
-    """θ from the high group's clips (per patient when IDs are given, Pellano et al.'s unit was the child)."""
+def _significant(scores: np.ndarray, groups: np.ndarray, pids):
+    """Informative clips (an all-zero map ranks nothing), θ and the red-counting top-k per group.
+
+    θ comes from the high group's clips (per patient when IDs are given:
+    Pellano et al.'s unit was the child), or from all clips when fewer than
+    3 are high. Returns ``(scores, groups, θ, basis, found)``; θ is ``None``
+    when no clip is informative.
+    """
+    keep = scores.max(axis=1) > 0
+    scores, groups = scores[keep], groups[keep]
+    pids = pids[keep] if pids is not None else None
+    if not len(scores):
+        return scores, groups, None, None, {}
     high = groups == "high"
     sel = high if high.sum() >= 3 else np.ones(len(scores), bool)
     theta = significance_threshold(scores[sel], groups=None if pids is None else pids[sel])
-    return theta, "high" if sel is high else "all"
+    found = significant_joints(scores, groups, theta, count="red")
+    return scores, groups, theta, "high" if sel is high else "all", found
 
 
 def top_k_sets(explanations, model: str, halves: dict, patients: np.ndarray | None = None) -> dict:
@@ -151,12 +160,7 @@ def top_k_sets(explanations, model: str, halves: dict, patients: np.ndarray | No
         scores = np.concatenate([e.scores[method][halves[e.fold]] for e in mine])
         groups = np.concatenate([e.groups[halves[e.fold]] for e in mine])
         pids = np.concatenate([patients[e.rows][halves[e.fold]] for e in mine]) if patients is not None else None
-        informative = scores.max(axis=1) > 0
-        scores, groups = scores[informative], groups[informative]
-        if not len(scores):
-            continue
-        theta, _ = _theta(scores, groups, pids[informative] if pids is not None else None)
-        for name, (_, top) in significant_joints(scores, groups, theta, count="red").items():
+        for name, (_, top) in _significant(scores, groups, pids)[4].items():
             sets[(method, name)] = tuple(int(j) for j in top.top)
     return sets
 

@@ -47,8 +47,8 @@ __all__ = ["KinematicTree", "kinematic_tree", "frame_speed", "frame_angle_change
            "joint_indices", "warp_velocity", "scale_angles"]
 
 #: Names of :mod:`models.perturb_response` that can be imported from here too.
-_PROTOCOL = ("Reference", "SampleFactors", "velocity_reference", "angle_reference", "sample_factors", "perturb",
-             "response_curves", "SLOWDOWN_MULTIPLIERS", "SPEEDUP_MULTIPLIERS", "KINDS", "MODES")
+_PROTOCOL = ("Reference", "SampleFactors", "velocity_reference", "angle_reference", "sample_factors", "kind_factors",
+             "perturb", "response_curves", "SLOWDOWN_MULTIPLIERS", "SPEEDUP_MULTIPLIERS", "KINDS", "MODES")
 
 
 def __getattr__(name: str):

@@ -32,8 +32,8 @@ import pandas as pd
 from models.perturb import (frame_angle_change, frame_speed, joint_indices, perturbation_groups, scale_angles,
                             warp_velocity)
 
-__all__ = ["Reference", "SampleFactors", "velocity_reference", "angle_reference", "sample_factors", "perturb",
-           "response_curves", "SLOWDOWN_MULTIPLIERS", "SPEEDUP_MULTIPLIERS", "KINDS", "MODES", "COLUMNS"]
+__all__ = ["Reference", "SampleFactors", "velocity_reference", "angle_reference", "sample_factors", "kind_factors",
+           "perturb", "response_curves", "SLOWDOWN_MULTIPLIERS", "SPEEDUP_MULTIPLIERS", "KINDS", "MODES", "COLUMNS"]
 
 #: Multipliers of the sample-specific slowdown factor ``s_min`` (Pellano et al., Algorithms 2 and 3).
 SLOWDOWN_MULTIPLIERS = (0.20, 0.25, 0.33, 0.5, 1.0)
@@ -218,8 +218,18 @@ def _apply(clips, joints, multiplier: float, mode: str, factors: dict, layout) -
     return out
 
 
+def kind_factors(clips, joints, *, kind: str, references, layout) -> dict:
+    """The :func:`sample_factors` a ``kind`` of perturbation applies to these clips and joints, in order.
+
+    They depend on the clips, joints and references, not on the mode or
+    multiplier: compute them once and pass them to :func:`perturb` for every
+    multiplier.
+    """
+    return {k: sample_factors(clips, r, layout, joints) for k, r in _steps(kind, references).items()}
+
+
 def perturb(clips, joints, multiplier: float, *, mode: str = "slowdown", kind: str = "velocity",
-            references, layout) -> np.ndarray:
+            references, layout, factors: dict | None = None) -> np.ndarray:
     """Pellano et al.'s perturbation: the sample-specific factor times ``multiplier``.
 
     ``mode="slowdown"`` uses ``multiplier * s_min`` (multipliers
@@ -242,6 +252,9 @@ def perturb(clips, joints, multiplier: float, *, mode: str = "slowdown", kind: s
         The velocity and/or angle reference the kind needs (matched by their
         ``kind``).
     layout : str or SkeletonLayout
+    factors : dict, optional
+        :func:`kind_factors` of these clips, joints, kind and references
+        (computed here when omitted).
 
     Returns
     -------
@@ -249,11 +262,13 @@ def perturb(clips, joints, multiplier: float, *, mode: str = "slowdown", kind: s
         Perturbed copy, same shape and dtype.
     """
     _check_choice(mode, MODES, "mode")
-    refs = _steps(kind, references)
     m = float(multiplier) if np.ndim(multiplier) == 0 and not isinstance(multiplier, (str, bytes)) else np.nan
     if not (np.isfinite(m) and m > 0):
         raise ValueError(f"multiplier must be one finite number > 0, got {multiplier!r}")
-    factors = {k: sample_factors(clips, r, layout, joints) for k, r in refs.items()}
+    if factors is None:
+        factors = kind_factors(clips, joints, kind=kind, references=references, layout=layout)
+    elif list(factors) != list(_steps(kind, references)):
+        raise ValueError(f"factors hold {list(factors)}, but kind={kind!r} needs {list(_steps(kind, references))}")
     return _apply(np.asarray(clips), joints, m, mode, factors, layout)
 
 

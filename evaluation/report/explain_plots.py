@@ -97,12 +97,9 @@ def perturbation_figure(rows: list[dict], method: str, score: str, title: str) -
         for c, kind in enumerate(kinds):
             ax = axes[r, c]
             for joint_set, colour in styles.items():
+                owner = "legs" if joint_set == "legs" else method       # the legs' rows are shared by every method
                 sel = [x for x in rows if x["group"] == group and x["kind"] == kind and x["score"] == score
-                       and x["joint_set"] == joint_set and x["method"] in (method, "legs")]
-                if joint_set == "legs":
-                    sel = [x for x in sel if x["method"] == "legs"]
-                else:
-                    sel = [x for x in sel if x["method"] == method]
+                       and x["joint_set"] == joint_set and x["method"] == owner]
                 sel.sort(key=lambda x: (x["mode"] != "slowdown", x["multiplier"]))
                 if not sel:
                     continue
