@@ -18,6 +18,7 @@ figures.npz), report (HTML pages), run (the command line).
 from evaluation.data import SOURCES, Dataset, load_data
 from evaluation.harness import cross_validate
 from evaluation.metrics import aggregate_predictions, classification_metrics, regression_metrics
+from evaluation.multitarget import MultiTargetResults, cross_validate_targets
 from evaluation.results import SCHEMA_VERSION, CVResults
 from evaluation.splits import LeakageError, check_disjoint, patient_folds
 from evaluation.suites import SUITES, Suite
@@ -25,7 +26,9 @@ from evaluation.zoo import MODELS, ModelSpec
 
 __all__ = [
     "cross_validate",
+    "cross_validate_targets",
     "CVResults",
+    "MultiTargetResults",
     "Dataset",
     "load_data",
     "SOURCES",

@@ -212,13 +212,21 @@ def fit_network(spec: ModelSpec, name: str, dataset, y: np.ndarray, fit_idx, val
                 eval_set=(clips[val_idx], y[val_idx], feats(val_idx)))
         kwargs = {"features": feats(test_idx)}
     else:
-        est.fit(clips[fit_idx], y[fit_idx], eval_set=(clips[val_idx], y[val_idx]))
+        extra = {}
+        if _accepts(est, "eval_videos"):
+            # Video-level validation predictions for a linear correction (Kidziński et al.), validation rows only.
+            extra["eval_videos"] = dataset.meta["video_id"].to_numpy()[val_idx]
+        est.fit(clips[fit_idx], y[fit_idx], eval_set=(clips[val_idx], y[val_idx]), **extra)
         kwargs = {}
     fold.models[name] = est
+    std = None
     if n_classes:
         local = np.asarray(est.predict_proba(clips[test_idx], **kwargs), dtype=float)
         out = np.zeros((local.shape[0], n_classes))
         out[:, np.asarray(est.classes_, dtype=np.int64)] = local
+    elif est.get_params(deep=False).get("head") == "buckets":
+        # The bucket head's predicted distribution has a spread: kept as each clip's uncertainty.
+        out, std = (np.asarray(a, dtype=float) for a in est.predict(clips[test_idx], return_std=True, **kwargs))
     else:
         out = np.asarray(est.predict(clips[test_idx], **kwargs), dtype=float)
     history = getattr(est, "history_", [])
@@ -231,6 +239,11 @@ def fit_network(spec: ModelSpec, name: str, dataset, y: np.ndarray, fit_idx, val
             "joint_contributions": (np.asarray(est.joint_contributions_).tolist()
                                     if getattr(est, "joint_contributions_", None) is not None else None),
             "region_scores": (est.region_scores_.to_dict() if getattr(est, "region_scores_", None) is not None else None)}
+    if std is not None:
+        info["y_std"] = std          # per test clip; the harness moves it into the predictions table
+    correction = getattr(est, "correction_", None)
+    if correction is not None:
+        info["correction"] = np.asarray(correction, dtype=float).tolist()
     return out, info
 
 

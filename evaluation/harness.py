@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from evaluation.data import Dataset, load_data
 from evaluation.fitting import FoldState
+from evaluation.metrics import POOLING
 from evaluation.results import CVResults
 from evaluation.splits import Split, holdout_split, inner_split, patient_folds, stratification_labels, user_splits
 from evaluation.suites import STUDY_MODES, SUITES, Suite
@@ -86,6 +87,7 @@ def cross_validate(
     device: str = "auto",
     scheduler="serial",
     threads: int = 2,
+    pooling: str = "mean",
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -98,7 +100,10 @@ def cross_validate(
     data : Dataset or str
         A loaded :class:`~evaluation.data.Dataset` or a source string for
         :func:`~evaluation.data.load_data` (``"synthetic"``, ``"kidzinski:PATH"``, ...).
-    suite : {"gmfcs", "gdi"}
+    suite : {"gmfcs", "gdi", "params"}
+        ``params`` (several targets) returns a
+        :class:`~evaluation.multitarget.MultiTargetResults`
+        (:func:`~evaluation.multitarget.cross_validate_targets`).
     protocol : {"cv", "holdout"}
         ``cv``: stratified patient-level K-fold (``n_splits``, ``n_repeats``);
         ``holdout``: Yang, Chen & He's single stratified patient split
@@ -149,6 +154,9 @@ def cross_validate(
         ``n_jobs``). Part of what makes a run reproducible: the same seed and
         ``threads`` give the same numbers on any scheduler (CPU training, same machine type and libraries), while
         torch's CPU training differs between thread counts.
+    pooling : {"mean", "median"}
+        How a regression model's clip predictions are pooled into its video
+        and patient predictions (classification always averages probabilities).
 
     Returns
     -------
@@ -157,6 +165,16 @@ def cross_validate(
         writes ``metrics.json``, ``figures.npz``, ``predictions.csv`` and, from them, ``index.html``.
     """
     started = time.perf_counter()
+    if suite in SUITES and SUITES[suite].targets:
+        from evaluation.multitarget import cross_validate_targets
+
+        if importance not in (False, "off") or class_weight not in (None, "none") or reference is not None:
+            raise ValueError(f"suite {suite!r} (several targets) takes no importance study, class_weight or reference")
+        return cross_validate_targets(
+            models, data, suite, protocol=protocol, n_splits=n_splits, n_repeats=n_repeats, val_fraction=val_fraction,
+            test_fraction=test_fraction, n_bootstrap=n_bootstrap, cv=cv, data_options=data_options,
+            random_state=random_state, progress=progress, deep_profile=deep_profile, device=device,
+            scheduler=scheduler, threads=threads, pooling=pooling)
     if suite not in SUITES:
         hint = " (the feature-importance study alone is importance='only')" if suite == "features" else ""
         raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}{hint}")
@@ -167,6 +185,8 @@ def cross_validate(
     class_weight = None if class_weight == "none" else class_weight
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    if pooling not in POOLING:
+        raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 256:
         raise ValueError(f"threads must be an integer from 1 to 256, got {threads!r}")
     if not _is_client(scheduler):
@@ -203,15 +223,8 @@ def cross_validate(
         _ = dataset.features
     features_s = time.perf_counter() - t0
 
-    if cv is not None:
-        splits = user_splits(cv, patients, y_strat, kept_rows, n_given)
-        protocol_desc = f"user-supplied splits ({len(splits)})"
-    elif protocol == "holdout":
-        splits = holdout_split(y_strat, patients, test_fraction=test_fraction, random_state=random_state)
-        protocol_desc = f"single stratified patient-level holdout (~{1 / round(1 / test_fraction):.0%} of patients for testing)"
-    else:
-        splits = patient_folds(y_strat, patients, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
-        protocol_desc = f"stratified patient-level {n_splits}-fold cross-validation" + (f", {n_repeats} repeats" if n_repeats > 1 else "")
+    splits, protocol_desc = make_splits(cv, protocol, patients, y_strat, kept_rows, n_given, n_splits=n_splits,
+                                        n_repeats=n_repeats, test_fraction=test_fraction, random_state=random_state)
 
     labels = np.asarray(s.labels) if s.task == "classification" else None
     y_fit_space = np.searchsorted(labels, y) if labels is not None else y   # class positions 0..K-1
@@ -239,9 +252,14 @@ def cross_validate(
         outcome = outcomes[job.key]
         where = {"model": job.name, "repeat": job.split.repeat, "fold": job.split.fold}
         selection.append({**where, **outcome.selection})
-        if outcome.training is not None:
-            deep_rows.append({**where, **outcome.training})
-        rows.append(_prediction_frame(job.name, job.split, dataset, y, outcome.out, labels))
+        training = dict(outcome.training) if outcome.training is not None else None
+        std = training.pop("y_std", None) if training is not None else None
+        if training is not None:
+            deep_rows.append({**where, **training})
+        frame = _prediction_frame(job.name, job.split, dataset, y, outcome.out, labels)
+        if std is not None:
+            frame["y_std"] = np.asarray(std, dtype=float)
+        rows.append(frame)
     study, shap_sample = None, None
     if study_mode != "off":
         from evaluation.feature_study import feature_study
@@ -268,13 +286,34 @@ def cross_validate(
         "user_splits": cv is not None,
         "importance": study_mode != "off",
         "study": study_mode,
+        "pooling": pooling,
     }
     timings = {"load_s": load_s, "features_s": features_s, "fit_s": float(sum(r["fit_seconds"] for r in selection)),
                "fits_wall_s": fits_wall_s,
                "importance_s": study["seconds"] if study else 0.0}
-    return CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
-                     selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
-                     started=started, importance=study, importance_shap=shap_sample, deep=deep_rows)
+    results = CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
+                        selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
+                        started=started, importance=study, importance_shap=shap_sample, deep=deep_rows)
+    if s.task == "regression" and explicit_reference is None and specs:
+        from evaluation.multitarget import set_sequence_references
+
+        set_sequence_references(results, specs)
+    return results
+
+
+def make_splits(cv, protocol: str, patients, y_strat, kept_rows, n_given: int, *, n_splits: int, n_repeats: int,
+                test_fraction: float, random_state: int) -> tuple[list[Split], str]:
+    """The outer splits of a run (user-supplied, holdout or K-fold, all leakage-checked) and their description."""
+    if cv is not None:
+        splits = user_splits(cv, patients, y_strat, kept_rows, n_given)
+        return splits, f"user-supplied splits ({len(splits)})"
+    if protocol == "holdout":
+        splits = holdout_split(y_strat, patients, test_fraction=test_fraction, random_state=random_state)
+        return splits, (f"single stratified patient-level holdout (~{1 / round(1 / test_fraction):.0%} of patients "
+                        "for testing)")
+    splits = patient_folds(y_strat, patients, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+    return splits, (f"stratified patient-level {n_splits}-fold cross-validation"
+                    + (f", {n_repeats} repeats" if n_repeats > 1 else ""))
 
 
 def _is_client(scheduler) -> bool:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "POOLING",
     "classification_metrics",
     "regression_metrics",
     "confusion_matrix",
@@ -42,6 +43,8 @@ __all__ = [
 #: Units at which predictions are scored: every clip (as Yang, Chen & He score them),
 #: every video (mean of its clips' probabilities) and every patient.
 LEVELS: tuple[str, ...] = ("clip", "video", "patient")
+#: How regression predictions of a video's (or patient's) clips are pooled (:func:`aggregate_predictions`).
+POOLING: tuple[str, ...] = ("mean", "median")
 
 #: Scalar classification metrics reported with confidence intervals.
 HEADLINE_CLASSIFICATION: tuple[str, ...] = (
@@ -336,11 +339,14 @@ def regression_metrics(y_true, y_pred) -> dict:
     return out
 
 
-def aggregate_predictions(pred: pd.DataFrame, level: str, *, proba_columns: Sequence[str] = (), labels: Sequence | None = None) -> pd.DataFrame:
+def aggregate_predictions(pred: pd.DataFrame, level: str, *, proba_columns: Sequence[str] = (), labels: Sequence | None = None,
+                          pooling: str = "mean") -> pd.DataFrame:
     """Combine clip predictions into video or patient predictions.
 
-    Probabilities (classification) or predicted values (regression) are
-    averaged over the unit's clips; the class with the highest mean
+    Probabilities (classification) are averaged over the unit's clips;
+    predicted values (regression) are pooled by ``pooling`` — the mean, or
+    the median (Kidziński et al. pooled clip predictions per video; the
+    median resists a few clips gone wrong). The class with the highest mean
     probability is the unit's prediction. A patient whose videos carry
     different true classes (e.g. a GMFCS change between visits) is scored
     once per class, so a unit never mixes two truths; for regression the
@@ -356,6 +362,9 @@ def aggregate_predictions(pred: pd.DataFrame, level: str, *, proba_columns: Sequ
         Probability columns in the order of ``labels`` (classification).
     labels : sequence, optional
         Class of each probability column.
+    pooling : {"mean", "median"}
+        How a unit's predicted values are pooled (regression; the truth is
+        always the mean over the unit's clips).
 
     Returns
     -------
@@ -365,6 +374,8 @@ def aggregate_predictions(pred: pd.DataFrame, level: str, *, proba_columns: Sequ
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if pooling not in POOLING:
+        raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}")
     if level == "clip":
         out = pred.copy()
         out["n_clips"] = 1
@@ -383,6 +394,8 @@ def aggregate_predictions(pred: pd.DataFrame, level: str, *, proba_columns: Sequ
         values = ["y_true", "y_pred"]
     grouped = pred.groupby(keys, sort=True, observed=True)
     out = grouped[values].mean()
+    if not proba_columns and pooling == "median":
+        out["y_pred"] = grouped["y_pred"].median()
     out["n_clips"] = grouped.size()
     out = out.reset_index()
     if proba_columns:

@@ -94,6 +94,33 @@ def _figure_index(results) -> dict | None:
     return index
 
 
+def _uncertainty(results) -> dict | None:
+    """How well the bucket head's predicted spread describes its errors (clip level, first repeat).
+
+    ``coverage_95``: share of clips whose error lies within ±1.96 spreads (0.95 when the spread were the SD of
+    a well-calibrated normal error); ``spearman_abs_error``: rank correlation of spread and absolute error
+    (positive: the model is less sure where it is more wrong).
+    """
+    p = results.predictions
+    if "y_std" not in p.columns:
+        return None
+    from scipy.stats import spearmanr
+
+    out = {}
+    for name in results.models:
+        u = p[(p["model"] == name) & (p["repeat"] == p["repeat"].min())]
+        std = u["y_std"].to_numpy(float)
+        if not np.isfinite(std).any():
+            continue
+        err = np.abs(u["y_pred"].to_numpy(float) - u["y_true"].to_numpy(float))
+        ok = np.isfinite(std)
+        rho = spearmanr(std[ok], err[ok]).statistic if ok.sum() > 2 and np.ptp(std[ok]) > 0 else float("nan")
+        out[name] = {"clips": int(ok.sum()), "mean_std": float(np.mean(std[ok])),
+                     "rmse": float(np.sqrt(np.mean(err[ok] ** 2))),
+                     "coverage_95": float(np.mean(err[ok] <= 1.96 * std[ok])), "spearman_abs_error": float(rho)}
+    return out or None
+
+
 def build_record(results) -> dict:
     """The ``metrics.json`` content of a :class:`~evaluation.results.CVResults` (JSON-ready)."""
     scores = results.scores()
@@ -129,6 +156,7 @@ def build_record(results) -> dict:
         "gradcam": _gradcam_summary(results.deep),
         "patient_predictions": _patient_predictions(results, scores),
         "figures": _figure_index(results),
+        "uncertainty": _uncertainty(results),
         "environment": environment(),
         "seed": results.config["random_state"],
         "timings": results.timings,

@@ -105,7 +105,8 @@ class CVResults:
 
     def units(self, model: str, level: str, repeat: int = 0) -> pd.DataFrame:
         """Predictions of ``model`` aggregated to ``level`` (clip, video or patient) for one repeat."""
-        return prediction_units(self.predictions, model, level, repeat, labels=self.labels)
+        return prediction_units(self.predictions, model, level, repeat, labels=self.labels,
+                                pooling=self.config.get("pooling", "mean"))
 
     def references(self) -> dict:
         """``{model: the model it is compared with, or None}``."""
@@ -122,7 +123,8 @@ class CVResults:
             self._scores = score_predictions(
                 self.predictions, task=self.suite.task, labels=self.labels, models=self.models,
                 references=self.references(), reference=self.config.get("reference"),
-                n_bootstrap=int(self.config["n_bootstrap"]), random_state=int(self.config["random_state"]))
+                n_bootstrap=int(self.config["n_bootstrap"]), random_state=int(self.config["random_state"]),
+                pooling=self.config.get("pooling", "mean"))
         return self._scores
 
     def summary_table(self, level: str = "clip") -> pd.DataFrame:

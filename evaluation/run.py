@@ -32,8 +32,9 @@ PROFILES: dict[str, dict] = {
 FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
 #: Command-line suites: the harness's suites, ``features`` — the GMFCS feature-importance study alone
 #: (``cross_validate(..., importance="only")``), written to OUT/features/ — and ``explain``, the explanation study
-#: of the skeleton models (:func:`evaluation.explain_run.explain_study`), written to OUT/explain/.
-CLI_SUITES = ("gdi", "gmfcs", "features", "explain")
+#: of the skeleton models (:func:`evaluation.explain_run.explain_study`), written to OUT/explain/. ``params`` regresses
+#: several gait parameters on the same folds (:func:`evaluation.multitarget.cross_validate_targets`).
+CLI_SUITES = ("gdi", "gmfcs", "params", "features", "explain")
 
 _EPILOG = """\
 data sources:
@@ -47,6 +48,10 @@ outputs (in OUT/SUITE/):
   index.html           self-contained report: data summary, metrics with 95 % patient-bootstrap CIs at clip,
                        video and patient level, per-class recall, paired comparisons, confusion matrices, ROC
                        curves (gmfcs) or scatter and Bland-Altman plots (gdi), configuration
+  params/index.html    --suite params: GDI (mean and per side), walking speed, cadence and knee flexion at maximum
+                       extension, every model per target at video level, whether sequence models beat the best
+                       feature model, Kidzinski et al.'s published correlations as context; params/TARGET/ holds
+                       each target's full report (as the gdi suite's)
   features.html        feature importance: SHAP, permutation, gain and sequential selection side by side, their
                        agreement and stability, body regions, evidence statements per patient
                        (--suite features, the study alone, writes it as index.html)
@@ -63,6 +68,7 @@ outputs (in OUT/SUITE/):
 examples:
   python -m evaluation.run --suite gmfcs
   python -m evaluation.run --suite gdi --profile quick --out /tmp/reports
+  python -m evaluation.run --suite params --pooling median
   python -m evaluation.run --suite features
   python -m evaluation.run --suite explain --profile quick
   python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
@@ -82,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--suite", choices=CLI_SUITES, default="gmfcs",
-                   help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression; features: the "
+                   help="gmfcs: 4-class GMFCS level classification; gdi: Gait Deviation Index regression; params: GDI, "
+                        "walking speed, cadence and knee flexion at maximum extension regressed on the same folds; "
+                        "features: the "
                         "feature-importance comparison alone (SHAP, permutation, gain, forward/backward selection, "
                         "evidence statements) for GMFCS; explain: the explanation study of the skeleton models "
                         "(attribution methods compared on faithfulness and stability, kinematic perturbations) "
@@ -117,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", metavar="NAMES", help=f"comma-separated subset of the suite's models ({models}); default: all")
     p.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                    help="weight training clips inversely to class frequency (for the rare GMFCS IV; default none)")
+    p.add_argument("--pooling", choices=("mean", "median"), default="mean",
+                   help="how regression predictions of a video's clips (and a patient's) are pooled (default mean)")
     p.add_argument("--bootstrap", type=int, metavar="B", help="patient resamples for confidence intervals (default from --profile)")
     p.add_argument("--seed", type=int, default=0, help="seed for the cohort, folds, models and bootstrap (default 0)")
     p.add_argument("--patients", type=int, help="size of the simulated cohort (default from --profile)")
@@ -230,9 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             models, data, "gmfcs" if study_only else args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, class_weight=args.class_weight,
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
-            importance="only" if study_only else ("off" if args.no_importance else "on"),
+            importance="only" if study_only else ("off" if args.no_importance or args.suite == "params" else "on"),
             importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if study_only else {})},
             deep_profile=profile["deep"], device=args.device, scheduler=args.scheduler, threads=args.threads,
+            pooling=args.pooling,
         )
         results.started = started          # the run time in the report includes loading the data
         results.timings["load_s"] = load_s

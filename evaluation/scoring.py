@@ -53,11 +53,11 @@ def proba_columns(labels) -> list[str]:
 
 
 def prediction_units(predictions: pd.DataFrame, model: str, level: str, repeat: int = 0, *,
-                     labels=None) -> pd.DataFrame:
+                     labels=None, pooling: str = "mean") -> pd.DataFrame:
     """Predictions of ``model`` aggregated to ``level`` (clip, video or patient) for one repeat."""
     p = predictions[(predictions["model"] == model) & (predictions["repeat"] == repeat)]
     return aggregate_predictions(p, level, proba_columns=proba_columns(labels),
-                                 labels=None if labels is None else np.asarray(labels))
+                                 labels=None if labels is None else np.asarray(labels), pooling=pooling)
 
 
 def _combine_points(points: list[dict]) -> dict:
@@ -90,7 +90,7 @@ def _combine_boot(boots: list[dict]) -> dict:
 
 
 def score_predictions(predictions: pd.DataFrame, *, task: str, labels, models: list[str], references: dict,
-                      reference: str | None, n_bootstrap: int, random_state: int) -> dict:
+                      reference: str | None, n_bootstrap: int, random_state: int, pooling: str = "mean") -> dict:
     """Metrics with 95 % patient-bootstrap CIs for every model and level, and the paired comparisons.
 
     Parameters
@@ -109,6 +109,8 @@ def score_predictions(predictions: pd.DataFrame, *, task: str, labels, models: l
         The run-wide reference named in the output.
     n_bootstrap, random_state : int
         Patient resamples and their seed.
+    pooling : {"mean", "median"}
+        How regression predictions are pooled per video and patient.
 
     Returns
     -------
@@ -131,7 +133,7 @@ def score_predictions(predictions: pd.DataFrame, *, task: str, labels, models: l
         for level in LEVELS:
             points, reps = [], []
             for r in repeats:
-                u = prediction_units(predictions, name, level, r, labels=labels)
+                u = prediction_units(predictions, name, level, r, labels=labels, pooling=pooling)
                 pat = np.array([code[p] for p in u["patient_id"]])
                 if task == "classification":
                     proba = u[cols].to_numpy(float)
@@ -157,12 +159,12 @@ def score_predictions(predictions: pd.DataFrame, *, task: str, labels, models: l
             scores[name][level] = entry
             boots[name][level] = boot
     comparisons = _compare(predictions, scores, boots, repeats, task=task, labels=labels, models=models,
-                           references=references, reference=reference)
+                           references=references, reference=reference, pooling=pooling)
     return {"models": scores, "comparisons": comparisons}
 
 
 def _compare(predictions, scores: dict, boots: dict, repeats: list, *, task, labels, models, references,
-             reference) -> dict:
+             reference, pooling: str = "mean") -> dict:
     out = {}
     for name in models:
         ref = references.get(name)
@@ -175,8 +177,8 @@ def _compare(predictions, scores: dict, boots: dict, repeats: list, *, task, lab
                                      scores[name][level]["metrics"][m], scores[ref][level]["metrics"][m])
                 for m in COMPARED[task]
             }
-        a = prediction_units(predictions, name, "patient", repeats[0], labels=labels)
-        b = prediction_units(predictions, ref, "patient", repeats[0], labels=labels)
+        a = prediction_units(predictions, name, "patient", repeats[0], labels=labels, pooling=pooling)
+        b = prediction_units(predictions, ref, "patient", repeats[0], labels=labels, pooling=pooling)
         both = a.merge(b, on=["patient_id", "y_true"], suffixes=("_a", "_b"), validate="one_to_one")
         if task == "classification":
             entry["mcnemar_patient"] = mcnemar_test(both["y_pred_a"] == both["y_true"], both["y_pred_b"] == both["y_true"])

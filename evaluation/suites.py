@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gaitfeat.labels import GMFCS_LEVELS
 
-__all__ = ["Suite", "SUITES", "STUDY_MODES"]
+__all__ = ["Suite", "SUITES", "STUDY_MODES", "TARGETS", "PUBLISHED_CORRELATIONS"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class Suite:
         What the target is measured in (axis labels, notes).
     title : str
         Heading of the report pages.
+    targets : tuple of str
+        For a multi-target regression suite (``params``): every target column,
+        each scored on its own (:meth:`for_target`); ``target`` is the first.
     """
 
     name: str
@@ -40,11 +43,41 @@ class Suite:
     labels: tuple | None = None
     unit: str = ""
     title: str = ""
+    targets: tuple[str, ...] = ()
 
+    def for_target(self, target: str) -> Suite:
+        """The single-target regression suite of one of :attr:`targets` (its name is the target's)."""
+        if target not in self.targets:
+            raise ValueError(f"{target!r} is not a target of suite {self.name!r} ({', '.join(self.targets)})")
+        unit, title = TARGETS[target]
+        return Suite(target, "regression", target, None, unit, title)
+
+
+#: Regression targets of the ``params`` suite: ``{column: (unit, title)}``. GDI per side where the data label
+#: sides, and their mean; walking speed; cadence; knee flexion at maximum extension (the sagittal knee angle at its
+#: most extended point of the gait cycle) per side — the quantities Kidziński et al. (2020) predicted from video.
+TARGETS: dict[str, tuple[str, str]] = {
+    "gdi": ("GDI points", "Gait Deviation Index (mean of the sides)"),
+    "gdi_left": ("GDI points", "Gait Deviation Index, left side"),
+    "gdi_right": ("GDI points", "Gait Deviation Index, right side"),
+    "speed": ("m/s", "Walking speed"),
+    "cadence": ("steps/min", "Cadence"),
+    "knee_flex_max_extension_left": ("degrees", "Knee flexion at maximum extension, left"),
+    "knee_flex_max_extension_right": ("degrees", "Knee flexion at maximum extension, right"),
+}
+
+#: Test-set Pearson correlations published by Kidziński et al., "Deep neural networks enable quantitative
+#: movement analysis using single-camera videos" (Nat Commun 2020), for their 1-D CNN on OpenPose sequences of
+#: the Gillette videos (the figures of their abstract) — context only: clinical data, their own split, not comparable to simulated results.
+PUBLISHED_CORRELATIONS: dict[str, float] = {
+    "gdi": 0.75, "speed": 0.73, "cadence": 0.79, "knee_flex_max_extension": 0.83,
+}
 
 SUITES: dict[str, Suite] = {
     "gmfcs": Suite("gmfcs", "classification", "gmfcs", GMFCS_LEVELS, "GMFCS level", "GMFCS level (I-IV) classification"),
     "gdi": Suite("gdi", "regression", "gdi", None, "GDI points", "Gait Deviation Index regression"),
+    "params": Suite("params", "regression", "gdi", None, "", "Gait parameters and GDI regressed from pose sequences",
+                    tuple(TARGETS)),
 }
 
 #: What the feature-importance study does in a run: ``"off"`` (models only), ``"on"`` (models and the study on

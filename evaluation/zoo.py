@@ -30,7 +30,8 @@ from sklearn.pipeline import Pipeline
 from gaitfeat.features import resolve_feature_set
 from models.tabular import impute_scale
 
-__all__ = ["ModelSpec", "NetworkBuild", "MODELS", "DEEP_PROFILES", "deep_models", "feature_columns", "resolve_models"]
+__all__ = ["ModelSpec", "NetworkBuild", "SequenceBuild", "MODELS", "DEEP_PROFILES", "SEQUENCE_PROFILES", "deep_models",
+           "sequence_models", "feature_columns", "resolve_models"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ class ModelSpec:
     reference: str | None = None
 
     def for_profile(self, profile: str, device: str) -> ModelSpec:
-        """This model with the networks' ``profile`` and ``device`` (unchanged for anything but a :class:`NetworkBuild`)."""
-        if not isinstance(self.build, NetworkBuild):
+        """This model with the networks' ``profile`` and ``device`` (unchanged for anything but a
+        :class:`NetworkBuild` or :class:`SequenceBuild`)."""
+        if not isinstance(self.build, (NetworkBuild, SequenceBuild)):
             return self
         build = replace(self.build, profile=profile, device=device)
         return replace(self, build=build, description=build.description())
@@ -207,12 +209,77 @@ class NetworkBuild:
     def description(self) -> str:
         """One line for the report, naming the configuration the profile selects."""
         if self.features is None:
-            what = "GMFCS" if self.task == "classification" else "GDI"
+            what = "GMFCS" if self.task == "classification" else "regression"
             return f"ST-GCN skeleton baseline ({DEEP_PROFILES[self.profile]['config']} configuration), {what}"
         feats = "all 32 features" if self.features == "all" else (
             "Grad-CAM-selected features" if self.features == "gradcam" else f"features {self.features}")
         fusion = "cross-attention" if self.fusion == "xattn" else "concatenation"
         return f"dual stream: ST-GCN + {feats}, {fusion} fusion"
+
+
+#: Training settings of the sequence regressors (temporal CNN, CNN-LSTM) per deep profile: they are cheaper per
+#: clip than the ST-GCN, so they get more epochs within the same budget.
+SEQUENCE_PROFILES: dict[str, dict] = {
+    "compact": {"epochs": 20, "batch_size": 32, "clips_per_epoch": 1024, "patience": 8},
+    "quick": {"epochs": 2, "batch_size": 32, "clips_per_epoch": 192, "patience": 2},
+    "paper": {"epochs": 60, "batch_size": 64, "clips_per_epoch": None, "patience": 10},
+}
+
+
+@dataclass(frozen=True)
+class SequenceBuild:
+    """Builds a sequence regressor on pose clips for a seed: the temporal CNN or the CNN-LSTM.
+
+    Parameters
+    ----------
+    network : {"tcnn", "cnnlstm"}
+        :class:`models.deep.TemporalCNNRegressor` (1-D convolutions over time, after Kidziński et al. 2020) or
+        :class:`models.deep.CNNLSTMRegressor` (per-frame encoder and a recurrent layer, after Gotlin, Pancholi &
+        Agarwal).
+    head : {"regression", "buckets"}
+        Plain regression, or a softmax over target bins whose expected value is the estimate.
+    correction : {"none", "linear"}
+        Kidziński et al.'s linear correction, fitted on the video-level validation predictions of each fold.
+    profile : str
+        Training schedule (:data:`SEQUENCE_PROFILES`, keyed like :data:`DEEP_PROFILES`).
+    device : str
+    """
+
+    network: str
+    head: str = "regression"
+    correction: str = "linear"
+    profile: str = "compact"
+    device: str = "auto"
+
+    def __call__(self, random_state: int) -> BaseEstimator:
+        from models.deep import CNNLSTMRegressor, TemporalCNNRegressor
+
+        if self.profile not in SEQUENCE_PROFILES:
+            raise ValueError(f"deep profile must be one of {sorted(SEQUENCE_PROFILES)}, got {self.profile!r}")
+        p = SEQUENCE_PROFILES[self.profile]
+        cls = {"tcnn": TemporalCNNRegressor, "cnnlstm": CNNLSTMRegressor}[self.network]
+        return cls(head=self.head, correction=self.correction, epochs=p["epochs"], batch_size=p["batch_size"],
+                   clips_per_epoch=p["clips_per_epoch"], patience=p["patience"], device=self.device,
+                   random_state=random_state)
+
+    def description(self) -> str:
+        net = {"tcnn": "temporal CNN (1-D convolutions over time)",
+               "cnnlstm": "CNN-LSTM (per-frame encoder, recurrent layer over time)"}[self.network]
+        head = "bucket head (expected value over target bins)" if self.head == "buckets" else "regression head"
+        corr = ", linear correction on validation videos" if self.correction == "linear" else ""
+        return f"{net}, {head}{corr}"
+
+
+def sequence_models(*, profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
+    """The sequence regressors of the ``gdi`` and ``params`` suites: both heads of the temporal CNN, the CNN-LSTM.
+
+    They are compared with the best feature-table model of the run
+    (:func:`evaluation.multitarget.best_feature_model`).
+    """
+    builds = {"tcnn": SequenceBuild("tcnn", "regression", profile=profile, device=device),
+              "tcnn_buckets": SequenceBuild("tcnn", "buckets", profile=profile, device=device),
+              "cnnlstm": SequenceBuild("cnnlstm", "regression", profile=profile, device=device)}
+    return {name: ModelSpec(b, b.description(), inputs="clips", network=True) for name, b in builds.items()}
 
 
 def deep_models(task: str, *, profile: str = "compact", device: str = "auto") -> dict[str, ModelSpec]:
@@ -261,6 +328,16 @@ MODELS: dict[str, dict[str, ModelSpec]] = {
         "mean": ModelSpec(_mean, "mean GDI of the training patients", class_weight=False, baseline=True),
         "ridge_all": ModelSpec(_ridge, "ridge regression, all 32 features", "all", grid=_ALPHA_GRID),
         "xgb_all": ModelSpec(_xgb_regressor, "XGBoost regression, all 32 features", "all", grid=_DEPTH_GRID, early_stopping=30),
+        **sequence_models(),
+        **{k: v for k, v in deep_models("regression").items() if k in ("stgcn", "dual_gradcam_concat")},
+    },
+    # One network per fold learns every target at once (multi-output); the feature-table models are fitted per target.
+    "params": {
+        "mean": ModelSpec(_mean, "mean of the training patients", class_weight=False, baseline=True),
+        "ridge_all": ModelSpec(_ridge, "ridge regression, all 32 features", "all", grid=_ALPHA_GRID),
+        "xgb_all": ModelSpec(_xgb_regressor, "XGBoost regression, all 32 features", "all", grid=_DEPTH_GRID, early_stopping=30),
+        **sequence_models(),
+        "stgcn": deep_models("regression")["stgcn"],
     },
 }
 

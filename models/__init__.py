@@ -28,8 +28,9 @@
 * :mod:`models.deep` — the PyTorch models: :class:`STGCN`, :class:`DualStream`,
   their training loop, CAM and Grad-CAM, and the estimators
   :class:`STGCNClassifier`, :class:`STGCNRegressor`,
-  :class:`DualStreamClassifier`, :class:`DualStreamRegressor` (see its
-  docstring for the module layout).
+  :class:`DualStreamClassifier`, :class:`DualStreamRegressor`, and the
+  sequence regressors :class:`TemporalCNNRegressor`, :class:`CNNLSTMRegressor`
+  (see its docstring for the module layout).
 
 The deep models import PyTorch on first use, so the classical ones (and the
 skeleton figure) load fast.
@@ -55,7 +56,7 @@ _LAZY = {
     **dict.fromkeys(["STGCN", "load_pretrained", "DualStream", "STGCNClassifier", "STGCNRegressor",
                      "DualStreamClassifier", "DualStreamRegressor", "load_estimator", "TrunkCache", "GradCAM", "CAM",
                      "joint_contributions", "region_scores", "select_features", "attribute", "Attribution",
-                     "mean_pose", "AngleCNNClassifier"], "models.deep"),
+                     "mean_pose", "AngleCNNClassifier", "TemporalCNNRegressor", "CNNLSTMRegressor"], "models.deep"),
     "plot_skeleton": "models.skeleton_plot",
 }
 

@@ -322,6 +322,20 @@ def test_dual_stream_trains_its_own_backbone_and_computes_features():
     assert est.predict(x).shape == (24,)
 
 
+def test_dual_stream_regressor_takes_several_targets_and_saves_them(tmp_path):
+    from models.deep import DualStreamRegressor
+
+    x, y = _toy(n=24, t=24)
+    targets = np.column_stack([70.0 + 10.0 * y, 1.0 + 0.1 * np.arange(24)])
+    est = DualStreamRegressor(features="paper14", pretrain_epochs=1, epochs=2, phase1_epochs=1, batch_size=8,
+                              early_stopping=False, random_state=0, device="cpu").fit(x, targets,
+                                                                                      features=_features(24))
+    pred = est.predict(x, features=_features(24))
+    assert pred.shape == (24, 2) and est.y_mean_.shape == (2,) and est.module_.n_outputs == 2
+    est.save(tmp_path / "d")
+    np.testing.assert_array_equal(load_estimator(tmp_path / "d").predict(x, features=_features(24)), pred)
+
+
 def test_regressors_standardise_the_target():
     x, y = _toy(n=24, t=24)
     target = 70.0 + 10.0 * y

@@ -349,6 +349,15 @@ def test_cli_gdi_quick(tmp_path):
     assert record["task"] == "regression"
     assert record["models"]["xgb_all"]["levels"]["video"]["metrics"]["pearson_r"] > 0.3
     assert "Bland" in (tmp_path / "gdi" / "index.html").read_text()
+    # the sequence regressors ran, were compared with the best feature model, and the bucket head has a spread
+    best = record["configuration"]["best_feature_model"]
+    assert best in ("ridge_all", "xgb_all")
+    for name in ("tcnn", "tcnn_buckets", "cnnlstm", "stgcn"):
+        assert record["models"][name]["reference"] == best
+    assert record["models"]["dual_gradcam_concat"]["reference"] == "stgcn"
+    assert set(record["uncertainty"]) == {"tcnn_buckets"}
+    assert 0 < record["uncertainty"]["tcnn_buckets"]["coverage_95"] <= 1
+    assert "Uncertainty of the bucket heads" in (tmp_path / "gdi" / "index.html").read_text()
     page = (tmp_path / "gdi" / "index.html").read_bytes()
     (tmp_path / "gdi" / "index.html").unlink()
     evaluation.report.render_folder(tmp_path / "gdi")

@@ -68,7 +68,8 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
     kinds = {"models": dict, "folds": list, "notes": list, "configuration": dict, "data": dict, "deep": list,
              "importance": (dict, type(None)), "figures": (dict, type(None)), "comparisons": (dict, type(None)),
              "gradcam": (dict, type(None)), "patient_predictions": (dict, type(None)), "environment": dict,
-             "timings": dict, "labels": (list, type(None)), "explain": (dict, type(None))}
+             "timings": dict, "labels": (list, type(None)), "explain": (dict, type(None)),
+             "uncertainty": (dict, type(None)), "targets": (dict, type(None))}
     wrong = [f"{key!r} is a {type(record[key]).__name__}" for key, kind in kinds.items()
              if key in record and not isinstance(record[key], kind)]
     if wrong:
@@ -87,6 +88,10 @@ def read_record(folder: str | Path) -> tuple[dict, dict]:
 def render_pages(record: dict, arrays: dict) -> dict[str, str]:
     """``{file name: page}`` for a record: ``index.html``, ``features.html`` and/or ``explain.html``."""
     pages = {}
+    if record.get("kind") == "multi-target":
+        from evaluation.report.params_page import render_params_page
+
+        return {"index.html": render_params_page(record)}
     if record["models"]:
         pages["index.html"] = render_models_page(record, arrays)
     if record.get("importance"):

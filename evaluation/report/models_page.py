@@ -148,9 +148,11 @@ def _classification_tables(record: dict) -> str:
 
 def _regression_tables(record: dict) -> str:
     models = record["models"]
+    pooling = record["configuration"].get("pooling", "mean")
     out = ["<h2>Results</h2>",
-           '<p class="note">RMSE, MAE and bias in GDI points; bias and limits of agreement (LoA) from Bland–Altman '
-           "analysis of predicted − measured; 95 % patient-bootstrap intervals in brackets.</p>"]
+           f'<p class="note">RMSE, MAE and bias in {esc(record.get("unit") or "target units")}; bias and limits of '
+           "agreement (LoA) from Bland–Altman analysis of predicted − measured; 95 % patient-bootstrap intervals in "
+           f"brackets. Video and patient predictions are the {esc(pooling)} of their clips' predictions.</p>"]
     for level in LEVELS:
         best = min(models, key=lambda m: defined_or(models[m]["levels"][level]["metrics"]["rmse"], 1e9))
         rows = []
@@ -163,6 +165,23 @@ def _regression_tables(record: dict) -> str:
         out.append(f"<h3>{esc(level.capitalize())} level (N = {n} {esc(level)}s)</h3>")
         out.append(table(["model", "features / description", "RMSE", "MAE", "r", "R²", "bias", "LoA low", "LoA high"], rows, 2))
     return "\n".join(out)
+
+
+def _uncertainty_section(record: dict) -> str:
+    """The bucket heads' predicted spread against their errors (regression)."""
+    unc = record.get("uncertainty")
+    if not unc:
+        return ""
+    rows = [[esc(m), str(u["clips"]), fmt_num(u["mean_std"], 2), fmt_num(u["rmse"], 2),
+             fmt_num(u["coverage_95"], 3, pct=True) + (" %" if u["coverage_95"] is not None else ""),
+             fmt_num(u["spearman_abs_error"], 3)] for m, u in unc.items()]
+    return ("<h2>Uncertainty of the bucket heads</h2>"
+            '<p class="note">The bucket head predicts a distribution over target bins; its spread (SD) is an '
+            "uncertainty per clip. Coverage: share of test clips within ±1.96 SD of the estimate (95 % if the spread "
+            "were a calibrated normal SD); Spearman ρ: rank correlation of spread and absolute error (clip level, "
+            "out of fold).</p>"
+            + table(["model", "clips", f"mean SD ({esc(record.get('unit') or '')})", "RMSE", "coverage ±1.96 SD",
+                     "Spearman ρ(SD, |error|)"], rows, 1))
 
 
 def _comparison_section(record: dict) -> str:
@@ -322,6 +341,7 @@ def render_models_page(record: dict, arrays) -> str:
         _protocol_section(record),
         _classification_tables(record) if record["task"] == "classification" else _regression_tables(record),
         _comparison_section(record),
+        _uncertainty_section(record) if record["task"] == "regression" else "",
         _figures(record, arrays),
         _deep_section(record),
         ('<h2>Feature importance</h2><p>Which gait features drive the models — SHAP, permutation importance, '

@@ -1,4 +1,5 @@
-"""Deep models on pose clips: the ST-GCN, the dual-stream fusion network, their training, attribution and estimators.
+"""Deep models on pose clips: the ST-GCN, the dual-stream fusion network, sequence regressors, their training,
+attribution and estimators.
 
 Modules
 -------
@@ -25,6 +26,13 @@ Modules
   for CAM, Grad-CAM, Integrated Gradients, DeepLift, LIME and occlusion on
   every pose-clip network (:mod:`models.deep.attribution_inputs`: baselines,
   interpretable groups, :func:`mean_pose`).
+* :mod:`models.deep.sequence`, :mod:`models.deep.heads` — :class:`TemporalCNN`
+  (1-D convolutions over time, in the spirit of Ł. Kidziński et al., Nat
+  Commun 2020) and :class:`CNNLSTM` (per-frame encoder + LSTM, after A.
+  Gotlin, A. Pancholi, U. Agarwal), with a regression or bucket head.
+* :mod:`models.deep.sequence_estimators` — :class:`TemporalCNNRegressor`,
+  :class:`CNNLSTMRegressor`: several targets at once, the bucket head's
+  spread, a linear correction fitted on the validation predictions.
 * :mod:`models.deep.inputs` — :func:`prepare_clips` and the patient-disjoint validation split.
 * :mod:`models.deep.base`, :mod:`models.deep.persistence` — what the
   estimators share; ``save``/``load`` (weights-only ``.pt`` + JSON sidecar,
@@ -75,6 +83,9 @@ from models.deep.stgcn import (
     multiply_adds,
     spatial_partition,
 )
+from models.deep.heads import HEADS, BucketHead, RegressionHead
+from models.deep.sequence import CNNLSTM, TemporalCNN
+from models.deep.sequence_estimators import CNNLSTMRegressor, TemporalCNNRegressor
 from models.deep.stgcn_estimators import STGCNClassifier, STGCNRegressor
 from models.deep.training import (
     Phase,
@@ -90,10 +101,11 @@ from models.deep.training import (
 __all__ = [
     # estimators
     "STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor", "AngleCNNClassifier",
-    "load_estimator",
+    "TemporalCNNRegressor", "CNNLSTMRegressor", "load_estimator",
     "prepare_clips", "TrunkCache",
     # networks
     "STGCN", "DualStream", "AngleCNN", "CONFIGS", "StgcnConfig", "FUSIONS", "spatial_partition", "load_pretrained", "LoadReport",
+    "TemporalCNN", "CNNLSTM", "RegressionHead", "BucketHead", "HEADS",
     "count_parameters", "multiply_adds",
     # training
     "Phase", "TensorSet", "fit_network", "predict_network", "flip_clips", "resolve_device", "seeded", "training_progress",

@@ -25,7 +25,7 @@ __all__ = ["DeepEstimator"]
 
 
 class DeepEstimator(BaseEstimator):
-    """Base of the ST-GCN and dual-stream estimators (not used directly).
+    """Base of the deep estimators on pose clips (not used directly).
 
     Subclasses set ``_task`` (``"classification"`` or ``"regression"``) and
     implement ``fit``, ``_restore`` (rebuild ``module_`` when loading) and,
@@ -37,30 +37,78 @@ class DeepEstimator(BaseEstimator):
 
     # ---- targets -------------------------------------------------------------------------
     def _encode_fit(self, y) -> torch.Tensor:
-        if self._task == "classification":
-            check_labels(y)
-        else:
-            y = check_targets(y)
+        """Class codes ``(N,)``, or standardised targets ``(N,)`` / ``(N, K)`` (sets ``y_mean_``, ``y_scale_``).
+
+        Regression takes one target ``(N,)`` or ``K`` targets ``(N, K)``, each
+        standardised with its own mean and SD: ``y_mean_``/``y_scale_`` are
+        floats for ``(N,)`` (as before multi-output, so older files load) and
+        arrays ``(K,)`` for ``(N, K)``; ``n_targets_`` is ``K`` (1 for ``(N,)``)
+        and ``multi_output_`` says which form ``predict`` returns.
+        """
+        if self._task == "regression":
+            return self._encode_targets(y)
+        check_labels(y)
         y = np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
         if pd.isna(pd.Series(y)).any():
             raise ValueError("y contains missing labels")
-        if self._task == "classification":
-            y = self._savable_labels(y)
-            self.classes_, codes = np.unique(y, return_inverse=True)
-            if len(self.classes_) < 2:
-                raise ValueError(f"y has a single class ({self.classes_[0]!r}); nothing to classify")
-            return torch.as_tensor(codes, dtype=torch.int64)
-        y = y.astype(np.float64)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains infinite values")
+        y = self._savable_labels(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has a single class ({self.classes_[0]!r}); nothing to classify")
+        return torch.as_tensor(codes, dtype=torch.int64)
+
+    @staticmethod
+    def _target_matrix(y, what: str) -> tuple[np.ndarray, bool]:
+        """Targets as a finite float64 ``(N, K)`` matrix and whether they came as ``(N, K)``.
+
+        Missing targets (NaN) are refused, naming the column: the estimators
+        never impute a target (the harness drops clips without one).
+        """
+        arr = np.asarray(y)
+        if arr.ndim == 2:
+            if arr.shape[1] < 1:
+                raise ValueError(f"{what} has shape {arr.shape}: no target columns")
+            cols = []
+            for k in range(arr.shape[1]):
+                col = arr[:, k]
+                if col.dtype.kind in "fc" and np.isnan(col).any():
+                    raise LabelError(f"{what}[:, {k}] has {int(np.isnan(col).sum())} missing targets (NaN); drop "
+                                     "those clips before fitting (the estimators do not impute targets)")
+                cols.append(check_targets(col, what=f"{what}[:, {k}]"))
+            return np.stack(cols, axis=1), True
+        if arr.ndim == 1 and arr.dtype.kind == "f" and np.isnan(arr).any():
+            raise LabelError(f"{what} has {int(np.isnan(arr).sum())} missing targets (NaN); drop those clips before "
+                             "fitting (the estimators do not impute targets)")
+        if arr.ndim != 1:
+            raise ValueError(f"{what} must be (N,) or (N, K), got shape {arr.shape}")
+        return check_targets(y, what=what)[:, None], False
+
+    def _encode_targets(self, y) -> torch.Tensor:
+        y, multi = self._target_matrix(y, "y")
         if np.abs(y).max() > MAX_TARGET:
             raise LabelError(f"y holds targets up to {np.abs(y).max():g}; the deep regressors take |y| <= "
                              f"{MAX_TARGET:g} (rescale the targets)")
-        scale = float(y.std())
-        self.y_mean_, self.y_scale_ = float(y.mean()), (scale if scale >= MIN_Y_SCALE else 1.0)
-        return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+        mean, scale = y.mean(axis=0), y.std(axis=0)
+        scale = np.where(scale >= MIN_Y_SCALE, scale, 1.0)          # a constant target keeps its own units
+        self.n_targets_, self.multi_output_ = int(y.shape[1]), bool(multi)
+        if multi:
+            self.y_mean_, self.y_scale_ = mean, scale
+        else:
+            self.y_mean_, self.y_scale_ = float(mean[0]), float(scale[0])
+        z = (y - mean) / scale
+        return torch.as_tensor(z if multi else z[:, 0], dtype=torch.float32)
+
+    def _target_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(y_mean, y_scale)`` as arrays ``(K,)`` whatever the form of ``y`` in ``fit``."""
+        return np.atleast_1d(np.asarray(self.y_mean_, float)), np.atleast_1d(np.asarray(self.y_scale_, float))
+
+    def _to_target_units(self, z: np.ndarray) -> np.ndarray:
+        """Standardised outputs ``(N, K)`` -> targets ``(N,)`` (``y`` was 1-D in ``fit``) or ``(N, K)``."""
+        mean, scale = self._target_stats()
+        out = np.asarray(z, dtype=np.float64)[:, :len(mean)] * scale + mean
+        return out if getattr(self, "multi_output_", False) else out[:, 0]
 
     @staticmethod
     def _savable_labels(y: np.ndarray) -> np.ndarray:
@@ -92,14 +140,17 @@ class DeepEstimator(BaseEstimator):
     def _encode_val(self, y) -> tuple[torch.Tensor, np.ndarray]:
         if self._task == "classification":
             check_labels(y, what="eval_set labels")
-        else:
-            y = check_targets(y, what="eval_set targets")
-        y = np.asarray(y)
-        if self._task == "classification":
+            y = np.asarray(y)
             keep = np.isin(y, self.classes_)       # a level no training clip has cannot be scored
             return torch.as_tensor(np.searchsorted(self.classes_, y[keep]), dtype=torch.int64), keep
-        y = y.astype(np.float64)
-        return torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32), np.ones(len(y), bool)
+        y, multi = self._target_matrix(y, "eval_set targets")
+        if multi != self.multi_output_ or y.shape[1] != self.n_targets_:
+            trained = f"had {self.n_targets_} columns" if self.multi_output_ else "were 1-D"
+            raise ValueError(f"eval_set targets have shape {y.shape if multi else y.shape[:1]}; the training "
+                             f"targets {trained}")
+        mean, scale = self._target_stats()
+        z = (y - mean) / scale
+        return torch.as_tensor(z if multi else z[:, 0], dtype=torch.float32), np.ones(len(y), bool)
 
     def _class_weights(self, codes: torch.Tensor) -> torch.Tensor | None:
         """Per-class loss weights for ``class_weight="balanced"``: ``n / (K * count)`` over the training clips.
@@ -118,29 +169,38 @@ class DeepEstimator(BaseEstimator):
         return torch.as_tensor(len(codes) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
 
     def _n_outputs(self) -> int:
-        return len(self.classes_) if self._task == "classification" else 1
+        return len(self.classes_) if self._task == "classification" else int(getattr(self, "n_targets_", 1))
 
     # ---- checks ----------------------------------------------------------------------------
+    #: The estimator's parameter table in :data:`models.deep.file_schema.PARAMS`.
+    _schema_key = "STGCN"
+
     def _check_common(self) -> None:
-        if not (isinstance(self.config, str) and self.config in CONFIGS):
+        """Checks of the parameters every deep estimator shares (those it has), before anything is fitted."""
+        params = self.get_params(deep=False)
+        if "config" in params and not (isinstance(self.config, str) and self.config in CONFIGS):
             raise ValueError(f"config must be one of {sorted(CONFIGS)}, got {self.config!r}")
         get_layout(self.layout)
-        if self.monitor not in ("accuracy", "loss"):
+        if "monitor" in params and self.monitor not in ("accuracy", "loss"):
             raise ValueError(f"monitor must be 'accuracy' or 'loss', got {self.monitor!r}")
-        spec = PARAMS["DualStream" if "fusion" in self.get_params(deep=False) else "STGCN"]
+        spec = PARAMS[self._schema_key]
         for name in NUMERIC_PARAMS:
-            if name in spec and hasattr(self, name):
-                expected = spec[name](getattr(self, name))
+            if name in spec and name in params:
+                expected = spec[name](params[name])
                 if expected:
-                    raise ValueError(f"{name} must be {expected}, got {short_repr(getattr(self, name))}")
+                    raise ValueError(f"{name} must be {expected}, got {short_repr(params[name])}")
         for name in ("early_stopping", "flip", "edge_importance"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            if name in params and not isinstance(params[name], (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {params[name]!r}")
         rs = self.random_state
         if isinstance(rs, (bool, np.bool_)) or (isinstance(rs, numbers.Integral) and not 0 <= rs < 2**32):
             raise ValueError(f"random_state must be an integer in [0, 2**32 - 1], a RandomState or None, "
                              f"got {short_repr(rs)}")
         resolve_device(self.device)        # ValueError: an unknown name or a device this machine lacks
+
+    def _needs_validation(self) -> bool:
+        """Whether ``fit`` must hold clips out when no ``eval_set`` is given (early stopping)."""
+        return bool(self.early_stopping)
 
     def _split_validation(self, X, y, groups, eval_set):
         """Training and validation parts: ``eval_set``, a patient-disjoint split of ``groups``, or none.
@@ -158,14 +218,22 @@ class DeepEstimator(BaseEstimator):
             if n_val != np.shape(eval_set[0])[:1]:
                 raise ValueError(f"eval_set has {np.shape(eval_set[0])[:1]} clips but {n_val} labels")
             return slice(None), None, eval_set          # every clip trains: a view, not a copy of the clips
-        if not self.early_stopping:
+        if not self._needs_validation():
             return slice(None), None, None
         if groups is None:
-            raise ValueError("early stopping needs a validation set of other patients: pass eval_set=(X_val, y_val) "
-                             "or groups=<patient IDs>, or set early_stopping=False")
-        tr, va = patient_validation_split(np.asarray(y), groups, self.validation_fraction, self._seed(),
+            raise ValueError(f"{self._validation_use()} needs a validation set of other patients: pass "
+                             "eval_set=(X_val, y_val) or groups=<patient IDs>, or set "
+                             f"{self._validation_use(off=True)}")
+        y = np.asarray(y)
+        # Several targets: the split is stratified by quintiles of the first one.
+        strat = y[:, 0] if y.ndim == 2 else y
+        tr, va = patient_validation_split(strat, groups, self.validation_fraction, self._seed(),
                                           stratify=self._task == "classification")
         return tr, va, None
+
+    def _validation_use(self, off: bool = False) -> str:
+        """What the validation clips are for (``off``: the setting that makes them unnecessary), for messages."""
+        return "early_stopping=False" if off else "early stopping"
 
     def _seed(self) -> int:
         """The fit's integer seed: ``random_state`` itself, or one draw from it (``None``: fresh entropy)."""

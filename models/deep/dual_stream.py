@@ -44,6 +44,8 @@ MAX_FEATURE_Z = 1000.0
 class DualStreamBase(DeepEstimator):
     """Backbone, feature selection, standardisation and the two-phase fusion training."""
 
+    _schema_key = "DualStream"
+
     def __init__(self, *, features="paper14", fusion="concat", backbone=None, fps=30.0, layout="coco17",
                  config="compact", edge_importance=True, dropout=0.5, pretrain_epochs=20, pretrain_lr=1e-3,
                  epochs=20, phase1_epochs=3, lr=1e-3, finetune_lr=1e-4, unfreeze_blocks=2, batch_size=128,
@@ -186,7 +188,7 @@ class DualStreamBase(DeepEstimator):
         ----------
         X : array (N, T, V, C)
             Pose clips.
-        y : array (N,)
+        y : array (N,), or (N, K) for the regressor (``K`` targets, see :class:`STGCNRegressor`)
         features : DataFrame or array (N, 32), optional
             Clinical features of the clips (columns by name, or all of
             ``gaitfeat.FEATURES`` in order). Computed from the clips at
@@ -300,7 +302,7 @@ class DualStreamBase(DeepEstimator):
         self.selected_features_ = list(info["features"])
         self.feature_fill_, self.feature_mean_ = extra["feature_fill"], extra["feature_mean"]
         self.feature_scale_ = extra["feature_scale"]
-        n_out = len(self.classes_) if self._task == "classification" else 1
+        n_out = self._n_outputs()
         backbone = STGCN(self.layout_, n_out, config=self.config, edge_importance=self.edge_importance,
                          dropout=self.dropout)
         self.module_ = DualStream(backbone, len(self.feature_names_in_), n_out, fusion=self.fusion, dropout=self.dropout)
@@ -392,9 +394,9 @@ class DualStreamRegressor(RegressorMixin, DualStreamBase):
     _backbone_class = STGCNRegressor
 
     def predict(self, X, features=None):
-        """Predicted target per clip."""
+        """Predicted target per clip: ``(N,)``, or ``(N, K)`` when ``fit`` had ``K`` targets ``(N, K)``."""
         check_is_fitted(self, "module_")
-        return self._predict_outputs(X, features)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+        return self._to_target_units(self._predict_outputs(X, features))
 
     def score(self, X, y, sample_weight=None, features=None):
         """R²."""

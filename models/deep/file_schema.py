@@ -19,7 +19,7 @@ from models.checks import as_finite, short_repr
 from models.errors import ModelFileError
 
 __all__ = ["check_sidecar", "check_device", "SCHEMA", "PARAMS", "NUMERIC_PARAMS", "MAX_FRAMES", "MAX_TARGET",
-           "MIN_Y_SCALE", "MAX_LR", "MAX_COUNT"]
+           "MIN_Y_SCALE", "MAX_LR", "MAX_COUNT", "MAX_WIDTH", "SEQUENCE_PARAMS"]
 
 #: Longest clip (frames) a sidecar's ``n_frames`` may state (10 minutes at 120 fps); at least 8.
 MAX_FRAMES = 72_000
@@ -31,12 +31,15 @@ MIN_Y_SCALE = 1e-12
 MAX_LR = 10.0
 #: Largest count (epochs, batch size, patience, clips per epoch, ...) accepted; random_state must fit 32 bits (sklearn).
 MAX_COUNT = 10**9
+#: Largest layer width, bin count, kernel or frame pool of the sequence networks.
+MAX_WIDTH = 4096
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,3})?")
 
 #: Parameters retired from the estimators; old sidecars may still carry them (dropped on load).
 _RETIRED = ("cache_frozen",)
 #: The estimators a sidecar may describe.
-_ESTIMATORS = ("STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor")
+_ESTIMATORS = ("STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor",
+               "TemporalCNNRegressor", "CNNLSTMRegressor")
 
 
 def _is_int(v) -> bool:
@@ -125,6 +128,19 @@ def check_device(v):
     return "one of 'auto', 'cpu', 'cuda', 'cuda:<n>', 'mps'"
 
 
+def _widths(v):
+    if (isinstance(v, (list, tuple)) and 1 <= len(v) <= 64
+            and all(_is_int(w) and 1 <= w <= MAX_WIDTH for w in v)):
+        return None
+    return f"a non-empty list of at most 64 integers in [1, {MAX_WIDTH}]"
+
+
+def _odd_int(lo: int, hi: int) -> Callable:
+    def check(v):
+        return None if _is_int(v) and lo <= v <= hi and v % 2 == 1 else f"an odd integer in [{lo}, {hi}]"
+    return check
+
+
 def _verbose(v):
     return None if isinstance(v, bool) or _is_int(v) else "true, false or an integer"
 
@@ -132,7 +148,8 @@ def _verbose(v):
 #: Numeric settings checked in ``fit`` (the same rules as the sidecar schema; see ``DeepEstimator._check_common``).
 NUMERIC_PARAMS = ("dropout", "epochs", "lr", "batch_size", "weight_decay", "patience", "validation_fraction",
                   "noise_std", "clips_per_epoch", "fps", "device", "pretrain_epochs", "pretrain_lr", "phase1_epochs",
-                  "finetune_lr", "unfreeze_blocks", "cam_threshold", "cam_clips")
+                  "finetune_lr", "unfreeze_blocks", "cam_threshold", "cam_clips", "n_bins", "kernel_size",
+                  "hidden_size", "frame_pool", "widths")
 
 #: Parameters shared by all four estimators: name -> check (returns what was expected, or None when fine).
 _COMMON = {
@@ -152,6 +169,16 @@ PARAMS = {
                    "finetune_lr": _real(0, MAX_LR, lo_open=True), "unfreeze_blocks": _int(0, MAX_COUNT),
                    "cam_threshold": _real(0, 1), "cam_always": _str_list, "cam_clips": _int(1, MAX_COUNT)},
 }
+#: Settings of both sequence regressors (:mod:`models.deep.sequence_estimators`).
+SEQUENCE_PARAMS = {
+    **{k: _COMMON[k] for k in ("layout", "dropout", "epochs", "lr", "batch_size", "weight_decay", "early_stopping",
+                               "patience", "validation_fraction", "flip", "noise_std", "clips_per_epoch", "device",
+                               "random_state", "verbose")},
+    "head": _one_of("regression", "buckets"), "n_bins": _int(2, MAX_WIDTH), "correction": _one_of("none", "linear"),
+    "widths": _widths,
+}
+PARAMS["TemporalCNN"] = {**SEQUENCE_PARAMS, "kernel_size": _odd_int(1, 255)}
+PARAMS["CNNLSTM"] = {**SEQUENCE_PARAMS, "hidden_size": _int(1, MAX_WIDTH), "frame_pool": _int(1, 64)}
 
 
 def _history(v):
@@ -191,12 +218,26 @@ SCHEMA = {
 }
 
 
+def _targets(check_one: Callable) -> Callable:
+    """A target statistic: one number (a single-target fit) or a non-empty list of numbers (one per target)."""
+    def check(v):
+        if isinstance(v, list):
+            if not v or len(v) > MAX_WIDTH:
+                return f"a number or a list of 1 to {MAX_WIDTH} numbers"
+            bad = [check_one(x) for x in v if check_one(x)]
+            return f"a list of which every entry is {bad[0]}" if bad else None
+        return check_one(v)
+    return check
+
+
 def _schema(cls) -> dict:
     keys = dict(SCHEMA)
     if cls._task == "classification":
         keys["classes"] = _classes
     else:
-        keys["y_mean"], keys["y_scale"] = _real(-MAX_TARGET, MAX_TARGET), _real(MIN_Y_SCALE, MAX_TARGET)
+        # One number per statistic for a single target, a list of one per target for several.
+        keys["y_mean"] = _targets(_real(-MAX_TARGET, MAX_TARGET))
+        keys["y_scale"] = _targets(_real(MIN_Y_SCALE, MAX_TARGET))
     if cls.__name__.startswith("DualStream"):
         keys["features"], keys["n_blocks"] = _feature_names, _int(1)
     return keys
@@ -224,7 +265,10 @@ def check_sidecar(info: dict, cls, side: Path, legacy: bool) -> dict:
     params = info["params"]
     if not isinstance(params, dict):
         fail(f"'params' must be an object, got {params!r}")
-    spec = PARAMS["DualStream" if cls.__name__.startswith("DualStream") else "STGCN"]
+    if isinstance(info.get("y_mean"), list) != isinstance(info.get("y_scale"), list) or (
+            isinstance(info.get("y_mean"), list) and len(info["y_mean"]) != len(info["y_scale"])):
+        fail("'y_mean' and 'y_scale' must both be numbers or both lists of one entry per target")
+    spec = PARAMS[cls._schema_key]
     params = {k: v for k, v in params.items() if k not in _RETIRED}
     unknown = sorted(set(params) - set(spec))
     if unknown:

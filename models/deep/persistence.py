@@ -5,10 +5,12 @@ Files written by :func:`save_estimator` for ``path`` (format :data:`FORMAT`):
 ``<path>.pt``
     Tensors only — the network's state dict under ``module.*`` and an
     estimator's other fitted arrays (e.g. the feature standardisation) under
-    ``extra.*`` — read back with ``torch.load(weights_only=True)``.
+    ``extra.*`` (the sequence regressors' bin edges and correction) — read back
+    with ``torch.load(weights_only=True)``.
 ``<path>.json`` (the sidecar)
     The format number, the estimator's class name and parameters, the classes
-    (or the target's mean and scale), the layout, the clip length and the
+    (or the target's mean and scale: numbers for one target, lists of ``K``
+    for ``K`` targets), the layout, the clip length and the
     training history (and, for the dual-stream estimators, the clinical
     features and the number of blocks).
 ``<path>.manifest.json`` (written last)
@@ -76,7 +78,8 @@ _NOT_SAVED = ("backbone", "cache")
 #: Parameters of earlier versions that files may still hold; dropped on loading.
 _RETIRED = ("cache_frozen",)
 
-_ESTIMATORS = ("STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor")
+_ESTIMATORS = ("STGCNClassifier", "STGCNRegressor", "DualStreamClassifier", "DualStreamRegressor",
+               "TemporalCNNRegressor", "CNNLSTMRegressor")
 
 
 def model_paths(path: str | Path) -> tuple[Path, Path, Path]:
@@ -96,7 +99,8 @@ def sidecar(est) -> dict:
     if est._task == "classification":
         info["classes"] = to_jsonable(list(est.classes_))
     else:
-        info["y_mean"], info["y_scale"] = est.y_mean_, est.y_scale_
+        # One target: numbers (the format before multi-output); K targets: lists of K.
+        info["y_mean"], info["y_scale"] = to_jsonable(est.y_mean_), to_jsonable(est.y_scale_)
     return info
 
 
@@ -272,7 +276,12 @@ def _load(cls, info: dict, pt_bytes: bytes, pt: Path, side: Path, legacy: bool):
     if cls._task == "classification":
         est.classes_ = np.asarray(info["classes"])
     else:
-        est.y_mean_, est.y_scale_ = float(info["y_mean"]), float(info["y_scale"])
+        multi = isinstance(info["y_mean"], list)
+        est.multi_output_, est.n_targets_ = multi, len(info["y_mean"]) if multi else 1
+        if multi:
+            est.y_mean_, est.y_scale_ = np.asarray(info["y_mean"], float), np.asarray(info["y_scale"], float)
+        else:
+            est.y_mean_, est.y_scale_ = float(info["y_mean"]), float(info["y_scale"])
     extra = {k[len("extra."):]: v.numpy() for k, v in tensors.items() if k.startswith("extra.")}
     expected_extra = est._extra_shapes(info)
     if set(extra) != set(expected_extra):
@@ -280,7 +289,7 @@ def _load(cls, info: dict, pt_bytes: bytes, pt: Path, side: Path, legacy: bool):
     for k, shape in expected_extra.items():
         if extra[k].shape != shape or extra[k].dtype.kind != "f":
             raise ModelFileError(f"{pt}: tensor 'extra.{k}' is {extra[k].shape} {extra[k].dtype}, expected {shape} "
-                                 f"floats (one per feature in {side.name})", pt)
+                                 f"floats (as {side.name} describes)", pt)
     for k, v in extra.items():
         if k.endswith("scale") and not (v > 0).all():
             raise ModelFileError(f"{pt}: tensor 'extra.{k}' must be positive", pt)
@@ -325,16 +334,18 @@ def load_as(cls, path: str | Path, *, verify: bool = True):
 
 
 def load_estimator(path: str | Path, *, verify: bool = True):
-    """Load any deep estimator (ST-GCN or dual-stream, classifier or regressor) saved with ``save``.
+    """Load any deep estimator (ST-GCN, dual-stream or sequence regressor) saved with ``save``.
 
     The files are verified before use (see the module docstring and
     :func:`load_as`, whose ``verify`` this takes).
     """
     from models.deep.dual_stream import DualStreamClassifier, DualStreamRegressor
+    from models.deep.sequence_estimators import CNNLSTMRegressor, TemporalCNNRegressor
     from models.deep.stgcn_estimators import STGCNClassifier, STGCNRegressor
 
     info, pt_bytes, pt, side = _read_sidecar(path, verify)
-    classes = {c.__name__: c for c in (STGCNClassifier, STGCNRegressor, DualStreamClassifier, DualStreamRegressor)}
+    classes = {c.__name__: c for c in (STGCNClassifier, STGCNRegressor, DualStreamClassifier, DualStreamRegressor,
+                                       TemporalCNNRegressor, CNNLSTMRegressor)}
     name = info.get("estimator")
     if not isinstance(name, str) or name not in classes:
         raise ModelFileError(f"{side} names an unknown estimator {name!r} (expected one of {sorted(classes)})", side)

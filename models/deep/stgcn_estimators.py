@@ -83,8 +83,9 @@ class STGCNBase(DeepEstimator):
         Parameters
         ----------
         X : array (N, T, V, C)
-        y : array (N,)
-            GMFCS levels (any labels) or, for the regressor, GDI values.
+        y : array (N,) or, for the regressor, (N,) or (N, K)
+            GMFCS levels (any labels) or, for the regressor, targets such as
+            GDI (several columns: one network for all, per-target scaling).
         groups : array (N,), optional
             Patient IDs, for the internal patient-disjoint validation split.
         eval_set : tuple (X_val, y_val), optional
@@ -255,12 +256,16 @@ class STGCNRegressor(RegressorMixin, STGCNBase):
 
     The target is standardised for training (``y_mean_``, ``y_scale_``);
     the loss is the mean squared error and early stopping watches the
-    validation RMSE.
+    validation RMSE. ``y`` may hold ``K`` targets ``(N, K)``: one network
+    with ``K`` outputs, each target standardised on its own (``y_mean_``,
+    ``y_scale_`` arrays ``(K,)``), the loss the MSE over all of them, early
+    stopping on the mean of their standardised RMSEs, and ``predict``
+    returning ``(N, K)`` (see :func:`models.deep.training.fit_network`).
     """
 
     _task = "regression"
 
     def predict(self, X):
-        """Predicted target per clip."""
+        """Predicted target per clip: ``(N,)``, or ``(N, K)`` when ``fit`` had ``K`` targets ``(N, K)``."""
         check_is_fitted(self, "module_")
-        return self._predict_outputs(X)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+        return self._to_target_units(self._predict_outputs(X))

@@ -1,19 +1,22 @@
-"""Training loop shared by the ST-GCN and dual-stream estimators.
+"""Training loop shared by the deep estimators on pose clips (ST-GCN, dual-stream, sequence regressors).
 
 The recipe of Yang, Chen & He ("Multimodal Fusion of Skeleton Dynamics and
 Clinical Gait Features for Video-Based Cerebral Palsy Severity Assessment"),
 with every constant a parameter of the caller: phases (each with its number
 of epochs, learning rate and the number of leading ST-GCN blocks kept
 frozen), Adam with weight decay, cosine annealing within each phase,
-cross-entropy with optional class weights (mean-squared error for
-regression), left/right-flip (:func:`flip_clips`) and Gaussian-noise
-augmentation, and early stopping on a patient-disjoint validation set that
-restores the best weights.
+cross-entropy with optional class weights (for regression the mean
+squared error over all targets, or the network's own ``loss``),
+left/right-flip (:func:`flip_clips`) and Gaussian-noise augmentation, and
+early stopping on a patient-disjoint validation set that restores the best
+weights.
 
 The loop sees the network only through the interface shared by
-:class:`~models.deep.stgcn.STGCN` and :class:`~models.deep.fusion.DualStream`
-(``trunk``, ``embed``, ``output``, ``frozen_modules``, ``frozen_parameters``;
-listed in :mod:`models.deep.fusion`).
+:class:`~models.deep.stgcn.STGCN`, :class:`~models.deep.fusion.DualStream`
+and the sequence networks of :mod:`models.deep.sequence` (``trunk``,
+``embed``, ``output``, ``frozen_modules``, ``frozen_parameters``; listed in
+:mod:`models.deep.fusion`), plus the optional ``loss(out, y)`` and
+``estimate(out)`` of a regression head (:mod:`models.deep.heads`).
 
 Frozen blocks run in evaluation mode (fixed batch-norm statistics, no
 dropout) and outside autograd, so their output for a clip never changes
@@ -164,7 +167,7 @@ class TensorSet:
     """Clips (or cached block outputs), optional features and targets, on the CPU."""
 
     x: torch.Tensor                  # (N, T, V, C) clips, or (N, C', T', V) cached block outputs
-    y: torch.Tensor                  # (N,) int64 class codes or float32 standardised targets
+    y: torch.Tensor                  # (N,) int64 class codes, or float32 standardised targets (N,) or (N, K)
     features: torch.Tensor | None = None   # (N, F) standardised
 
     def __len__(self) -> int:
@@ -232,6 +235,15 @@ def predict_network(net: nn.Module, data: TensorSet, device: torch.device, batch
     return torch.cat(out) if out else torch.zeros((0, 1))
 
 
+def _regression_loss(net: nn.Module, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The network's own ``loss(out, y)`` when it has one (e.g. the bucket head), else the MSE over all targets."""
+    if hasattr(net, "loss"):
+        return net.loss(out, y)
+    if y.ndim == 1:
+        return F.mse_loss(out[:, 0], y)       # one target: the expression of the single-output estimators
+    return F.mse_loss(out, y)
+
+
 def _val_score(net, val: TensorSet, task: str, device, batch_size, start, monitor, y_scale) -> dict:
     out = predict_network(net, val, device, batch_size, start)
     if task == "classification":
@@ -239,8 +251,18 @@ def _val_score(net, val: TensorSet, task: str, device, batch_size, start, monito
         acc = float((out.argmax(1) == val.y).float().mean())
         key = (acc, -loss) if monitor == "accuracy" else (-loss, acc)
         return {"val_loss": loss, "val_accuracy": acc, "_key": key}
-    rmse = float(torch.sqrt(F.mse_loss(out[:, 0], val.y))) * y_scale
-    return {"val_rmse": rmse, "_key": (-rmse,)}
+    est = net.estimate(out) if hasattr(net, "estimate") else out        # (N, K) standardised
+    if val.y.ndim == 1:
+        rmse = float(torch.sqrt(F.mse_loss(est[:, 0], val.y))) * float(np.asarray(y_scale).reshape(-1)[0])
+        return {"val_rmse": rmse, "_key": (-rmse,)}
+    # Several targets: select on the mean of the per-target RMSEs of the standardised targets (each target
+    # counts alike whatever its units); report each target's RMSE in its own units too.
+    per_target = torch.sqrt(((est[:, :val.y.shape[1]] - val.y) ** 2).mean(dim=0)).numpy().astype(float)
+    mean_z = float(per_target.mean())
+    row = {"val_rmse_z": mean_z}       # standardised: not in any target's units
+    in_units = per_target * np.broadcast_to(np.asarray(y_scale, dtype=float), per_target.shape)
+    row.update({f"val_rmse_{k}": float(r) for k, r in enumerate(in_units)})
+    return {**row, "_key": (-mean_z,)}
 
 
 def fit_network(
@@ -270,7 +292,7 @@ def fit_network(
 
     Parameters
     ----------
-    net : STGCN or DualStream
+    net : STGCN, DualStream, TemporalCNN or CNNLSTM
     train, val : TensorSet
         Clips ``(N, T, V, C)``; missing keypoints (NaN, or confidence 0) are
         zeroed batch by batch (:func:`zero_missing_batch`). ``val``
@@ -304,8 +326,21 @@ def fit_network(
         is added here.
     rng : numpy Generator
         Batch order, subsets and augmentation draws.
-    y_scale : float
-        Target standard deviation, to report validation RMSE in target units.
+    y_scale : float or array (K,)
+        Target standard deviation(s), to report validation RMSE in target units.
+
+    Notes
+    -----
+    Regression targets ``train.y`` are ``(N,)`` (one target) or ``(N, K)``,
+    standardised. The loss is ``net.loss(out, y)`` when the network has one
+    (the bucket head's cross-entropy, :mod:`models.deep.heads`), else the
+    mean squared error over all ``K`` columns; validation scores
+    ``net.estimate(out)`` (``(N, K)``, standardised) when the network has it,
+    else the outputs themselves. With ``K > 1`` the selection criterion
+    ``val_rmse_z`` is the mean over targets of the RMSE of the standardised
+    targets (unitless; each target counts alike), and ``val_rmse_<k>`` is
+    target ``k``'s RMSE in its own units. For ``(N,)`` targets nothing differs
+    from the single-output loop: MSE on output 0, ``val_rmse`` in target units.
 
     Returns
     -------
@@ -369,7 +404,7 @@ def fit_network(
                 if task == "classification":
                     loss = F.cross_entropy(out, yb, weight=weights)
                 else:
-                    loss = F.mse_loss(out[:, 0], yb)
+                    loss = _regression_loss(net, out, yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
