@@ -36,8 +36,9 @@ from gaitfeat.io import (
     write_openpose,
 )
 from gaitfeat.labels import GMFCS_LEVELS, validate_gmfcs, validate_patient_ids
-from gaitfeat.layouts import BODY25, COCO17, LAYOUTS, SkeletonLayout, get_layout
+from gaitfeat.layouts import ALL_LAYOUTS, BODY25, COCO17, LAYOUTS, SkeletonLayout, get_layout, map_joints
 from gaitfeat.pose import PoseSequence
+from gaitfeat.pose3d import PoseSequence3D
 from gaitfeat.preprocessing import ClipReport, Clips, make_clips, preprocess, preprocess_many
 from gaitfeat.simulate import Cohort, simulate_cohort, simulate_walk
 
@@ -45,10 +46,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PoseSequence",
+    "PoseSequence3D",
     "SkeletonLayout",
     "BODY25",
     "COCO17",
     "LAYOUTS",
+    "ALL_LAYOUTS",
+    "map_joints",
     "get_layout",
     "read_openpose",
     "write_openpose",
