@@ -19,20 +19,24 @@ length, speed, stance phase, the knee's flexion range per gait cycle (mean
 over cycles; ours is the range over the whole walk or clip, which includes
 every cycle's extremes), and the subject's height.
 
-Each trial is viewed from a virtual side camera (orthographic, horizontal
-axis along the walk, image y down), mapped to COCO-17 (eyes, ears and nose
-missing: the lifter's skeleton has no face points), resampled to ``--fps``
-(default 30, as in a clinic video), and measured three ways:
+Each trial's lifter output becomes a ``gaitfeat.PoseSequence3D`` (layout
+``mpi_inf_3dhp_17``, mm, the vertical unknown), resampled to ``--fps``
+(default 30, as in a clinic video), projected onto its walking plane by
+``gaitfeat.project_to_walking_plane`` (vertical from the skeleton, walking
+direction from the pelvis path; the lifter has no face or foot points, so
+the 2-D sequence is COCO-17 with the face absent) and measured four ways:
 
 * ``clips``: ``make_clips`` + ``extract_features`` (with the clips' pelvis
   paths), per-trial median over clips (trials shorter than one clip give none);
 * ``walk``: ``walk_features`` on the whole sequence;
 * ``walk, foot contact``: ``walk_features(camera="moving")``, the fallback
-  a panning camera would get.
+  a panning camera would get;
+* ``3-D``: ``walk_features_3d``, metres from the lifter itself (no height),
+  and step width.
 
-Metres use the subject's height (``height_m``). The table prints, for each
-quantity, the median absolute % error, the median signed % error (bias),
-Pearson's r and the number of trials measured.
+The first three use the subject's height (``height_m``) for metres. The
+table prints, for each quantity, the median absolute % error, the median
+signed % error (bias), Pearson's r and the number of trials measured.
 """
 
 from __future__ import annotations
@@ -49,14 +53,6 @@ import pandas as pd
 # gaitfeat is imported where it is used: benchmarks/peer_myogait.py reuses error_table from
 # another environment (myogait's), where gaitfeat is not installed.
 
-#: The lifter's joint order (MeTRAbs ``mpi_inf_3dhp_17``), as the source's pipeline documents it.
-MPI_INF_3DHP_17 = ("htop", "neck", "rsho", "relb", "rwri", "lsho", "lelb", "lwri", "rhip", "rkne", "rank",
-                   "lhip", "lkne", "lank", "pelv", "spin", "head")
-_TO_COCO17 = {
-    "left_shoulder": "lsho", "right_shoulder": "rsho", "left_elbow": "lelb", "right_elbow": "relb",
-    "left_wrist": "lwri", "right_wrist": "rwri", "left_hip": "lhip", "right_hip": "rhip",
-    "left_knee": "lkne", "right_knee": "rkne", "left_ankle": "lank", "right_ankle": "rank",
-}
 _POSES = Path("video analysis") / "large model data" / "ori_keypoints"
 _SENSOR = Path("sensor data") / "SENSOR REPORT"
 #: Reference columns of the sensor report (the "Height [cm]" column holds metres).
@@ -67,6 +63,7 @@ _REFERENCE = {
     "stance_left": ("Stance Phase left [%]", 1.0), "stance_right": ("Stance Phase right [%]", 1.0),
     "knee_left": ("Average Period-Range-Total-Knee Flexion LT [deg]", 1.0),
     "knee_right": ("Average Period-Range-Total-Knee Flexion RT [deg]", 1.0),
+    "step_width_m": ("Step Width [cm]", 0.01),
 }
 #: Source's frame rate (frames/s).
 SOURCE_FPS = 60.0
@@ -82,27 +79,12 @@ def default_data_dir() -> Path | None:
     return None
 
 
-def side_view(joints: np.ndarray, step: int) -> np.ndarray:
-    """COCO-17 image keypoints ``(T', 17, 3)`` of 3-D joints ``(T, 17, 3)`` (mm) seen from the side.
+def lifter_sequence(joints: np.ndarray, step: int, name: str):
+    """The lifter's 3-D joints ``(T, 17, 3)`` (mm, camera coordinates) as a ``PoseSequence3D``, every ``step``-th frame."""
+    import gaitfeat
 
-    The horizontal image axis is the principal direction of the pelvis path
-    on the camera's x-z plane (the walk), the vertical is the camera's y
-    (which points down, as image y does); every ``step``-th frame is kept.
-    """
-    from gaitfeat.layouts import COCO17
-
-    a = joints.astype(np.float64)[::step]
-    pelvis = a[:, MPI_INF_3DHP_17.index("pelv")][:, [0, 2]]
-    known = np.isfinite(pelvis).all(axis=1)
-    centred = pelvis[known] - pelvis[known].mean(axis=0)
-    direction = np.linalg.svd(centred, full_matrices=False)[2][0]
-    u = a[..., 0] * direction[0] + a[..., 2] * direction[1]
-    kp = np.full((a.shape[0], len(COCO17.joints), 3), np.nan)
-    for j, name in enumerate(COCO17.joints):
-        if name in _TO_COCO17:
-            k = MPI_INF_3DHP_17.index(_TO_COCO17[name])
-            kp[:, j] = np.stack([u[:, k], a[:, k, 1], np.ones(a.shape[0])], axis=-1)
-    return kp
+    return gaitfeat.PoseSequence3D(joints.astype(np.float64)[::step], SOURCE_FPS / step, "mpi_inf_3dhp_17",
+                                   units="mm", patient_id=name.rsplit("_", 1)[0], video_id=name)
 
 
 def reference(path: Path) -> dict | None:
@@ -112,6 +94,9 @@ def reference(path: Path) -> dict | None:
     for key, (column, factor) in _REFERENCE.items():
         value = pd.to_numeric(row.get(column), errors="coerce")
         if not np.isfinite(value):
+            if key == "step_width_m":  # optional: trials without it still count for the rest
+                out[key] = np.nan
+                continue
             return None
         out[key] = float(value) * factor
     out["step_length_m"] = 0.5 * (out.pop("step_length_left_m") + out.pop("step_length_right_m"))
@@ -120,8 +105,13 @@ def reference(path: Path) -> dict | None:
     return out
 
 
-def trials(data: Path, fps: float = 30.0) -> Iterator[tuple[object, dict]]:
-    """(side-view COCO-17 ``gaitfeat.PoseSequence`` in mm, sensor reference) of every trial that has both."""
+def trials(data: Path, fps: float = 30.0, *, dims: int = 2) -> Iterator[tuple[object, dict]]:
+    """(sequence, sensor reference) of every trial that has both.
+
+    ``dims=2``: the COCO-17 side view (``gaitfeat.PoseSequence``, m) from
+    ``gaitfeat.project_to_walking_plane``; ``dims=3``: the lifter's
+    ``gaitfeat.PoseSequence3D``.
+    """
     import gaitfeat
 
     step = max(1, int(round(SOURCE_FPS / fps)))
@@ -133,9 +123,8 @@ def trials(data: Path, fps: float = 30.0) -> Iterator[tuple[object, dict]]:
         ref = reference(sensor)
         if ref is None:
             continue
-        kp = side_view(np.load(path, allow_pickle=False), step)
-        yield gaitfeat.PoseSequence(kp, SOURCE_FPS / step, "coco17", patient_id=name.rsplit("_", 1)[0],
-                                    video_id=name), ref
+        seq = lifter_sequence(np.load(path, allow_pickle=False), step, name)
+        yield (seq if dims == 3 else gaitfeat.project_to_walking_plane(seq)), ref
 
 
 def _stance_percent(table: pd.DataFrame) -> np.ndarray:
@@ -148,7 +137,8 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
     import gaitfeat
 
     rows = []
-    for seq, ref in trials(data, fps):
+    for seq3d, ref in trials(data, fps, dims=3):
+        seq = gaitfeat.project_to_walking_plane(seq3d)
         processed = gaitfeat.preprocess(seq)
         base = {"trial": seq.video_id, "patient_id": seq.patient_id, "n_frames": seq.n_frames,
                 **{f"ref_{k}": v for k, v in ref.items()}}
@@ -159,6 +149,7 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
                 tables["clips"] = gaitfeat.extract_features(clips, height_m=ref["height_m"])
         tables["walk"] = gaitfeat.walk_features(processed, height_m=ref["height_m"])
         tables["walk, foot contact"] = gaitfeat.walk_features(processed, height_m=ref["height_m"], camera="moving")
+        tables["3-D"] = gaitfeat.walk_features_3d(seq3d)
         for method, table in tables.items():
             stance = _stance_percent(table)
             med = table.median(numeric_only=True)
@@ -167,11 +158,13 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
                          "cadence": med["cadence"], "stride_length_m": med["stride_length_m"],
                          "step_length_m": med["step_length_m"], "walking_speed_m": med["walking_speed_m"],
                          "stance_percent": float(np.nanmedian(stance)) if np.isfinite(stance).any() else np.nan,
-                         "knee_rom": float(np.nanmedian(table[["knee_rom_left", "knee_rom_right"]].mean(axis=1)))})
+                         "knee_rom": float(np.nanmedian(table[["knee_rom_left", "knee_rom_right"]].mean(axis=1))),
+                         "step_width_m": med.get("step_width_m", np.nan)})
     return pd.DataFrame(rows)
 
 
-QUANTITIES = ("cadence", "stride_length_m", "step_length_m", "walking_speed_m", "stance_percent", "knee_rom")
+QUANTITIES = ("cadence", "stride_length_m", "step_length_m", "walking_speed_m", "stance_percent", "knee_rom",
+              "step_width_m")
 
 
 def error_table(results: pd.DataFrame, quantities: tuple[str, ...] = QUANTITIES) -> pd.DataFrame:

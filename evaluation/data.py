@@ -1,4 +1,4 @@
-"""Data sources for the harness: one :class:`Dataset` from simulated, Gillette, OpenPose or ``.npz`` data.
+"""Data sources for the harness: one :class:`Dataset` from simulated (2-D or 3-D), Gillette, OpenPose, other pose files or ``.npz`` clips.
 
 Every source ends in the same shape: pose clips ``(N, T, V, 3)`` (preprocessed:
 leg lengths, hip-centred, walking direction +x), a metadata DataFrame with one
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.sources import FILE_SCHEMES, read_pose_files
 from evaluation.splits import resolve_patient_ids
 from gaitfeat.errors import GaitError, LabelError, ReaderError
 from gaitfeat.features import extract_features
@@ -28,7 +29,10 @@ from gaitfeat.simulate import simulate_cohort
 __all__ = ["Dataset", "load_data", "SOURCES"]
 
 #: Data source kinds accepted by :func:`load_data` (``kind`` or ``kind:PATH``).
-SOURCES: tuple[str, ...] = ("synthetic", "kidzinski", "openpose", "npz")
+SOURCES: tuple[str, ...] = ("synthetic", "synthetic3d", "kidzinski", "openpose", "npz", *FILE_SCHEMES)
+
+#: Camera placements of the simulated 3-D source (``synthetic3d:CAMERA``).
+SYNTHETIC3D_CAMERAS = ("mixed", "side", "front", "back", "oblique")
 
 
 @dataclass
@@ -86,9 +90,17 @@ class Dataset:
 
     @property
     def features(self) -> pd.DataFrame:
-        """The clinical feature table (one row per clip), computed once."""
+        """The clinical feature table (one row per clip), computed once.
+
+        With a ``leg_length_m`` metadata column (clips projected from metric
+        3-D poses) it has the metre columns as well.
+        """
         if self._features is None:
-            self._features = extract_features(self.clips, self.meta["fps"].to_numpy(float), self.layout)
+            # Clips projected from metric 3-D data carry their leg length in metres: lengths in metres too.
+            legs = self.meta["leg_length_m"].to_numpy(float) if "leg_length_m" in self.meta.columns else None
+            legs = legs if legs is not None and len(legs) and np.isfinite(legs).all() else None
+            self._features = extract_features(self.clips, self.meta["fps"].to_numpy(float), self.layout,
+                                              leg_length_m=legs)
         return self._features
 
     def subset(self, rows: np.ndarray) -> Dataset:
@@ -127,9 +139,16 @@ def _gdi_column(meta: pd.DataFrame) -> pd.DataFrame:
 
 def _clip_sequences(sequences, labels: pd.DataFrame, *, layout: str, window: int, stride: int, min_valid: float,
                     conf: float, report: dict, strict: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
-    converted = [s.to_layout(layout) if s.layout != layout else s for s in sequences]
+    converted, not_converted = [], {}
+    for i, s in enumerate(sequences):
+        try:
+            converted.append(s.to_layout(layout) if s.layout != layout else s)
+        except GaitError as exc:  # e.g. a COCO-17 file when the models want BODY_25
+            if strict:
+                raise
+            not_converted[s.video_id or f"sequence {i}"] = str(exc)
     processed, skipped = preprocess_many(converted, on_error="raise" if strict else "skip")
-    report["videos_not_preprocessed"] = skipped
+    report["videos_not_preprocessed"] = {**not_converted, **skipped}
     if not processed:
         raise GaitError("no video could be preprocessed: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:3]))
     clips, meta, clip_report = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
@@ -145,14 +164,25 @@ def _split_source(source: str) -> tuple[str, str | None]:
     kind, _, path = source.partition(":")
     kind = kind.strip().lower()
     if kind not in SOURCES:
-        raise ValueError(f"unknown data source {source!r}; use one of: synthetic, kidzinski:PATH, openpose:PATH, npz:PATH")
+        raise ValueError(f"unknown data source {source!r}; use one of: synthetic, synthetic3d[:CAMERA], "
+                         "kidzinski:PATH, openpose:PATH, npz:PATH, " + ", ".join(f"{k}:PATH" for k in FILE_SCHEMES))
     if kind == "synthetic":
         if path:
             raise ValueError(f"the synthetic source takes no path, got {source!r}")
         return kind, None
+    if kind == "synthetic3d":
+        camera = path.strip().lower() or "mixed"
+        if camera not in SYNTHETIC3D_CAMERAS:
+            raise ValueError(f"synthetic3d:CAMERA takes a camera of {SYNTHETIC3D_CAMERAS}, got {path!r}")
+        return kind, camera
     if not path:
         raise ValueError(f"the {kind} source needs a path: {kind}:PATH")
     return kind, path
+
+
+def _clip_sequences_checked(sequences, table, **kwargs) -> tuple[np.ndarray, pd.DataFrame]:
+    return _clip_sequences(sequences, table.drop(columns=["patient_id", "fps", "layout", "units"], errors="ignore"),
+                           **kwargs)
 
 
 def load_data(
@@ -177,12 +207,20 @@ def load_data(
     Parameters
     ----------
     source : str
-        ``"synthetic"`` (a fixed-seed simulated cohort), ``"kidzinski:PATH"``
-        (the Gillette release folder), ``"openpose:PATH"`` (a folder of
-        OpenPose JSON folders, one per video, with ``labels``) or
-        ``"npz:PATH"`` (clips written by :func:`gaitfeat.write_clips_npz`).
+        ``"synthetic"`` (a fixed-seed simulated cohort),
+        ``"synthetic3d[:CAMERA]"`` (the same cohort as 3-D lifter output
+        from a ``mixed`` (default), ``side``, ``front``, ``back`` or
+        ``oblique`` camera, projected onto each walk's sagittal plane),
+        ``"kidzinski:PATH"`` (the Gillette release folder),
+        ``"openpose:PATH"`` (a folder of OpenPose JSON folders, one per
+        video, with ``labels``), ``"npz:PATH"`` (clips written by
+        :func:`gaitfeat.write_clips_npz`), or a folder of pose files of one
+        format with ``labels`` (:data:`evaluation.sources.FILE_SCHEMES`):
+        ``trc:PATH``, ``array:PATH`` (.npy/.npz 3-D arrays),
+        ``mediapipe:PATH`` / ``mediapipe3d:PATH`` (image / world
+        landmarks), ``alphapose:PATH``, ``mmpose:PATH``.
     labels : path, optional
-        For ``openpose``: a CSV with one row per video and columns
+        For ``openpose`` and the file schemes: a CSV with one row per video and columns
         ``video_id`` (the JSON folder's name), ``patient_id``, and labels
         (``gmfcs``, ``gdi`` or ``gdi_left``/``gdi_right``, ...); an ``fps``
         column is used when present.
@@ -229,6 +267,34 @@ def load_data(
                 f"detector noise '{noise}' (not clinical data)")
         return Dataset(cohort.clips, cohort.meta, source, desc, simulated=True, video_as_patient=video_as_patient,
                        layout=layout, report=report)
+
+    if kind == "synthetic3d":
+        cohort = simulate_cohort(n_patients, noise=noise, layout=layout, window=window, stride=stride,
+                                 min_valid=min_valid, conf=conf, random_state=random_state, n_jobs=n_jobs,
+                                 camera=path, dims=3)
+        report.update(cohort.report)
+        report["clips_summary"] = (
+            f"{cohort.report['clips']['windows_kept']} of {cohort.report['clips']['windows_total']} windows kept"
+        )
+        desc = (f"SIMULATED 3-D cohort from the gaitfeat gait simulator: {n_patients} children, seed {random_state}, "
+                f"camera '{path}', lifter noise '{noise}', projected onto each walk's sagittal plane "
+                "(not clinical data)")
+        return Dataset(cohort.clips, cohort.meta, source, desc, simulated=True, video_as_patient=video_as_patient,
+                       layout=layout, report=report)
+
+    if kind in FILE_SCHEMES:
+        if labels is None:
+            raise LabelError(f"the {kind} source needs a label table (--labels labels.csv) with video_id "
+                             "(the file name without extension), patient_id and labels")
+        table, mislabelled = _read_label_table(Path(labels), video_as_patient=video_as_patient, strict=strict)
+        report["videos_mislabelled"] = mislabelled
+        sequences, n3d = read_pose_files(kind, Path(path), table, fps=fps, labels=Path(labels), strict=strict,
+                                         report=report)
+        clips, meta = _clip_sequences_checked(sequences, table, layout=layout, window=window, stride=stride,
+                                              min_valid=min_valid, conf=conf, report=report, strict=strict)
+        desc = (f"{FILE_SCHEMES[kind].description} in {path} with labels from {Path(labels).name}: "
+                f"{len(sequences)} videos" + (f" ({n3d} in 3-D, projected onto the walking plane)" if n3d else ""))
+        return Dataset(clips, meta, source, desc, video_as_patient=video_as_patient, layout=layout, report=report)
 
     if kind == "npz":
         clips, meta, extra = read_clips_npz(path)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from evaluation.sources import FILE_SCHEMES
 from gaitfeat.parallel import SCHEDULER_HELP, parse_scheduler
 
 __all__ = ["main", "PROFILES", "build_parser"]
@@ -36,6 +37,9 @@ FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
 #: several gait parameters on the same folds (:func:`evaluation.multitarget.cross_validate_targets`).
 CLI_SUITES = ("gdi", "gmfcs", "params", "features", "explain")
 
+#: Sources that read a label table (--labels).
+LABELLED_SOURCES = ("openpose", *FILE_SCHEMES)
+
 _EPILOG = """\
 data sources:
   synthetic            a fixed-seed simulated cohort (default; size from --profile or --patients)
@@ -43,6 +47,18 @@ data sources:
   openpose:PATH        a folder of OpenPose JSON folders, one per video; needs --labels (video_id, patient_id,
                        gmfcs, gdi or gdi_left/gdi_right, optional fps) and --fps if the table has no fps column
   npz:PATH             clips written by gaitfeat.write_clips_npz (preprocessed, with patient_id, video_id, labels)
+  synthetic3d[:CAMERA] the simulated cohort as 3-D lifter output (camera coordinates, m) from a mixed (default),
+                       side, front, back or oblique camera, projected onto each walk's sagittal plane
+  pose files, one file per video in PATH (a folder, or one file), with --labels (video_id = file name without
+  extension, patient_id, labels, optional fps; --fps when the format stores no frame rate):
+  trc:PATH             OpenSim / OpenCap / Pose2Sim .trc marker trajectories (3-D)
+  array:PATH           NumPy .npy/.npz 3-D pose arrays (T, V, 3); .npy needs layout (and units, fps) columns
+  mediapipe:PATH       MediaPipe Pose image landmarks, .csv or .json (2-D)
+  mediapipe3d:PATH     MediaPipe Pose world landmarks, .csv or .json (3-D, hip-centred)
+  alphapose:PATH       AlphaPose results .json (COCO-17 or Halpe-26; several people: the tracked walker)
+  mmpose:PATH          MMPose / RTMPose prediction .json (COCO-17, Halpe-26, COCO-WholeBody)
+  3-D data from any camera angle are projected onto the walking plane; 2-D video filmed from the front, back
+  or an oblique angle is refused (skipped and reported). Formats and examples: docs/data.md
 
 outputs (in OUT/SUITE/):
   index.html           self-contained report: data summary, metrics with 95 % patient-bootstrap CIs at clip,
@@ -96,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(attribution methods compared on faithfulness and stability, kinematic perturbations) "
                         "(default: gmfcs)")
     p.add_argument("--data", default="synthetic", metavar="SOURCE",
-                   help="synthetic | kidzinski:PATH | openpose:PATH | npz:PATH (default: synthetic)")
+                   help="synthetic | synthetic3d[:CAMERA] | kidzinski:PATH | openpose:PATH | npz:PATH | trc:PATH | "
+                        "array:PATH | mediapipe:PATH | mediapipe3d:PATH | alphapose:PATH | mmpose:PATH "
+                        "(default: synthetic; see 'data sources' below)")
     p.add_argument("--labels", metavar="CSV", help="label table for openpose data (video_id, patient_id, gmfcs, gdi, ...)")
     p.add_argument("--fps", type=float, help="frame rate of OpenPose videos when the label table has no fps column")
     p.add_argument("--out", default="reports", help="output folder; the report goes to OUT/SUITE/ (default: reports)")
@@ -182,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
               (args.fps is None or args.fps > 0, "--fps must be positive"),
               (args.device == "auto" or args.device == "cpu" or args.device.startswith("cuda"),
                "--device must be auto, cpu or cuda[:N]"),
-              (args.labels is None or args.data.lower().startswith("openpose:"), "--labels is only used with openpose:PATH data"),
+              (args.labels is None or args.data.split(":")[0].strip().lower() in LABELLED_SOURCES,
+               "--labels is only used with openpose:PATH data and pose files (trc:, array:, mediapipe:, ...)"),
               (1 <= args.threads <= 256, "--threads must be between 1 and 256"),
               (_scheduler_ok(args.scheduler), f"--scheduler must be {SCHEDULER_HELP}")]
     for ok, message in checks:

@@ -1,4 +1,4 @@
-"""gaitfeat: pose data, readers, preprocessing and clinical gait features from 2-D video keypoints.
+"""gaitfeat: pose data, readers, preprocessing and clinical gait features from video keypoints (2-D or 3-D).
 
 The pose data model is :class:`PoseSequence` (one person, one video,
 ``(T, V, 3)`` keypoints); clips for models are NumPy arrays ``(N, T, V, C)``
@@ -23,6 +23,7 @@ from gaitfeat.features import (
     iter_features,
     resolve_feature_set,
     walk_features,
+    walk_features_3d,
 )
 from gaitfeat.io import (
     KidzinskiRelease,
@@ -34,12 +35,19 @@ from gaitfeat.io import (
     write_clips_npz,
     write_npz,
     write_openpose,
+    read_trc,
+    write_trc,
+    read_array,
+    write_array,
+    read_mediapipe,
+    read_alphapose,
+    read_mmpose,
 )
 from gaitfeat.labels import GMFCS_LEVELS, validate_gmfcs, validate_patient_ids
 from gaitfeat.layouts import ALL_LAYOUTS, BODY25, COCO17, LAYOUTS, SkeletonLayout, get_layout, map_joints
 from gaitfeat.pose import PoseSequence
 from gaitfeat.pose3d import PoseSequence3D
-from gaitfeat.preprocessing import ClipReport, Clips, make_clips, preprocess, preprocess_many
+from gaitfeat.preprocessing import ClipReport, Clips, make_clips, preprocess, preprocess_many, project_to_walking_plane
 from gaitfeat.simulate import Cohort, simulate_cohort, simulate_walk
 
 __version__ = "0.1.0"
@@ -56,6 +64,13 @@ __all__ = [
     "get_layout",
     "read_openpose",
     "write_openpose",
+    "read_trc",
+    "write_trc",
+    "read_array",
+    "write_array",
+    "read_mediapipe",
+    "read_alphapose",
+    "read_mmpose",
     "read_kidzinski",
     "read_kidzinski_labels",
     "KidzinskiRelease",
@@ -65,6 +80,7 @@ __all__ = [
     "write_clips_npz",
     "preprocess",
     "preprocess_many",
+    "project_to_walking_plane",
     "make_clips",
     "Clips",
     "ClipReport",
@@ -75,6 +91,7 @@ __all__ = [
     "detect_events",
     "iter_features",
     "walk_features",
+    "walk_features_3d",
     "FEATURES",
     "FEATURE_INFO",
     "FEATURE_SETS",

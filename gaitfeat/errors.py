@@ -15,6 +15,7 @@ __all__ = [
     "ReaderError",
     "LabelError",
     "SequenceTooShortError",
+    "ViewError",
 ]
 
 
@@ -50,3 +51,7 @@ class LabelError(GaitError):
 
 class SequenceTooShortError(GaitError):
     """A sequence shorter than the analysis window or a gait cycle."""
+
+
+class ViewError(PoseDataError):
+    """2-D keypoints filmed from a view the sagittal features cannot be measured in (front, back, oblique)."""

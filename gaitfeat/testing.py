@@ -13,8 +13,9 @@ import numpy as np
 
 from gaitfeat.layouts import BODY25, convert_keypoints, get_layout
 from gaitfeat.pose import PoseSequence
+from gaitfeat.pose3d import PoseSequence3D
 
-__all__ = ["stick_walker", "rolling_walker", "STICK_SEGMENTS"]
+__all__ = ["stick_walker", "stick_walker_3d", "rolling_walker", "STICK_SEGMENTS"]
 
 #: Segment lengths of the stick figure, in leg lengths (thigh + shank = 1).
 STICK_SEGMENTS = {"thigh": 0.53, "shank": 0.47, "torso": 0.62, "upper_arm": 0.33, "forearm": 0.30}
@@ -153,6 +154,92 @@ def stick_walker(
     kp = convert_keypoints(kp, BODY25, lay)
     info = {"truth": {"direction": truth_dir, "leg_px": leg_px, "cadence": cadence, "step_length": step_length}}
     return PoseSequence(kp, fps, lay.name, patient_id=patient_id, video_id=video_id, info=info)
+
+
+def stick_walker_3d(
+    n_frames: int = 300,
+    *,
+    fps: float = 30.0,
+    leg_m: float = 0.8,
+    cadence: float = 120.0,
+    step_length: float = 0.6,
+    turn_at: int | None = None,
+    turn_frames: int = 30,
+    heading_deg: float = 0.0,
+    view: str = "lab",
+    camera_pitch_deg: float = 8.0,
+    units: str = "m",
+    layout: str = "body25",
+    video_id: str | None = "walk3d",
+) -> PoseSequence3D:
+    """The stick walker of :func:`stick_walker` in 3-D, in metres, with known truth.
+
+    Parameters
+    ----------
+    n_frames, fps, cadence, step_length, turn_at, turn_frames
+        As in :func:`stick_walker` (``step_length`` in leg lengths).
+    leg_m : float
+        Leg length (m); heels are ``0.2 * leg_m`` apart sideways.
+    heading_deg : float
+        Direction of the walkway in the horizontal plane (degrees from +X).
+    view : {"lab", "behind"}
+        ``"lab"``: a Y-up laboratory frame (``vertical=(0, 1, 0)``);
+        ``"behind"``: camera coordinates (x right, y down, z forward) of a
+        camera 1 m high and 3 m behind the start, looking along the walkway
+        and pitched down by ``camera_pitch_deg``; the vertical is not given.
+    units : {"m", "mm"}
+    layout : str
+        Any layout; joints it lacks are absent.
+
+    Returns
+    -------
+    PoseSequence3D
+        ``info["truth"]``: cadence (steps/min), step_length_m, stride_length_m,
+        speed_m_s, step_width_m, the true up vector in the data's frame.
+    """
+    t = np.arange(n_frames) / fps
+    phase = 2 * np.pi * cadence / 120.0 * t
+    body, z_left = _body_frame(phase, np.radians(22.0), np.radians(60.0), np.radians(15.0))
+    speed = step_length * cadence / 60.0
+    phi = np.zeros(n_frames)
+    progress = speed * t
+    if turn_at is not None:
+        k = np.arange(n_frames)
+        phi = np.pi * np.clip((k - turn_at) / max(turn_frames, 1), 0.0, 1.0)
+        t_turn = turn_at / fps
+        after = np.clip(t - (turn_at + turn_frames) / fps, 0.0, None)
+        progress = np.where(t < t_turn, speed * t, speed * t_turn - speed * after)
+    c, s = np.cos(phi)[:, None], np.sin(phi)[:, None]
+    fwd = progress[:, None] + body[:, :, 0] * c - z_left[None, :] * s  # along the walkway
+    left = body[:, :, 0] * s + z_left[None, :] * c
+    up = body[:, :, 1]
+    # Walkway frame (X along, Y up, Z to the right of the outward walk), then rotated by the heading about Y.
+    h = np.radians(heading_deg)
+    world = np.stack([fwd * np.cos(h) + left * np.sin(h), up, fwd * np.sin(h) - left * np.cos(h)], axis=-1) * leg_m
+    if view == "lab":
+        positions, vertical = world, np.array([0.0, 1.0, 0.0])
+    elif view == "behind":
+        # Camera axes in world coordinates: forward along the walkway, pitched down; y down; x right.
+        p = np.radians(camera_pitch_deg)
+        walk = np.array([np.cos(h), 0.0, np.sin(h)])
+        forward = np.cos(p) * walk - np.sin(p) * np.array([0.0, 1.0, 0.0])
+        down = -np.cross(np.cross(forward, [0.0, 1.0, 0.0]), forward)
+        down = down / np.linalg.norm(down)
+        down = -down if down[1] > 0 else down
+        right = np.cross(down, forward)
+        centre = -3.0 * walk + np.array([0.0, 1.0 + 0.45 * leg_m, 0.0]) - np.array([0.0, 0.0, 0.0])
+        rot = np.stack([right, down, forward])
+        positions = (world - centre) @ rot.T
+        vertical = rot @ np.array([0.0, 1.0, 0.0])
+    else:
+        raise ValueError(f"view must be 'lab' or 'behind', got {view!r}")
+    scale = 1000.0 if units == "mm" else 1.0
+    truth = {"cadence": cadence, "step_length_m": step_length * leg_m, "stride_length_m": 2 * step_length * leg_m,
+             "speed_m_s": speed * leg_m, "step_width_m": 2 * _HALF_WIDTH["hip"] * leg_m, "leg_m": leg_m,
+             "up": [float(v) for v in vertical]}
+    seq = PoseSequence3D(positions * scale, fps, "body25", units=units,
+                         vertical=vertical if view == "lab" else None, video_id=video_id, info={"truth": truth})
+    return seq.to_layout(layout)
 
 
 def _knee(hip: np.ndarray, ankle: np.ndarray, thigh: float, shank: float) -> np.ndarray:

@@ -31,10 +31,12 @@ from gaitfeat.features.engine import (
 from gaitfeat.features.angle_curves import AngleCurves, angle_channels, angle_curves
 from gaitfeat.features.extractor import GaitFeatureExtractor
 from gaitfeat.features.walk import MIN_WALK_STRIDES, WALK_COLUMNS, walk_features
+from gaitfeat.features.walk3d import STEP_WIDTH_COLUMNS, step_widths, walk_features_3d
 
 __all__ = [
     "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
     "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events",
     "extract_features", "iter_features", "walk_features", "WALK_COLUMNS", "MIN_WALK_STRIDES",
     "GaitFeatureExtractor", "resolve_feature_set", "angle_curves", "angle_channels", "AngleCurves",
+    "walk_features_3d", "step_widths", "STEP_WIDTH_COLUMNS",
 ]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gaitfeat.errors import LayoutError, ReaderError
 from gaitfeat.io._frames import FPS_RANGE, MAX_FRAME_FILE_BYTES, check_fps, frame_number, parse_frame
+from gaitfeat.io._tracking import track_subject
 from gaitfeat.layouts import LAYOUTS, get_layout, layout_for_joint_count
 from gaitfeat.pose import PoseSequence, openpose_undetected
 
@@ -24,43 +24,11 @@ MAX_GAP_FRAMES = 1000
 
 
 
-@dataclass
-class _Track:
-    """A person followed through consecutive frames."""
-
-    frames: list[int] = field(default_factory=list)
-    poses: list[np.ndarray] = field(default_factory=list)
-    score: float = 0.0
-
-    @property
-    def last(self) -> np.ndarray:
-        return self.poses[-1]
-
-
 def _to_missing(person: np.ndarray) -> np.ndarray:
     """OpenPose encoding -> NaN for undetected joints."""
     p = person.astype(np.float64, copy=True)
     p[openpose_undetected(p)] = np.nan
     return p
-
-
-def _pose_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Median distance (px) between joints detected in both poses; centroid distance if none shared."""
-    both = ~np.isnan(a[:, 0]) & ~np.isnan(b[:, 0])
-    if both.sum() >= 2:
-        return float(np.median(np.hypot(*(a[both, :2] - b[both, :2]).T)))
-    ca = np.nanmean(a[:, :2], axis=0)
-    cb = np.nanmean(b[:, :2], axis=0)
-    return float(np.hypot(*(ca - cb)))
-
-
-def _pose_size(p: np.ndarray) -> float:
-    """Height of the detected joints' bounding box (px), at least 1."""
-    ys = p[~np.isnan(p[:, 1]), 1]
-    xs = p[~np.isnan(p[:, 0]), 0]
-    if ys.size < 2:
-        return 1.0
-    return float(max(np.ptp(ys), np.ptp(xs), 1.0))
 
 
 def _real(value: object) -> bool:
@@ -308,44 +276,9 @@ def read_openpose(
             + (f" ({'; '.join(why)})" if why else " (every keypoint is undetected)"),
             folder,
         )
-    lost_after = max(1, int(round(float(lost_after_s) * float(fps))))
-    tracks: list[_Track] = []
-    active: list[_Track] = []
-    for t in range(n_frames):
-        people = frames_people.get(t, [])
-        active = [tr for tr in active if t - tr.frames[-1] <= lost_after]
-        # Greedy nearest matching: the closest (track, person) pair first.
-        pairs = []
-        for i, tr in enumerate(active):
-            gate = max_jump * _pose_size(tr.last) * (t - tr.frames[-1])
-            for j, p in enumerate(people):
-                d = _pose_distance(tr.last, p)
-                if d <= gate:
-                    pairs.append((d, i, j))
-        used_tracks, used_people = set(), set()
-        for _, i, j in sorted(pairs):
-            if i in used_tracks or j in used_people:
-                continue
-            used_tracks.add(i)
-            used_people.add(j)
-            tr = active[i]
-            tr.frames.append(t)
-            tr.poses.append(people[j])
-            tr.score += float(np.nansum(people[j][:, 2]))
-        for j, p in enumerate(people):
-            if j not in used_people:
-                tr = _Track([t], [p], float(np.nansum(p[:, 2])))
-                tracks.append(tr)
-                active.append(tr)
-
-    kp = np.full((n_frames, n_joints, 3), np.nan, dtype=np.float32)
-    subject = max(tracks, key=lambda tr: tr.score) if tracks else None
-    if subject is not None:
-        kp[subject.frames] = np.stack(subject.poses).astype(np.float32)
-    present = np.zeros(n_frames, dtype=bool)
-    if subject is not None:
-        present[subject.frames] = True
-    with_people = np.array([bool(frames_people.get(t)) for t in range(n_frames)])
+    kp, counts = track_subject(
+        frames_people, n_frames, fps, max_jump=max_jump, lost_after_s=lost_after_s, n_joints=n_joints
+    )
 
     info = {
         "read_openpose": {
@@ -356,11 +289,11 @@ def read_openpose(
             "gap_frames": int(n_frames - len(files)),
             "empty_frames": int(n_empty),
             "multi_person_frames": int(n_multi),
-            "subject_missing_frames": int((~present).sum()),
-            "other_people_frames": int((with_people & ~present).sum()),
+            "subject_missing_frames": counts["subject_missing_frames"],
+            "other_people_frames": counts["other_people_frames"],
             "ignored_small_detections": int(n_spurious),
             "outside_x_range": int(n_outside),
-            "tracks": len(tracks),
+            "tracks": counts["tracks"],
         }
     }
     return PoseSequence(

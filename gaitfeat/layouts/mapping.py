@@ -30,6 +30,11 @@ EQUIVALENT_NAMES: dict[str, tuple[str, ...]] = {
     "right_big_toe": ("right_foot_index",),
 }
 
+_REVERSE: dict[str, tuple[str, ...]] = {}
+for _ours, _theirs in EQUIVALENT_NAMES.items():
+    for _name in _theirs:
+        _REVERSE[_name] = (*_REVERSE.get(_name, ()), _ours)
+
 #: Joints defined as the midpoint of two others; derived only when the source lacks them.
 DERIVED: dict[str, tuple[str, str]] = {
     "neck": ("left_shoulder", "right_shoulder"),
@@ -48,7 +53,7 @@ def _plan(source: str, target: str) -> tuple[tuple[tuple[int, ...], ...], tuple[
     src, dst = _layout(source), _layout(target)
     plan, absent = [], []
     for name in dst.joints:
-        candidates = (name, *EQUIVALENT_NAMES.get(name, ()))
+        candidates = (name, *EQUIVALENT_NAMES.get(name, ()), *_REVERSE.get(name, ()))
         found = next((c for c in candidates if src.has(c)), None)
         if found is not None:
             plan.append((src.index(found),))

@@ -11,7 +11,9 @@ from gaitfeat.preprocessing.clips import META_COLUMNS, ClipReport, Clips, make_c
 from gaitfeat.preprocessing.normalise import centre_on_hips, leg_length, scale_by_leg_length
 from gaitfeat.preprocessing.orientation import mirror, orient, walking_direction
 from gaitfeat.preprocessing.pipeline import preprocess, preprocess_many
+from gaitfeat.preprocessing.plane import estimate_vertical, project_to_walking_plane, walking_bouts
 from gaitfeat.preprocessing.swaps import find_leg_flips, fix_leg_swaps
+from gaitfeat.preprocessing.view import MAX_SIDE_VIEW_WIDTH, check_side_view, side_view_widths
 
 __all__ = [
     "threshold_confidence",
@@ -26,6 +28,12 @@ __all__ = [
     "centre_on_hips",
     "scale_by_leg_length",
     "leg_length",
+    "project_to_walking_plane",
+    "estimate_vertical",
+    "walking_bouts",
+    "check_side_view",
+    "side_view_widths",
+    "MAX_SIDE_VIEW_WIDTH",
     "preprocess",
     "preprocess_many",
     "make_clips",

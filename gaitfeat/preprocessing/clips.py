@@ -87,6 +87,26 @@ class Clips:
         return (self.clips, self.meta, self.report)[i]
 
 
+def _present_joints(seq: PoseSequence) -> int:
+    """Joints the source can provide: the layout's, less those a reader or projection declared absent.
+
+    A 3-D lifter's skeleton without a face, mapped to COCO-17, lacks five
+    joints in every frame; counting them as undetected would drop every clip.
+    """
+    absent = set()
+    for value in seq.info.values():
+        if isinstance(value, dict) and isinstance(value.get("absent_joints"), list | tuple):
+            absent.update(str(j) for j in value["absent_joints"])
+    return max(1, seq.n_joints - len(absent & set(seq.skeleton.joints)))
+
+
+def _leg_length_m(seq: PoseSequence) -> float:
+    """The leg length in metres when the sequence came in metres (a 3-D projection), else NaN."""
+    if seq.info.get("projection", {}).get("units") == "m" and "scale_by_leg_length" in seq.info:
+        return float(seq.info["scale_by_leg_length"]["leg_length"])
+    return float("nan")
+
+
 def make_clips(
     sequences: PoseSequence | list[PoseSequence],
     *,
@@ -104,7 +124,14 @@ def make_clips(
     Assessment"): 124-frame windows every 12 frames, kept
     when at least 80 % of the window's keypoints (frames x joints) were
     detected with confidence >= 0.2. Values filled in by preprocessing have
-    confidence 0 and do not count as detected.
+    confidence 0 and do not count as detected. Joints a reader or the 3-D
+    projection declared absent (``info[...]["absent_joints"]``: the source
+    format does not have them) are not counted.
+
+    Sequences projected from metric 3-D data (``info["projection"]``) give
+    the metadata an extra column ``leg_length_m``: the leg length the
+    sequence was divided by, in metres, which
+    :func:`gaitfeat.extract_features` takes to report lengths in metres.
 
     Parameters
     ----------
@@ -171,7 +198,7 @@ def make_clips(
         detected = seq.keypoints[:, :, 2] >= conf
         # Cumulative sums give each window's detected count without a Python loop per frame.
         per_frame = np.concatenate(([0], np.cumsum(detected.sum(axis=1))))
-        valid = (per_frame[starts + window] - per_frame[starts]) / (window * seq.n_joints)
+        valid = (per_frame[starts + window] - per_frame[starts]) / (window * _present_joints(seq))
         turning = None
         if seq.direction is not None:
             per_turn = np.concatenate(([0], np.cumsum(seq.direction == 0)))
@@ -197,6 +224,7 @@ def make_clips(
                     "layout": seq.layout,
                     "valid_fraction": float(valid[k]),
                     "turning_fraction": float(turning[k]) if turning is not None else np.nan,
+                    "leg_length_m": _leg_length_m(seq),
                 }
             )
     if len(report.sequences_too_short) == len(sequences):
@@ -207,7 +235,8 @@ def make_clips(
     root = None
     if with_root:
         root = np.stack(roots).astype(np.float64) if roots else np.empty((0, window, 2))
-    meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
+    metric = any(np.isfinite(_leg_length_m(seq)) for seq in sequences)
+    meta = pd.DataFrame(rows, columns=list(META_COLUMNS) + (["leg_length_m"] if metric else []))
     if labels is not None:
         if "video_id" not in labels.columns:
             raise ValueError("labels need a 'video_id' column")

@@ -12,6 +12,7 @@ from gaitfeat.preprocessing.cleaning import fill_gaps, reject_outliers, smooth, 
 from gaitfeat.preprocessing.normalise import centre_on_hips, scale_by_leg_length
 from gaitfeat.preprocessing.orientation import orient, walking_direction
 from gaitfeat.preprocessing.swaps import fix_leg_swaps
+from gaitfeat.preprocessing.view import check_side_view
 
 __all__ = ["preprocess", "preprocess_many"]
 
@@ -27,6 +28,7 @@ def preprocess(
     cutoff_hz: float | None = 6.0,
     orient_frames: bool = True,
     normalise: bool = True,
+    check_view: bool = True,
 ) -> PoseSequence:
     """Turn raw detector output into a clean, oriented, normalised sequence.
 
@@ -39,7 +41,12 @@ def preprocess(
     4. :func:`fix_leg_swaps` (``max_swap_s``), unless ``fix_swaps=False``;
     5. :func:`fill_gaps` (``max_gap_s``): short gaps filled linearly;
     6. :func:`smooth` (``cutoff_hz``; ``None`` skips it): zero-phase low-pass;
-    7. :func:`walking_direction` on the pixel coordinates;
+    7. :func:`check_side_view`, unless ``check_view=False``: a 2-D video
+       filmed from the front, back or an oblique angle is refused
+       (:class:`~gaitfeat.errors.ViewError`), since its sagittal features
+       would be nonsense; 3-D poses from such views are projected onto the
+       walking plane first (:func:`project_to_walking_plane`) and pass;
+       :func:`walking_direction` on the pixel coordinates;
     8. :func:`centre_on_hips` (y turned upwards) and :func:`scale_by_leg_length`, unless ``normalise=False``;
     9. :func:`orient`: every frame walks towards +x, unless ``orient_frames=False``.
 
@@ -67,6 +74,8 @@ def preprocess(
     seq = fill_gaps(seq, max_gap_s)
     if cutoff_hz is not None:
         seq = smooth(seq, cutoff_hz)
+    if check_view:
+        seq = check_side_view(seq)
     direction = walking_direction(seq)
     if normalise:
         seq = scale_by_leg_length(centre_on_hips(seq, y_up=True))

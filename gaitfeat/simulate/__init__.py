@@ -1,4 +1,5 @@
-"""Gait simulator: labelled cohorts of children walking past a side camera.
+"""Gait simulator: labelled cohorts of children walking past a side camera (or seen from the front,
+behind, at an angle, or in 3-D by a monocular lifter: :mod:`gaitfeat.simulate.views`).
 
 The default data of the toolkit and the ground truth of the feature engine.
 See ``docs/simulator.md`` for what it models, the per-level parameter table
@@ -10,6 +11,7 @@ from gaitfeat.simulate.cohort import DEFAULT_PREVALENCE, TRUTH_COLUMNS, Cohort, 
 from gaitfeat.simulate.gdi import gdi_from_params
 from gaitfeat.simulate.pathology import LEVEL_TABLE, ChildParams, draw_child, next_visit
 from gaitfeat.simulate.video import NOISE_LEVELS, SimulatedWalk, simulate_walk
+from gaitfeat.simulate.views import CAMERAS, LIFTER_NOISE, STEP_WIDTH
 
 __all__ = [
     "simulate_walk",
@@ -22,6 +24,9 @@ __all__ = [
     "next_visit",
     "LEVEL_TABLE",
     "NOISE_LEVELS",
+    "LIFTER_NOISE",
+    "CAMERAS",
+    "STEP_WIDTH",
     "DEFAULT_PREVALENCE",
     "TRUTH_COLUMNS",
     "gdi_from_params",

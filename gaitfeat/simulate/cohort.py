@@ -15,16 +15,18 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gaitfeat.errors import ReaderError
+from gaitfeat.errors import GaitError, ReaderError
 from gaitfeat.io._frames import read_regular_file
 from gaitfeat.io._label_table import MAX_CSV_BYTES
 from gaitfeat.jsonable import to_jsonable
 from gaitfeat.io.npz import MAX_NPZ_BYTES, read_clips_npz, read_npz, write_clips_npz, write_npz
 from gaitfeat.pose import PoseSequence
+from gaitfeat.pose3d import PoseSequence3D
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate.gdi import _reference as gdi_reference
 from gaitfeat.simulate.pathology import draw_child, next_visit
 from gaitfeat.simulate.video import simulate_walk
+from gaitfeat.simulate.views import CAMERAS, read_sequences3d, write_sequences3d
 
 __all__ = ["Cohort", "simulate_cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]
 
@@ -36,7 +38,7 @@ DEFAULT_PREVALENCE = (0.35, 0.38, 0.25, 0.02)
 TRUTH_COLUMNS = (
     "walking_fraction", "n_heel_strikes", "cadence", "step_length", "stride_length", "step_length_m",
     "stride_length_m", "speed", "speed_ll", "hip_rom_left", "hip_rom_right", "knee_rom_left", "knee_rom_right",
-    "trunk_inclination",
+    "trunk_inclination", "step_width_m",
 )
 
 _FORMAT = "gaitfeat.cohort"
@@ -66,8 +68,9 @@ class Cohort:
     frames : DataFrame
         Per-frame truth for every video (joint angles, trunk pitch, phases,
         walking direction, pelvis position).
-    sequences : list of PoseSequence
-        Each video's raw detector output (BODY_25, pixels).
+    sequences : list of PoseSequence or PoseSequence3D
+        Each video's raw detector output (BODY_25, pixels); with ``dims=3``
+        the raw lifter output (BODY_25, camera coordinates, m).
     config : dict
         How the cohort was made (reproduces it with :func:`simulate_cohort`).
     report : dict
@@ -84,7 +87,7 @@ class Cohort:
     videos: pd.DataFrame
     events: pd.DataFrame
     frames: pd.DataFrame
-    sequences: list[PoseSequence] = field(repr=False)
+    sequences: list[PoseSequence | PoseSequence3D] = field(repr=False)
     config: dict = field(default_factory=dict)
     report: dict = field(default_factory=dict)
     root: np.ndarray | None = field(default=None, repr=False)
@@ -109,7 +112,10 @@ class Cohort:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         write_clips_npz(path / "clips.npz", self.clips, self.meta)
-        write_npz(path / "sequences.npz", self.sequences)
+        if any(isinstance(s, PoseSequence3D) for s in self.sequences):
+            write_sequences3d(path / "sequences3d.npz", self.sequences)
+        else:
+            write_npz(path / "sequences.npz", self.sequences)
         self.truth.to_csv(path / "truth.csv", index=False)
         self.videos.to_csv(path / "videos.csv", index=False)
         self.events.to_csv(path / "events.csv", index=False)
@@ -164,8 +170,9 @@ class Cohort:
                 raise ReaderError(f"{path / 'root.npy'}: infinite or impossible pelvis positions", path)
         for col in ("patient_id", "video_id"):
             meta[col] = meta[col].astype(str)
-        return cls(clips, meta, truth, videos, events, frames, read_npz(path / "sequences.npz"), head["config"],
-                   head["report"], root)
+        three_d = (path / "sequences3d.npz").exists() or (path / "sequences3d.npz").is_symlink()
+        sequences = read_sequences3d(path / "sequences3d.npz") if three_d else read_npz(path / "sequences.npz")
+        return cls(clips, meta, truth, videos, events, frames, sequences, head["config"], head["report"], root)
 
 
 def _table(p: Path, **options) -> pd.DataFrame:
@@ -252,7 +259,7 @@ def _clip_truth(clip_meta: pd.DataFrame, frames: dict[str, pd.DataFrame], events
         lo = np.searchsorted(hs_frames, starts, side="left")
         hi = np.searchsorted(hs_frames, starts + window, side="left")
         cols["n_heel_strikes"][idx] = hi - lo
-        for name in ("step_length_m", "stride_length_m"):
+        for name in ("step_length_m", "stride_length_m", "step_width_m"):
             values = v_hs[name].to_numpy()[order]
             finite = np.isfinite(values)
             total = np.concatenate(([0.0], np.cumsum(np.where(finite, values, 0.0))))
@@ -276,6 +283,8 @@ def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
     """All videos of one child: (walk, video row, preprocessed sequence or the reason it failed)."""
     i, level, seed = job
     rng = np.random.default_rng(seed)
+    # Cameras of a "mixed" cohort from a stream of their own: the children's walks do not depend on them.
+    camera_rng = np.random.default_rng(seed.spawn(1)[0]) if settings["camera"] == "mixed" else None
     params = draw_child(level, rng)
     lo, hi = settings["visits"]
     n_visits = int(rng.integers(lo, hi + 1))
@@ -285,14 +294,27 @@ def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
         if v > 0:
             params = next_visit(params, rng)
         vid = f"{pid}_V{v + 1}"
+        camera = str(camera_rng.choice(CAMERAS)) if camera_rng is not None else settings["camera"]
         walk = simulate_walk(params=params, noise=settings["noise"], duration=float(rng.uniform(*settings["duration"])),
-                             pan=settings.get("pan"), patient_id=pid, video_id=vid, random_state=rng)
-        row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels}
+                             pan=settings.get("pan"), patient_id=pid, video_id=vid, random_state=rng, camera=camera,
+                             dims=settings["dims"])
+        row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels, "camera": camera,
+               "dims": settings["dims"]}
         for name in ("crouch", "hip_rom_scale", "knee_rom_scale", "equinus", "stance"):
             row[f"param_{name}_left"], row[f"param_{name}_right"] = getattr(params, name)
         for name in ("trunk_lean", "trunk_sway", "head_flexion", "arm_swing", "elbow_flexion", "pelvic_tilt", "stride_cv"):
             row[f"param_{name}"] = getattr(params, name)
-        done, skipped = preprocess_many([walk.sequence], on_error="skip", layout=settings["layout"])
+        sequence = walk.sequence
+        if settings["dims"] == 3:
+            # The lifter's camera coordinates seen square to the walk: the clips mean what side-view clips mean.
+            from gaitfeat.preprocessing.plane import project_to_walking_plane
+
+            try:
+                sequence = project_to_walking_plane(sequence, plane="sagittal")
+            except GaitError as exc:
+                out.append((walk, row, f"{type(exc).__name__}: {exc}"))
+                continue
+        done, skipped = preprocess_many([sequence], on_error="skip", layout=settings["layout"])
         out.append((walk, row, done[0] if done else skipped[vid]))
     return out
 
@@ -312,6 +334,8 @@ def simulate_cohort(
     pan: float | None = None,
     random_state: int = 0,
     n_jobs: int | None = None,
+    camera: str = "side",
+    dims: int = 2,
 ) -> Cohort:
     """Simulate a labelled cohort of children with cerebral palsy walking past a side camera.
 
@@ -341,6 +365,18 @@ def simulate_cohort(
         ``n_jobs``.
     n_jobs : int, optional
         Worker processes (default: all CPU cores; 1 = in this process).
+    camera : {"side", "front", "back", "oblique", "mixed"}
+        Where the camera stands (see :func:`simulate_walk`); ``"mixed"``
+        draws it per video (from a stream of its own: the children and their
+        walks are those of any other choice).
+    dims : {2, 3}
+        2: 2-D detector output in pixels (clips of a non-side camera are then
+        frontal or oblique views). 3: 3-D lifter output, projected onto each
+        walk's sagittal plane with
+        :func:`gaitfeat.preprocessing.project_to_walking_plane` before
+        preprocessing and windowing, so the clips mean what side-view clips
+        mean (in metres). ``meta`` and ``videos`` record each video's
+        ``camera`` and ``dims``.
 
     Returns
     -------
@@ -350,12 +386,17 @@ def simulate_cohort(
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
     if not (1 <= visits[0] <= visits[1]):
         raise ValueError(f"visits must be (min, max) with 1 <= min <= max, got {visits}")
+    if camera not in CAMERAS + ("mixed",):
+        raise ValueError(f"camera must be one of {CAMERAS + ('mixed',)}, got {camera!r}")
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, got {dims!r}")
     counts = _allocate(n_patients, prevalence)
     master = np.random.default_rng(random_state)
     levels = master.permutation(np.repeat([1, 2, 3, 4], counts))
     child_seeds = np.random.SeedSequence(random_state).spawn(n_patients)
     jobs = [(i, int(level), seed) for i, (level, seed) in enumerate(zip(levels, child_seeds))]
-    settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout, "pan": pan}
+    settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout, "pan": pan, "camera": camera,
+                "dims": dims}
     workers = _n_workers(n_jobs, n_patients)
     if workers == 1:
         results = [_simulate_patient(job, settings) for job in jobs]
@@ -372,7 +413,8 @@ def simulate_cohort(
     videos = pd.DataFrame(video_rows)
 
     label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
-                  "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height"]
+                  "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height",
+                  "camera", "dims"]
     windows = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
                          labels=videos[label_cols], on_short="skip")
     clips, meta, clip_report = windows
@@ -385,7 +427,8 @@ def simulate_cohort(
     config = {
         "n_patients": n_patients, "prevalence": list(prevalence), "visits": list(visits), "noise": noise, "layout": layout,
         "window": window, "stride": stride, "min_valid": min_valid, "conf": conf, "duration": list(duration),
-        "pan": pan, "random_state": random_state, "data": "simulated (gaitfeat gait simulator)",
+        "pan": pan, "random_state": random_state, "camera": camera, "dims": dims,
+        "data": "simulated (gaitfeat gait simulator)",
     }
     report = {"clips": clip_report.to_dict(), "videos_not_preprocessed": skipped}
     return Cohort(clips, meta, truth, videos, events, frames, [w.sequence for w in walks], config, report,

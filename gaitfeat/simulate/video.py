@@ -1,4 +1,7 @@
-"""One simulated clinical gait video: walk across, turn, walk back; camera and detector noise."""
+"""One simulated clinical gait video: walk across, turn, walk back; camera and detector noise.
+
+Other camera placements and 3-D (lifter) output: :mod:`gaitfeat.simulate.views`.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +13,24 @@ from scipy.ndimage import uniform_filter1d
 
 from gaitfeat.layouts import BODY25
 from gaitfeat.pose import PoseSequence
-from gaitfeat.preprocessing.swaps import exchange_legs
+from gaitfeat.pose3d import PoseSequence3D
 from gaitfeat.simulate.gdi import gdi_from_params
+from gaitfeat.simulate.detector import NOISE_LEVELS, observe as _observe
 from gaitfeat.simulate.foot import foot_pitch, foot_shapes, mtp_angle, rolling_contact
 from gaitfeat.simulate.kinematics import forward_kinematics, ground_contact, segment_lengths
 from gaitfeat.simulate.pathology import ChildParams, draw_child, normative_phase, side_angles
+from gaitfeat.simulate.views import CAMERAS, foot_lateral, render_view, step_widths, view_generator, world_skeleton
 
 __all__ = ["simulate_walk", "SimulatedWalk", "NOISE_LEVELS"]
-
-#: Detector-noise settings. Rates are per joint and second unless stated.
-NOISE_LEVELS: dict[str, dict[str, float]] = {
-    "none": {
-        "pixel_sd": 0.0, "outlier_rate": 0.0, "burst_rate": 0.0, "far_burst_factor": 1.0,
-        "swap_rate": 0.0, "empty_frame_rate": 0.0, "conf_near": 0.95, "conf_far": 0.95, "conf_sd": 0.0,
-    },
-    "default": {
-        # pixel_sd in leg lengths; swap_rate per second of video; empty_frame_rate per frame.
-        "pixel_sd": 0.007, "outlier_rate": 0.03, "burst_rate": 0.3, "far_burst_factor": 3.0,
-        "swap_rate": 0.3, "empty_frame_rate": 0.002, "conf_near": 0.82, "conf_far": 0.45, "conf_sd": 0.15,
-    },
-    "heavy": {
-        "pixel_sd": 0.018, "outlier_rate": 0.12, "burst_rate": 0.4, "far_burst_factor": 3.0,
-        "swap_rate": 0.7, "empty_frame_rate": 0.006, "conf_near": 0.72, "conf_far": 0.4, "conf_sd": 0.2,
-    },
-}
-
 
 @dataclass
 class SimulatedWalk:
     """A simulated video and everything that is known about it."""
 
-    sequence: PoseSequence
-    """What an OpenPose-like detector reports (BODY_25, pixels, noisy)."""
-    clean: PoseSequence
+    sequence: PoseSequence | PoseSequence3D
+    """What an OpenPose-like detector reports (BODY_25, pixels, noisy); with ``dims=3`` what a
+    monocular 3-D lifter reports (BODY_25, camera coordinates in metres, noisy)."""
+    clean: PoseSequence | PoseSequence3D
     """The true keypoints (no detector noise), same frames and camera."""
     frames: pd.DataFrame
     """Per-frame truth: walking, direction, phases, joint angles, trunk pitch, position, cadence."""
@@ -52,6 +40,9 @@ class SimulatedWalk:
     """Per-video labels: gmfcs, gdi, speed, cadence, step length, knee flexion at max extension, ..."""
     params: ChildParams
     """The child's parameters."""
+    world: np.ndarray | None = None
+    """The true 3-D skeleton (T, 25, 3) in the world frame of :mod:`gaitfeat.simulate.views` (m):
+    x along the walkway, y up, z towards the side camera; with the child's step width."""
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -84,6 +75,8 @@ def simulate_walk(
     video_id: str | None = "sim000_v1",
     random_state: int | np.random.Generator | None = 0,
     foot: str = "honest",
+    camera: str = "side",
+    dims: int = 2,
 ) -> SimulatedWalk:
     """Simulate one clinical gait video of one child.
 
@@ -112,7 +105,8 @@ def simulate_walk(
         (width, height) in pixels; 640x480 (70 %) or 1280x720 by default.
     pan : float, optional
         How much the camera follows the child (0 = fixed camera, 1 = child
-        stays centred); drawn from 0.5-0.95 by default.
+        stays centred); drawn from 0.5-0.95 by default. The 2-D side view
+        only: the other views' cameras stand still.
     patient_id, video_id : str
     random_state : int, Generator or None
         Seed; the same seed gives the same video.
@@ -122,6 +116,15 @@ def simulate_walk(
         ``"rigid"``: the earlier rigid foot whose lowest heel or toe keypoint
         is the support point (same seed, same walk otherwise), kept to
         compare against.
+    camera : {"side", "front", "back", "oblique"}
+        Where the camera stands (:func:`gaitfeat.simulate.views.place_camera`); ``"side"``
+        with ``dims=2`` is the panning side camera above, any other view a static pinhole
+        camera. Walk, events and labels do not depend on the camera (its random numbers come
+        from a generator derived from ``random_state``), except ``labels["px_per_m"]``.
+    dims : {2, 3}
+        2: pixels (detector noise). 3: a :class:`~gaitfeat.pose3d.PoseSequence3D` in camera
+        coordinates (x right, y down, z forward, m; the true up vector in
+        ``info["simulator"]["vertical"]``) with lifter noise (:data:`~gaitfeat.simulate.views.LIFTER_NOISE`).
 
     Returns
     -------
@@ -131,7 +134,12 @@ def simulate_walk(
         raise ValueError(f"noise must be one of {sorted(NOISE_LEVELS)}, got {noise!r}")
     if foot not in ("honest", "rigid"):
         raise ValueError(f"foot must be 'honest' or 'rigid', got {foot!r}")
+    if camera not in CAMERAS:
+        raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, got {dims!r}")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    view_rng = view_generator(rng)  # before any draw: the side video's stream is left as it was
     if params is None:
         level = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.38, 0.25, 0.02])) if gmfcs is None else int(gmfcs)
         params = draw_child(level, rng)
@@ -280,17 +288,30 @@ def simulate_walk(
         frames["contact_part"] = np.full(n, -1, dtype=np.int8)
         frames["contact_m"] = np.full(n, np.nan)
     events = _events(phase_left, phase_right, params, walking, direction, heel_u, fps, turn_start, turn_len)
+    # 3-D truth: the skeleton with the child's own step width (the side video keeps its feet under the hips).
+    world = world_skeleton(xy_body, z, seg["hip_half_width"], height, pelvis_u, heading, d0,
+                           foot_lateral(params, stride, view_rng), stance)
+    events["step_width_m"] = step_widths(world, events, heading)
     labels = _video_labels(params, frames, events, fps, leg_m, scale)
     info = {
         "simulator": {
             "noise": noise, "gmfcs": params.gmfcs, "px_per_m": scale, "leg_px": leg_px, "image_size": list(image_size),
             "pan": pan, "turn_start": int(turn_start), "turn_frames": int(turn_len), "start_direction": int(d0),
-            "foot": foot,
+            "foot": foot, "camera": camera, "dims": dims,
         }
     }
-    seq = PoseSequence(obs, fps, "body25", patient_id=patient_id, video_id=video_id, info=info)
-    clean = PoseSequence(clean_kp, fps, "body25", patient_id=patient_id, video_id=video_id, direction=direction, info=info)
-    return SimulatedWalk(seq, clean, frames, events, labels, params)
+    if camera == "side" and dims == 2:
+        seq = PoseSequence(obs, fps, "body25", patient_id=patient_id, video_id=video_id, info=info)
+        clean = PoseSequence(clean_kp, fps, "body25", patient_id=patient_id, video_id=video_id, direction=direction,
+                             info=info)
+    else:
+        def detector(kp: np.ndarray, near: np.ndarray, leg: np.ndarray) -> np.ndarray:
+            return _observe(kp, near, turning, fps, leg, NOISE_LEVELS[noise], view_rng)
+
+        seq, clean = render_view(camera, dims, world, d0, image_size, fps, noise, leg_m, view_rng, detector,
+                                 patient_id=patient_id, video_id=video_id, info=info)
+        labels["px_per_m"] = info["simulator"]["px_per_m"]
+    return SimulatedWalk(seq, clean, frames, events, labels, params, world)
 
 
 def _events(phase_left, phase_right, params, walking, direction, heel_u, fps, turn_start, turn_len) -> pd.DataFrame:
@@ -299,7 +320,8 @@ def _events(phase_left, phase_right, params, walking, direction, heel_u, fps, tu
     Heel strikes carry the clinical (footprint) step length: the distance
     along the walking direction from the other foot's last heel strike to this
     one (m); and the stride length: from the same foot's last heel strike (m).
-    Both are NaN for the first strikes after the start or the turn.
+    Both are NaN for the first strikes after the start or the turn. The step
+    width (``step_width_m``, m) is added by the caller from the 3-D skeleton.
     """
     margin = int(round(0.25 * fps))
     n = len(walking)
@@ -340,6 +362,7 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
     hs = events[events["event"] == "heel_strike"]
     step_m = float(hs["step_length_m"].mean()) if hs["step_length_m"].notna().any() else float("nan")
     stride_m = float(hs["stride_length_m"].mean()) if hs["stride_length_m"].notna().any() else float("nan")
+    width_m = float(hs["step_width_m"].median()) if hs["step_width_m"].notna().any() else float("nan")
     gdi_left, gdi_right = gdi_from_params(params)
     # Knee flexion at maximum extension: the least knee flexion in stance of the child's mean cycle.
     kfme = []
@@ -356,6 +379,7 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
         "cadence": cadence,
         "step_length_m": step_m,
         "stride_length_m": stride_m,
+        "step_width_m": width_m,
         "step_length": step_m / leg_m,
         "stride_length": stride_m / leg_m,
         "knee_flex_max_extension_left": kfme[0],
@@ -369,36 +393,3 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
         "px_per_m": scale,
         "n_frames": len(frames),
     }
-
-
-def _observe(clean: np.ndarray, nearness: np.ndarray, turning: np.ndarray, fps: float, leg_px: float,
-             cfg: dict[str, float], rng: np.random.Generator) -> np.ndarray:
-    """Turn true keypoints into detector output (NaN = not detected)."""
-    obs = clean.copy()
-    n, V, _ = obs.shape
-    if cfg["pixel_sd"] == 0 and cfg["burst_rate"] == 0:
-        obs[..., 2] = cfg["conf_near"]
-        return obs
-    far = nearness < 0
-    obs[..., :2] += rng.normal(0.0, cfg["pixel_sd"] * leg_px, size=(n, V, 2))
-    conf = np.where(far, cfg["conf_far"], cfg["conf_near"]) + rng.normal(0.0, cfg["conf_sd"], size=(n, V))
-    conf = np.where(turning[:, None], conf * 0.75, conf)
-    # Single-frame outliers: a joint jumps by a fraction of a leg length.
-    outliers = rng.uniform(size=(n, V)) < cfg["outlier_rate"] / fps
-    jump = rng.normal(0.0, 0.25 * leg_px, size=(n, V, 2))
-    obs[..., :2] += np.where(outliers[..., None], jump, 0.0)
-    conf = np.where(outliers, conf * 0.6, conf)
-    obs[..., 2] = np.clip(conf, 0.02, 1.0)
-    # Bursts of undetected joints (more on the far side).
-    rate = cfg["burst_rate"] / fps * np.where(far, cfg["far_burst_factor"], 1.0)
-    starts = rng.uniform(size=(n, V)) < rate
-    for t, v in zip(*np.nonzero(starts)):
-        obs[t : t + int(rng.integers(1, 9)), v] = np.nan
-    # Short left/right leg label swaps.
-    n_swaps = rng.poisson(cfg["swap_rate"] * n / fps)
-    for t in rng.integers(0, n, size=n_swaps):
-        exchange_legs(obs, int(t), min(n, int(t) + int(rng.integers(1, 4))), BODY25)
-    # Frames in which nobody is detected.
-    empty = rng.uniform(size=n) < cfg["empty_frame_rate"]
-    obs[empty] = np.nan
-    return obs
