@@ -31,8 +31,9 @@ the 2-D sequence is COCO-17 with the face absent) and measured four ways:
 * ``walk``: ``walk_features`` on the whole sequence;
 * ``walk, foot contact``: ``walk_features(camera="moving")``, the fallback
   a panning camera would get;
-* ``3-D``: ``walk_features_3d``, metres from the lifter itself (no height),
-  and step width.
+* ``3-D, lifter metres``: ``walk_features_3d``, metres from the lifter
+  itself (no height), and step width;
+* ``3-D, height``: the same with metres from the subject's height.
 
 The first three use the subject's height (``height_m``) for metres. The
 table prints, for each quantity, the median absolute % error, the median
@@ -149,7 +150,8 @@ def measure(data: Path, fps: float = 30.0) -> pd.DataFrame:
                 tables["clips"] = gaitfeat.extract_features(clips, height_m=ref["height_m"])
         tables["walk"] = gaitfeat.walk_features(processed, height_m=ref["height_m"])
         tables["walk, foot contact"] = gaitfeat.walk_features(processed, height_m=ref["height_m"], camera="moving")
-        tables["3-D"] = gaitfeat.walk_features_3d(seq3d)
+        tables["3-D, lifter metres"] = gaitfeat.walk_features_3d(seq3d)
+        tables["3-D, height"] = gaitfeat.walk_features_3d(seq3d, height_m=ref["height_m"])
         for method, table in tables.items():
             stance = _stance_percent(table)
             med = table.median(numeric_only=True)

@@ -157,3 +157,44 @@ def test_frontal_2d_video_is_refused_with_a_clear_message():
     # The same walk in 3-D from the same camera is fine once projected.
     walk3d = gaitfeat.simulate_walk(2, camera="back", dims=3, random_state=4, noise="none").sequence
     assert preprocess(project_to_walking_plane(walk3d)).info["check_side_view"]["hip_width"] < 0.05
+
+
+@pytest.mark.parametrize("camera", ["side", "front", "back", "oblique"])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_simulated_3d_walk_from_every_camera_matches_truth(camera, seed):
+    """The acceptance of the any-view issue: a 3-D walk from any camera, projected, within 2 % / 2 deg of truth."""
+    walk = gaitfeat.simulate_walk(random_state=seed, camera=camera, dims=3, noise="none")
+    assert walk.sequence.vertical is None  # the camera's tilt is unknown to the pipeline
+    row = walk_features_3d(walk.sequence).iloc[0]
+    labels = walk.labels
+    assert row["vertical_source"] == "skeleton" and row["metre_source"] == "3-D data"
+    for ours, truth in (("cadence", "cadence"), ("stride_length_m", "stride_length_m"), ("walking_speed_m", "speed")):
+        assert row[ours] == pytest.approx(labels[truth], rel=0.02), ours
+    walking = walk.frames[walk.frames["walking"]]
+    for joint in ("knee", "hip"):
+        for side in ("left", "right"):
+            assert abs(row[f"{joint}_rom_{side}"] - np.ptp(walking[f"{joint}_{side}"])) < 2.0, (joint, side)
+    # Step width at each detected heel strike equals the simulator's at the nearest true heel strike.
+    widths = step_widths(walk.sequence)
+    truth = walk.events[walk.events["event"] == "heel_strike"]
+    matched = 0
+    for strike in widths.itertuples():
+        same = truth[truth["side"] == strike.side]
+        k = int(np.argmin(np.abs(same["frame"].to_numpy() - strike.frame)))
+        if abs(same["frame"].iloc[k] - strike.frame) <= 3:
+            assert strike.step_width_m == pytest.approx(same["step_width_m"].iloc[k], abs=0.005)
+            matched += 1
+    assert matched >= 0.8 * len(widths) and matched >= 6
+
+
+def test_lifter_noise_keeps_spatiotemporal_parameters():
+    """With lifter-like noise from behind: cadence, stride and speed stay close; ROM is what the noise allows."""
+    walk = gaitfeat.simulate_walk(2, random_state=7, camera="back", dims=3, noise="default")
+    row = walk_features_3d(walk.sequence).iloc[0]
+    assert row["cadence"] == pytest.approx(walk.labels["cadence"], rel=0.03)
+    assert row["stride_length_m"] == pytest.approx(walk.labels["stride_length_m"], rel=0.06)
+    assert row["step_width_m"] == pytest.approx(walk.labels["step_width_m"], abs=0.02)
+    # Metres from a known height instead of the 3-D data's scale.
+    scaled = walk_features_3d(walk.sequence, height_m=walk.labels["height"]).iloc[0]
+    assert scaled["metre_source"] == "height"
+    assert scaled["stride_length"] == pytest.approx(row["stride_length"])

@@ -33,7 +33,8 @@ __all__ = ["step_widths", "walk_features_3d", "STEP_WIDTH_COLUMNS"]
 
 #: Columns :func:`walk_features_3d` adds to :func:`walk_features`'s.
 STEP_WIDTH_COLUMNS = ("step_width_m", "step_width_left_m", "step_width_right_m", "step_width_iqr_m",
-                      "n_step_widths", "step_width_point", "vertical_source", "n_bouts")
+                      "n_step_widths", "step_width_point", "vertical_source", "n_bouts", "metre_source",
+                      "leg_length_3d_m")
 
 
 def _median(v: np.ndarray) -> float:
@@ -80,8 +81,8 @@ def step_widths(seq: PoseSequence3D, *, processed=None, **event_options) -> pd.D
     return pd.DataFrame(rows, columns=["side", "frame", "time_s", "step_width_m", "point"])
 
 
-def walk_features_3d(sequences, *, on_error: str = "raise", preprocess_options: dict | None = None,
-                     **options) -> pd.DataFrame:
+def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, on_error: str = "raise",
+                     preprocess_options: dict | None = None, **options) -> pd.DataFrame:
     """:func:`gaitfeat.walk_features` of 3-D walks, in metres, with step width.
 
     Parameters
@@ -92,6 +93,13 @@ def walk_features_3d(sequences, *, on_error: str = "raise", preprocess_options: 
     on_error : {"raise", "skip"}
         A walk that cannot be projected or preprocessed raises, or gets a row
         of NaN whose ``nan_reason`` says why.
+    height_m : float or array (one per sequence), optional
+        Body height (m). By default lengths are in the 3-D data's own metres
+        (the leg length the projection measured); a monocular lifter's metric
+        scale comes from its training data's body sizes, so with a known
+        height the metres come from it instead (as for 2-D video, with
+        :data:`gaitfeat.features.LEG_LENGTH_PER_HEIGHT`); step width is then
+        rescaled by the same factor. ``metre_source`` says which was used.
     preprocess_options : dict, optional
         Passed to :func:`gaitfeat.preprocess`.
     **options
@@ -105,8 +113,9 @@ def walk_features_3d(sequences, *, on_error: str = "raise", preprocess_options: 
         :data:`STEP_WIDTH_COLUMNS`: median step width over all heel strikes
         and per striking foot (m), its inter-quartile range (m), the number
         of heel strikes measured, the point used (heel or ankle), how the
-        vertical was found (given or skeleton) and the number of walking
-        bouts.
+        vertical was found (given or skeleton), the number of walking
+        bouts, where the metres came from ("3-D data" or "height") and the
+        leg length measured in the 3-D data (m).
     """
     if isinstance(sequences, PoseSequence3D):
         sequences = [sequences]
@@ -115,15 +124,23 @@ def walk_features_3d(sequences, *, on_error: str = "raise", preprocess_options: 
     event_keys = ("method", "turn_width", "turn_margin_s", "peak_window_s", "prominence_window_s", "prominence",
                   "velocity_prominence")
     event_options = {k: v for k, v in options.items() if k in event_keys}
+    sequences = list(sequences)
+    heights = None
+    if height_m is not None:
+        from gaitfeat.features.engine import _leg_length_m
+
+        heights = _leg_length_m(len(sequences), None, height_m)  # leg lengths (m) from the heights, validated
     tables = []
     for i, seq in enumerate(sequences):
         if not isinstance(seq, PoseSequence3D):
             raise TypeError(f"item {i} is a {type(seq).__name__}, not a PoseSequence3D")
         try:
             processed = preprocess(project_to_walking_plane(seq, "sagittal"), **(preprocess_options or {}))
-            leg = float(processed.info["scale_by_leg_length"]["leg_length"])
+            measured_leg = float(processed.info["scale_by_leg_length"]["leg_length"])
+            leg = measured_leg if heights is None else float(heights[i])
             row = walk_features(processed, leg_length_m=leg, **options)
             widths = step_widths(seq, processed=processed, **event_options)
+            widths["step_width_m"] *= leg / measured_leg
         except GaitError as exc:
             if on_error == "raise":
                 raise PoseDataError(f"{seq.video_id or f'sequence {i}'}: {exc}") from exc
@@ -140,6 +157,8 @@ def walk_features_3d(sequences, *, on_error: str = "raise", preprocess_options: 
         projection = processed.info["projection"]
         row["vertical_source"] = projection["vertical_source"]
         row["n_bouts"] = len(projection["bouts"])
+        row["metre_source"] = "3-D data" if heights is None else "height"
+        row["leg_length_3d_m"] = measured_leg
         if not w.size:
             row["nan_reason"] = "; ".join(p for p in ("step width: no heel strike with both feet visible",
                                                       str(row["nan_reason"].iloc[0])) if p)
