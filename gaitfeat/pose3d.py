@@ -19,10 +19,16 @@ from gaitfeat.errors import LayoutError, PoseDataError
 from gaitfeat.layouts import SkeletonLayout, absent_joints, get_layout, map_confidence, map_joints
 from gaitfeat.pose import FPS_RANGE
 
-__all__ = ["PoseSequence3D", "UNITS"]
+__all__ = ["PoseSequence3D", "UNITS", "PLAUSIBLE_LEG_M"]
 
 #: Length units a 3-D sequence may be in, and metres per unit.
 UNITS: dict[str, float] = {"m": 1.0, "mm": 0.001}
+
+#: Leg lengths (hip-knee + knee-ankle, m) that units can explain. People's legs measure
+#: 0.2-1.3 m; the bounds leave a factor of about ten on each side for odd skeletons and
+#: lifter errors, because their job is to catch the factor of 1000 of metres labelled mm
+#: (or the reverse), not to judge poses.
+PLAUSIBLE_LEG_M = (0.03, 10.0)
 
 
 def _real_array(value: Any, name: str, where: str) -> np.ndarray:
@@ -185,6 +191,39 @@ class PoseSequence3D:
         if self.units == "m":
             return self
         return self.replace(positions=self.positions * UNITS[self.units], units="m")
+
+    def leg_length_m(self) -> float:
+        """Median thigh + shank length over frames and sides, in metres (NaN without hips, knees and ankles)."""
+        lay = self.skeleton
+        pos = self.positions * UNITS[self.units]
+        values = []
+        for side in ("left", "right"):
+            names = (f"{side}_hip", f"{side}_knee", f"{side}_ankle")
+            if all(lay.has(n) for n in names):
+                h, k, a = (pos[:, lay.index(n)] for n in names)
+                values.append(np.linalg.norm(k - h, axis=1) + np.linalg.norm(a - k, axis=1))
+        values = np.concatenate(values) if values else np.empty(0)
+        values = values[np.isfinite(values)]
+        return float(np.median(values)) if values.size >= 5 else float("nan")
+
+    def check_units(self) -> None:
+        """Refuse a body whose size says the ``units`` are wrong (e.g. metres labelled mm).
+
+        Raises
+        ------
+        PoseDataError
+            The leg length in metres lies outside :data:`PLAUSIBLE_LEG_M`; the
+            message gives it and the units that would fit.
+        """
+        leg = self.leg_length_m()
+        lo, hi = PLAUSIBLE_LEG_M
+        if np.isfinite(leg) and not lo <= leg <= hi:
+            fits = [u for u, f in UNITS.items() if lo <= leg / UNITS[self.units] * f <= hi]
+            hint = f"; the values fit units {fits[0]!r}" if fits else ""
+            raise PoseDataError(
+                f"{self.video_id or 'sequence'}: the leg (hip-knee-ankle) is {leg:.4g} m long with units "
+                f"{self.units!r}, outside {lo:g}-{hi:g} m for a person{hint}: are the units right?"
+            )
 
     def to_layout(self, layout: str | SkeletonLayout) -> PoseSequence3D:
         """The same sequence in another layout (:func:`gaitfeat.layouts.map_joints`; never invents joints).

@@ -186,3 +186,12 @@ def test_write_array_type_error(tmp_path):
 
     with pytest.raises(TypeError, match="PoseSequence3D"):
         write_array(tmp_path / "x.npz", stick_walker(5))
+
+
+def test_units_that_contradict_the_body_size_are_refused(tmp_path):
+    from gaitfeat.testing import stick_walker_3d
+
+    seq = stick_walker_3d(30, units="mm")
+    np.save(tmp_path / "walk.npy", seq.positions)  # millimetres, but declared metres below
+    with pytest.raises(ReaderError, match=r"walk\.npy.*800 m .*fit units .mm."):
+        read_array(tmp_path / "walk.npy", layout="body25", fps=30.0, units="m")

@@ -137,7 +137,8 @@ def test_time_gap_becomes_missing_frames(tmp_path):
 
 
 def test_units_mm_crlf_and_vertical_override(tmp_path):
-    text = _trc(GAIT, _rows(3, len(GAIT)), units="mm").replace("\n", "\r\n")
+    rows = [[r[0], r[1], *(1000.0 * np.asarray(r[2:]))] for r in _rows(3, len(GAIT))]  # a body in mm
+    text = _trc(GAIT, rows, units="mm").replace("\n", "\r\n")
     seq = read_trc(_write(tmp_path, text), vertical=(0, 0, 2))
     assert seq.units == "mm"
     np.testing.assert_allclose(seq.vertical, [0, 0, 1])
@@ -276,3 +277,17 @@ def test_plan_prefers_direct_keypoints_and_loose_names_only_when_unambiguous():
     assert plan.sources["left_knee"] == (5,) and plan.sources["left_hip"] == (6,)
     lone = plan_markers(["r_ankle_study"])
     assert lone.sources == {} and "medial partner is missing" in lone.unused["r_ankle_study"]
+
+
+def test_units_that_contradict_the_body_size_are_refused(tmp_path):
+    """Mixed-up units: a walk in metres whose header says mm (a 0.8 mm leg) names the file and line 3."""
+    from gaitfeat.testing import stick_walker_3d
+
+    path = write_trc(tmp_path / "metres.trc", stick_walker_3d(30, units="m"))
+    text = path.read_text().splitlines()
+    fields = text[2].split("\t")
+    fields[4] = "mm"
+    text[2] = "\t".join(fields)
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(ReaderError, match=r"metres\.trc, line 3: Units 'mm' do not fit.*fit units 'm'"):
+        read_trc(path)

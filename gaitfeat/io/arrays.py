@@ -308,6 +308,7 @@ def read_array(
             if not np.allclose(seq.vertical, stored, rtol=0.0, atol=1e-9):
                 raise ReaderError(f"{path}: vertical={tuple(vertical)} was given but the file stores "
                                   f"{tuple(up.tolist())}", path)
+        seq.check_units()  # metres labelled mm, or the reverse
         return seq
     except (PoseDataError, LayoutError) as exc:
         raise ReaderError(f"{path}: {exc}", path) from None

@@ -348,10 +348,15 @@ def read_trc(
         "missing_values": int(np.isnan(positions).any(axis=2).sum()), "zero_markers": int(zero.sum()),
     }
     try:
-        return PoseSequence3D(positions, fps, lay.name, units=units, vertical=vertical, patient_id=patient_id,
-                              video_id=video_id if video_id is not None else path.stem, info={"read_trc": info})
+        seq = PoseSequence3D(positions, fps, lay.name, units=units, vertical=vertical, patient_id=patient_id,
+                             video_id=video_id if video_id is not None else path.stem, info={"read_trc": info})
     except PoseDataError as exc:  # the positions are checked above: only the vertical argument is left
         raise PoseDataError(f"{path}: {exc}") from None
+    try:
+        seq.check_units()
+    except PoseDataError as exc:  # e.g. a file in metres whose header says mm
+        raise ReaderError(f"{path}, line 3: Units {units!r} do not fit the data: {exc}", path) from None
+    return seq
 
 
 def _rotation_to_y_up(up: np.ndarray) -> np.ndarray:

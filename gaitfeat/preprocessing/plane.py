@@ -199,7 +199,8 @@ def project_to_walking_plane(seq: PoseSequence3D, plane: str = "sagittal", *, la
     Raises
     ------
     PoseDataError
-        No hips in enough frames, no vertical can be estimated.
+        No hips in enough frames, no vertical can be estimated, a body
+        size that contradicts the units (:meth:`PoseSequence3D.check_units`).
     ValueError
         Unknown ``plane``.
     """
@@ -208,6 +209,7 @@ def project_to_walking_plane(seq: PoseSequence3D, plane: str = "sagittal", *, la
     if plane not in ("sagittal", "frontal"):
         raise ValueError(f"plane must be 'sagittal' or 'frontal', got {plane!r}")
     target = get_layout(layout if layout is not None else pipeline_layout_for(seq.layout)).name
+    seq.check_units()  # metres labelled mm (or the reverse) would give a 1000-fold stride
     seq = seq.to_metres()
     up, source = estimate_vertical(seq)
     pelvis, _ = _pelvis_and_trunk(seq)
