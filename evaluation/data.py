@@ -150,7 +150,8 @@ def _clip_sequences(sequences, labels: pd.DataFrame, *, layout: str, window: int
     processed, skipped = preprocess_many(converted, on_error="raise" if strict else "skip")
     report["videos_not_preprocessed"] = {**not_converted, **skipped}
     if not processed:
-        raise GaitError("no video could be preprocessed: " + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:3]))
+        reasons = report["videos_not_preprocessed"]
+        raise GaitError("no video could be preprocessed: " + "; ".join(f"{k}: {v}" for k, v in list(reasons.items())[:3]))
     clips, meta, clip_report = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
                                           labels=labels, on_short="skip")
     report["clips"] = clip_report.to_dict()

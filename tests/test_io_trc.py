@@ -291,3 +291,23 @@ def test_units_that_contradict_the_body_size_are_refused(tmp_path):
     path.write_text("\n".join(text) + "\n")
     with pytest.raises(ReaderError, match=r"metres\.trc, line 3: Units 'mm' do not fit.*fit units 'm'"):
         read_trc(path)
+
+
+def test_camera_coordinates_are_written_upright(tmp_path):
+    """A lifter's camera coordinates (y down, vertical unknown) come back Y-up and measure the same walk."""
+    import gaitfeat
+
+    walk = gaitfeat.simulate_walk(2, random_state=3, camera="oblique", dims=3, noise="none").sequence
+    back = read_trc(write_trc(tmp_path / "lifter.trc", walk))
+    true_up = np.asarray(walk.info["simulator"]["vertical"])
+    heights = back.positions[..., 1] - back.positions[:, :, 1].min()
+    assert np.nanmedian(heights[:, back.skeleton.index("neck")]) > 0.5  # the neck is up, not down
+    a = gaitfeat.walk_features_3d(walk).iloc[0]
+    b = gaitfeat.walk_features_3d(back).iloc[0]
+    assert b["stride_length_m"] == pytest.approx(a["stride_length_m"], rel=0.01)
+    assert b["knee_rom_left"] == pytest.approx(a["knee_rom_left"], abs=1.0)
+    assert true_up[1] < 0  # the camera frame really was y-down
+    pos = walk.positions.copy()
+    pos[:, :, :] = np.nan
+    with pytest.raises(PoseDataError, match="vertical is unknown"):
+        write_trc(tmp_path / "empty.trc", walk.replace(positions=pos))

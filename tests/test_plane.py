@@ -115,6 +115,8 @@ def test_lifter_layout_without_face_or_feet():
     assert np.allclose(clips.meta["leg_length_m"], 0.8, rtol=0.02)
     table = walk_features_3d(seq)
     assert table["step_width_point"].iloc[0] == "ankle"
+    # The lifter has no face: the head angles are NaN with a reason, never computed from made-up points.
+    assert np.isnan(table["neck_angle_left"].iloc[0]) and "neck_angle_left" in table["nan_reason"].iloc[0]
     assert np.isfinite(table[["cadence", "stride_length_m", "knee_rom_left", "step_width_m"]].to_numpy(float)).all()
 
 

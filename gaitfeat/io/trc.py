@@ -387,10 +387,12 @@ def write_trc(
     Pose2Sim read as missing. Confidences, identifiers and ``info`` have no
     place in a TRC file and are not written.
 
-    TRC data is Y-up: a sequence whose ``vertical`` is known and is not
-    ``(0, 1, 0)`` is rotated (the smallest rotation taking its up direction
-    onto +Y) so that OpenSim sees it upright. A sequence with unknown
-    vertical is written as it is.
+    TRC data is Y-up: a sequence whose ``vertical`` is not ``(0, 1, 0)`` is
+    rotated (the smallest rotation taking its up direction onto +Y) so that
+    OpenSim sees it upright. An unknown vertical (a lifter's camera
+    coordinates) is first estimated from the skeleton
+    (:func:`gaitfeat.preprocessing.estimate_vertical`); a sequence without
+    hips and shoulders to estimate it from is refused.
 
     Parameters
     ----------
@@ -419,8 +421,16 @@ def write_trc(
     path = Path(path)
     names = marker_names_for(seq.skeleton, marker_names, who="write_trc")
     pos = seq.positions
-    if seq.vertical is not None and not np.allclose(seq.vertical, _Y_UP, rtol=0.0, atol=1e-12):
-        pos = pos @ _rotation_to_y_up(np.asarray(seq.vertical)).T
+    up = seq.vertical
+    if up is None:  # readers take TRC as Y-up: a camera frame (y down) would be read upside down
+        from gaitfeat.preprocessing.plane import estimate_vertical
+        try:
+            up, _ = estimate_vertical(seq)
+        except PoseDataError as exc:
+            raise PoseDataError(f"write_trc: the sequence's vertical is unknown and cannot be estimated ({exc}); "
+                                "give it: seq.replace(vertical=(0, 1, 0))") from None
+    if not np.allclose(up, _Y_UP, rtol=0.0, atol=1e-12):
+        pos = pos @ _rotation_to_y_up(np.asarray(up)).T
     t_count, v_count = pos.shape[:2]
     rate = repr(float(seq.fps))
     lines = [

@@ -76,6 +76,9 @@ def _pelvis_and_trunk(seq: PoseSequence3D) -> tuple[np.ndarray, np.ndarray]:
     else:
         top = seq.positions[:, lay.index("neck")] if lay.has("neck") else np.full_like(pelvis, np.nan)
     ok = np.isfinite(pelvis).all(axis=1)
+    if seq.n_frames < 5:
+        raise PoseDataError(f"{seq.video_id or 'sequence'}: {seq.n_frames} frames are too few to find the walking "
+                            "plane (at least 5)")
     if ok.sum() < max(5, 0.1 * seq.n_frames):
         raise PoseDataError(f"{seq.video_id or 'sequence'}: hips found in only {int(ok.sum())} of {seq.n_frames} "
                             "frames; the walking plane cannot be estimated")

@@ -370,8 +370,10 @@ def simulate_cohort(
         draws it per video (from a stream of its own: the children and their
         walks are those of any other choice).
     dims : {2, 3}
-        2: 2-D detector output in pixels (clips of a non-side camera are then
-        frontal or oblique views). 3: 3-D lifter output, projected onto each
+        2: 2-D detector output in pixels (video from a front or back camera,
+        and from most oblique ones, is refused by the side-view check of
+        :func:`gaitfeat.preprocess` and skipped, as real such video would
+        be). 3: 3-D lifter output, projected onto each
         walk's sagittal plane with
         :func:`gaitfeat.preprocessing.project_to_walking_plane` before
         preprocessing and windowing, so the clips mean what side-view clips
@@ -411,6 +413,11 @@ def simulate_cohort(
     processed = [p for patient in results for _, _, p in patient if not isinstance(p, str)]
     skipped = {w.sequence.video_id: p for patient in results for w, _, p in patient if isinstance(p, str)}
     videos = pd.DataFrame(video_rows)
+    if not processed:
+        first = next(iter(skipped.items()), ("", ""))
+        raise GaitError(f"no simulated video could be preprocessed ({len(skipped)} skipped), e.g. {first[0]}: "
+                        f"{first[1]}" + (" (2-D video from a front, back or oblique camera is refused for "
+                                          "sagittal features: use dims=3)" if dims == 2 and camera != "side" else ""))
 
     label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
                   "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height",
