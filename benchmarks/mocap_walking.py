@@ -475,6 +475,12 @@ def reference(trial: Trial, use_file_events: bool = True) -> dict:
         "pelvis_speed": pelvis_speed, "strides": strides, "steps": steps,
     }
     ref["stance"] = stance_travel(trial, events, fwd)
+    # Step width: lateral distance between the two heel markers at each heel strike (the other foot is in stance).
+    lateral = np.cross(fwd, up)
+    widths = [(s, t, abs(float((_at(trial.heel[s], t) - _at(trial.heel["right" if s == "left" else "left"], t))
+                               @ lateral))) for s in ("left", "right") for t in events[s]["strike"]]
+    ref["step_widths"] = [w for w in widths if np.isfinite(w[2])]
+    ref["step_width"] = float(np.median([w[2] for w in ref["step_widths"]])) if ref["step_widths"] else np.nan
     return ref
 
 
@@ -539,6 +545,46 @@ def measure(trial: Trial, layout: str, camera: str, leg_m: float, **options) -> 
     }
 
 
+def sequence_3d(trial: Trial, layout: str, vertical_known: bool):
+    """The joint centres as a :class:`gaitfeat.PoseSequence3D` (lab frame, m); the lab's vertical given or not."""
+    import gaitfeat
+
+    lay = gaitfeat.get_layout(layout)
+    T = len(trial.joints["left_hip"])
+    pos = np.full((T, len(lay.joints), 3), np.nan)
+    for j, name in enumerate(lay.joints):
+        if name in trial.joints:
+            pos[:, j] = trial.joints[name]
+    seq = gaitfeat.PoseSequence3D(pos, trial.fps, lay.name, vertical=trial.up if vertical_known else None,
+                                  video_id=f"{trial.name}-3d-{layout}")
+    return seq
+
+
+def measure_3d(trial: Trial, layout: str, vertical_known: bool) -> dict:
+    """``walk_features_3d`` of the joint centres: metres from the 3-D data, no leg length given."""
+    import gaitfeat
+
+    seq = sequence_3d(trial, layout, vertical_known)
+    row = gaitfeat.walk_features_3d(seq).iloc[0]
+    n = int(row["n_strides_left"] + row["n_strides_right"])
+    # Step width strike by strike: each of ours against the reference's strike of the same foot within 5 frames.
+    matched = []
+    for w in gaitfeat.features.step_widths(seq).itertuples():
+        near = [r for r in reference(trial)["step_widths"] if r[0] == w.side and abs(r[1] - w.frame) <= 5]
+        if near:
+            matched.append(w.step_width_m - min(near, key=lambda r: abs(r[1] - w.frame))[2])
+    return {
+        "stride_length": float(row["stride_length_m"]), "step_length": float(row["step_length_m"]),
+        "speed": float(row["walking_speed_m"]), "cadence": float(row["cadence"]),
+        "step_width": float(row["step_width_m"]), "step_width_point": row["step_width_point"],
+        "step_width_matched": len(matched),
+        "step_width_error": float(np.mean(np.abs(matched))) if matched else np.nan,
+        "spatial_method": row["spatial_method"],
+        "camera_pan": float(row["camera_pan"]), "n_strides": n, "source": "walk_features_3d",
+        "nan_reason": row["nan_reason"], "scale_bias": float(row["leg_length_3d_m"]) / leg_length_m(trial) - 1.0,
+    }
+
+
 def load_trials(data: Path) -> tuple[list[Trial], dict[str, str]]:
     """The usable trials under ``data`` and, for the others, why not."""
     trials, skipped = [], {}
@@ -570,6 +616,15 @@ def run(data: Path = DEFAULT_DATA, **options) -> tuple[list[dict], list[dict], d
                 m = measure(trial, layout, camera, leg, **options)
                 row = {"trial": trial.name, "camera": camera, "layout": layout, **m}
                 for k in ("stride_length", "step_length", "speed", "cadence"):
+                    row[f"ref_{k}"] = ref[k]
+                    row[f"err_{k}"] = 100.0 * (m[k] / ref[k] - 1.0)
+                rows.append(row)
+        for vertical_known in (True, False):
+            for layout in LAYOUTS:
+                m = measure_3d(trial, layout, vertical_known)
+                camera = "3-D, lab vertical" if vertical_known else "3-D, vertical estimated"
+                row = {"trial": trial.name, "camera": camera, "layout": layout, **m}
+                for k in ("stride_length", "step_length", "speed", "cadence", "step_width"):
                     row[f"ref_{k}"] = ref[k]
                     row[f"err_{k}"] = 100.0 * (m[k] / ref[k] - 1.0)
                 rows.append(row)
@@ -628,6 +683,14 @@ def report(rows, refs, skipped, data: Path, out=sys.stdout) -> None:
           f"{r['n_strides']} ({r['source']}) | {r['stride_length']:.3f} ({r['err_stride_length']:+.1f}) | "
           f"{r['step_length']:.3f} ({r['err_step_length']:+.1f}) | {r['speed']:.3f} ({r['err_speed']:+.1f}) | "
           f"{r['cadence']:.1f} ({r['err_cadence']:+.1f}) | {100 * r['scale_bias']:+.1f} |")
+    p("\n## Step width (3-D input): heel markers at heel strike against walk_features_3d\n")
+    p("| trial | input | layout | point | reference median (m) | measured median (m) | strikes matched "
+      "| mean abs. error per strike (mm) |")
+    p("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "step_width" in r:
+            p(f"| {r['trial']} | {r['camera']} | {r['layout']} | {r['step_width_point']} | {r['ref_step_width']:.3f} | "
+              f"{r['step_width']:.3f} | {r['step_width_matched']} | {1000 * r['step_width_error']:.1f} |")
     p("\n## Stance: forward travel over the ground, heel strike to toe-off\n")
     p("| trial | side | stance (s) | ankle JC (cm) | ankle JC (leg lengths) | heel marker while lowest (cm) "
       "| toe marker while lowest (cm) |")

@@ -78,3 +78,18 @@ def test_reference_is_consistent(results):
         assert np.isclose(ref["speed"], ref["pelvis_speed"], rtol=0.06), (r["trial"].name, ref["speed"])
         for st in ref["stance"]["stances"]:
             assert 0.0 < st["ankle"] < 0.6 * r["leg_m"]
+
+
+def test_3d_joint_centres_through_walk_features_3d(results):
+    """The lab's 3-D joint centres, projected by the library (vertical given or estimated), metres from the 3-D data."""
+    rows, _ = results
+    three = [r for r in rows if r["camera"].startswith("3-D")]
+    assert {r["camera"] for r in three} == {"3-D, lab vertical", "3-D, vertical estimated"}
+    for r in three:
+        label = f"{r['trial']} {r['camera']} {r['layout']}"
+        assert r["spatial_method"] == "pelvis_path", label
+        assert abs(r["err_stride_length"]) < 5.0 and abs(r["err_speed"]) < 5.0, label
+        assert abs(r["err_cadence"]) < (2.0 if r["n_strides"] >= 2 else 4.0), label
+        assert abs(r["scale_bias"]) < 0.02, label  # the leg length measured in 3-D is the joint centres'
+        if r["step_width_point"] == "heel":  # BODY_25: heels; COCO-17's ankle widths are another quantity
+            assert r["step_width_matched"] >= 3 and r["step_width_error"] < 0.010, label

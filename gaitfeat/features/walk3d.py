@@ -143,7 +143,8 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
             widths["step_width_m"] *= leg / measured_leg
         except GaitError as exc:
             if on_error == "raise":
-                raise PoseDataError(f"{seq.video_id or f'sequence {i}'}: {exc}") from exc
+                name = seq.video_id or f"sequence {i}"
+                raise PoseDataError(str(exc) if str(exc).startswith(name) else f"{name}: {exc}") from exc
             tables.append(pd.DataFrame([{"patient_id": seq.patient_id, "video_id": seq.video_id, "fps": seq.fps,
                                          "nan_reason": f"not measured: {exc}"}]))
             continue

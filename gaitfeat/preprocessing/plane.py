@@ -111,12 +111,16 @@ def estimate_vertical(seq: PoseSequence3D) -> tuple[np.ndarray, str]:
     pelvis, trunk = _pelvis_and_trunk(seq)
     norms = np.linalg.norm(trunk, axis=1)
     ok = np.isfinite(norms) & (norms > 0)
-    if ok.sum() < 5:
-        raise PoseDataError(f"{seq.video_id or 'sequence'}: fewer than 5 frames with hips and shoulders; "
-                            "the vertical cannot be estimated (give it: PoseSequence3D(vertical=...))")
-    up = _unit(np.mean(trunk[ok] / norms[ok, None], axis=0))
     path = _fill(pelvis)
     lag = max(1, int(round(0.5 * seq.fps)))
+    if ok.sum() < 5:
+        up = _up_from_hips_and_path(seq, path, lag)
+        if up is None:
+            raise PoseDataError(f"{seq.video_id or 'sequence'}: fewer than 5 frames with hips and shoulders, and no "
+                                "walk to take the vertical from; the vertical cannot be estimated (give it: "
+                                "PoseSequence3D(vertical=...))")
+        return up, "skeleton"
+    up = _unit(np.mean(trunk[ok] / norms[ok, None], axis=0))
     if len(path) > lag:
         # The walk is horizontal: the dominant axis of the pelvis's 3-D displacements is a horizontal
         # direction, whatever the trunk does. (Its horizontal part with respect to the trunk estimate
@@ -126,6 +130,34 @@ def estimate_vertical(seq: PoseSequence3D) -> tuple[np.ndarray, str]:
             d = _principal(moves)
             up = _unit(up - (up @ d) * d)
     return up, "skeleton"
+
+
+def _up_from_hips_and_path(seq: PoseSequence3D, path: np.ndarray, lag: int) -> np.ndarray | None:
+    """Without a trunk (lower-body marker sets): up = hip axis (left to right) x the way walked, averaged.
+
+    Both are horizontal; walking back flips both, so their cross product keeps
+    pointing up. The sign is checked against the legs (hips above ankles or knees).
+    """
+    lay = seq.skeleton
+    if len(path) <= lag or np.ptp(path, axis=0).max() < MIN_TRAVEL_M:
+        return None
+    right = seq.positions[:, lay.index("right_hip")] - seq.positions[:, lay.index("left_hip")]
+    moves = np.zeros_like(path)
+    moves[:-lag] = path[lag:] - path[:-lag]
+    cross = np.cross(right, moves)
+    size = np.linalg.norm(cross, axis=1)
+    ok = np.isfinite(size) & (size > 0)
+    if ok.sum() < 5:
+        return None
+    up = _unit(np.mean(cross[ok] / size[ok, None], axis=0))
+    for joint in ("ankle", "knee"):
+        if lay.has(f"left_{joint}"):
+            below = np.nanmean(_mid(seq.positions, (f"left_{joint}", f"right_{joint}"), seq.layout) - path, axis=0)
+            if np.isfinite(below).all() and below @ up > 0:
+                up = -up
+            break
+    d = _principal(moves[ok])
+    return _unit(up - (up @ d) * d)
 
 
 def walking_bouts(horizontal: np.ndarray, fps: float, *, min_speed: float = 0.15, max_turn_deg: float = 45.0,
