@@ -54,6 +54,7 @@ def test_3d_lifter_output_projected_by_the_library(errors):
     table, results = errors
     three = results[results["method"] == "3-D, height"]
     assert three["stride_length_m"].notna().all() and three["step_width_m"].notna().mean() > 0.95
+    assert three["knee_rom"].notna().all() and three["walking_speed_m"].notna().all()
     # Metres from the height: the acceptance of the any-view issue (stride and speed within 8 %).
     for q in ("stride_length_m", "walking_speed_m"):
         assert table[("3-D, height", q)]["median_abs_error_pct"] <= 8.0, q
