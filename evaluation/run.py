@@ -115,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="synthetic | synthetic3d[:CAMERA] | kidzinski:PATH | openpose:PATH | npz:PATH | trc:PATH | "
                         "array:PATH | mediapipe:PATH | mediapipe3d:PATH | alphapose:PATH | mmpose:PATH "
                         "(default: synthetic; see 'data sources' below)")
-    p.add_argument("--labels", metavar="CSV", help="label table for openpose data (video_id, patient_id, gmfcs, gdi, ...)")
-    p.add_argument("--fps", type=float, help="frame rate of OpenPose videos when the label table has no fps column")
+    p.add_argument("--labels", metavar="CSV", help="label table for openpose data and pose files (video_id, patient_id, "
+                                                   "gmfcs, gdi, ..., optional fps, layout, units)")
+    p.add_argument("--fps", type=float, help="frame rate of videos whose label row has no fps (OpenPose, MediaPipe, "
+                                             "AlphaPose, MMPose and .npy files do not store it)")
     p.add_argument("--out", default="reports", help="output folder; the report goes to OUT/SUITE/ (default: reports)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
                    help="quick: 40 simulated patients, 3 folds, 200 bootstrap resamples, token network training "

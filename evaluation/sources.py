@@ -105,8 +105,12 @@ def read_pose_files(kind: str, root: Path, table: pd.DataFrame, *, fps: float | 
             continue
         rate = float(row["fps"]) if "fps" in table.columns and np.isfinite(row["fps"]) else fps
         if rate is None and scheme.needs_fps:
-            raise LabelError(f"{labels}: no fps for video {row['video_id']!r}; add an fps column or give --fps "
-                             f"({kind} files do not store their frame rate)")
+            message = (f"{labels}: no fps for video {row['video_id']!r}; add an fps column or give --fps "
+                       f"({kind} files do not store their frame rate)")
+            if strict or "fps" not in table.columns:  # no fps anywhere: every video would fail alike
+                raise LabelError(message)
+            report.setdefault("videos_mislabelled", {})[row["video_id"]] = message
+            continue
         ids = {"patient_id": _text(row, "patient_id"), "video_id": row["video_id"]}
         try:
             seq = scheme.read(path, rate, row, ids)

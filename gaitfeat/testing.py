@@ -170,6 +170,7 @@ def stick_walker_3d(
     camera_pitch_deg: float = 8.0,
     units: str = "m",
     layout: str = "body25",
+    trunk_lean_deg: float = 0.0,
     video_id: str | None = "walk3d",
 ) -> PoseSequence3D:
     """The stick walker of :func:`stick_walker` in 3-D, in metres, with known truth.
@@ -190,6 +191,8 @@ def stick_walker_3d(
     units : {"m", "mm"}
     layout : str
         Any layout; joints it lacks are absent.
+    trunk_lean_deg : float
+        Forward lean of the upper body (a shear of everything above the hips).
 
     Returns
     -------
@@ -200,6 +203,8 @@ def stick_walker_3d(
     t = np.arange(n_frames) / fps
     phase = 2 * np.pi * cadence / 120.0 * t
     body, z_left = _body_frame(phase, np.radians(22.0), np.radians(60.0), np.radians(15.0))
+    upper = body[:, :, 1] > 0.05
+    body[:, :, 0] += np.where(upper, body[:, :, 1] * np.tan(np.radians(trunk_lean_deg)), 0.0)
     speed = step_length * cadence / 60.0
     phi = np.zeros(n_frames)
     progress = speed * t

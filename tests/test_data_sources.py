@@ -104,3 +104,26 @@ def test_cli_quick_gmfcs_on_simulated_3d(tmp_path, capsys):
                 if "levels" in m and "accuracy" in m["levels"]["clip"]["metrics"]]
     assert accuracy and max(accuracy) > 0.4
     assert "SIMULATED 3-D" in (tmp_path / "gmfcs" / "index.html").read_text()
+
+
+def test_alphapose_folder_with_a_missing_frame_rate(tmp_path):
+    """A 2-D scheme end to end; a label row without fps is skipped and reported, not fatal (unless strict)."""
+    import json as _json
+
+    folder = tmp_path / "ap"
+    folder.mkdir()
+    rows = []
+    for i in range(4):
+        walk = simulate_walk(1 + i % 3, random_state=200 + i, noise="none", duration=10.0)
+        kp = np.nan_to_num(walk.sequence.to_layout("coco17").keypoints)
+        dets = [{"image_id": f"{t}.jpg", "category_id": 1, "keypoints": kp[t].ravel().tolist(), "score": 2.5}
+                for t in range(len(kp))]
+        (folder / f"v{i}.json").write_text(_json.dumps(dets))
+        rows.append({"video_id": f"v{i}", "patient_id": f"P{i}", "gmfcs": walk.labels["gmfcs"],
+                     "fps": walk.sequence.fps if i else np.nan})
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(rows).to_csv(labels, index=False)
+    data = load_data(f"alphapose:{folder}", labels=str(labels))
+    assert set(data.meta["video_id"]) == {"v1", "v2", "v3"} and "fps" in data.report["videos_mislabelled"]["v0"]
+    with pytest.raises(LabelError, match="no fps for video 'v0'"):
+        load_data(f"alphapose:{folder}", labels=str(labels), strict=True)

@@ -54,7 +54,7 @@ def test_projection_is_the_side_view():
         flat = project_to_walking_plane(seq)
         assert flat.layout == "body25" and flat.info["projection"]["units"] == "m"
         assert len(flat.info["projection"]["bouts"]) == 2
-        assert abs(flat.info["projection"]["bouts"][1]["turn_deg"]) < 1.0  # out and back on one line
+        assert abs(flat.info["projection"]["bouts"][1]["turn_deg"]) > 179.0  # out and back on one line
         got = walk_features(preprocess(flat))
         for col in COLUMNS:
             assert got[col].iloc[0] == pytest.approx(side[col].iloc[0], rel=0.01, abs=0.5), (view, heading, col)
@@ -200,3 +200,67 @@ def test_lifter_noise_keeps_spatiotemporal_parameters():
     scaled = walk_features_3d(walk.sequence, height_m=walk.labels["height"]).iloc[0]
     assert scaled["metre_source"] == "height"
     assert scaled["stride_length"] == pytest.approx(row["stride_length"])
+
+
+def test_a_wrong_given_vertical_is_refused():
+    """Z-up data read as Y-up, or the sign reversed, would turn every angle into nonsense: refused, with a hint."""
+    seq = stick_walker_3d(300, view="lab")
+    zup = seq.replace(positions=seq.positions[..., [0, 2, 1]] * [1, -1, 1])  # the same walk with Z up, labelled Y up
+    with pytest.raises(PoseDataError, match=r"from the trunk.*Z-up"):
+        walk_features_3d(zup)
+    with pytest.raises(PoseDataError, match="vertical"):
+        walk_features_3d(seq.replace(vertical=(0, -1, 0)))
+    assert walk_features_3d(zup.replace(vertical=(0, 0, 1)))["knee_rom_left"].iloc[0] == pytest.approx(60.0, abs=0.5)
+
+
+def test_corner_walk_with_a_trunk_lean_keeps_the_vertical():
+    lean = _turned(stick_walker_3d(360, view="lab", trunk_lean_deg=15.0), 180, 90.0)
+    up, source = estimate_vertical(lean.replace(vertical=None))
+    assert source == "skeleton" and _angle_deg(up, [0, 1, 0]) < 1.0
+    a = walk_features_3d(lean).iloc[0]
+    b = walk_features_3d(lean.replace(vertical=None)).iloc[0]
+    for col in ("stride_length_m", "hip_rom_left", "trunk_inclination"):
+        assert b[col] == pytest.approx(a[col], rel=0.02, abs=0.5), col
+    assert a["trunk_inclination"] == pytest.approx(15.0, abs=1.0) and b["spatial_method"] == "pelvis_path"
+
+
+def test_root_relative_out_and_back_walk():
+    """Hip-centred data (MediaPipe world landmarks, root-relative lifters): one axis along the walkway, no lean."""
+    seq = stick_walker_3d(330, view="behind", turn_at=150, trunk_lean_deg=10.0)
+    pelvis = seq.positions[:, BODY25.index("mid_hip")]
+    rel = seq.replace(positions=seq.positions - pelvis[:, None])
+    flat = project_to_walking_plane(rel)
+    walkway = np.asarray(project_to_walking_plane(seq).info["projection"]["bouts"][0]["direction"])
+    assert abs(np.dot(flat.info["projection"]["bouts"][0]["direction"], walkway)) > 0.99
+    row = walk_features_3d(rel).iloc[0]
+    assert row["vertical_source"] == "trunk" and np.isnan(row["trunk_inclination"])
+    assert "vertical was taken from the trunk" in row["nan_reason"]
+    assert row["knee_rom_left"] == pytest.approx(walk_features_3d(seq)["knee_rom_left"].iloc[0], abs=1.0)
+
+
+def test_frontal_view_of_an_out_and_back_walk():
+    seq = stick_walker_3d(330, view="lab", turn_at=150)
+    front = project_to_walking_plane(seq, "frontal")
+    x = front.keypoints[:, :, 0]
+    gap = x[:, BODY25.index("right_hip")] - x[:, BODY25.index("left_hip")]
+    assert np.all(gap[:140] > 0) and np.all(gap[200:] > 0)  # the walker's right is +x both ways
+    assert np.abs(np.diff(x[:, BODY25.index("mid_hip")])).max() < 0.05  # no jump at the turn
+
+
+def test_vertical_estimate_edge_cases():
+    # Stepping on the spot in mm: the trunk gives the vertical (no NaN from a tiny path).
+    seq = stick_walker_3d(120, step_length=0.0, units="mm")
+    up, source = estimate_vertical(seq.replace(vertical=None))
+    assert source == "trunk" and _angle_deg(up, [0, 1, 0]) < 1.0
+    # Shoulders missing, neck present: the neck stands in frame by frame.
+    pos = seq.positions.copy()
+    pos[:, [BODY25.index("left_shoulder"), BODY25.index("right_shoulder")]] = np.nan
+    assert estimate_vertical(seq.replace(positions=pos, vertical=None))[1] == "trunk"
+
+
+def test_walks_that_fail_keep_the_columns():
+    bad = stick_walker_3d(3)
+    table = walk_features_3d([bad, stick_walker_3d(240)], on_error="skip")
+    assert "cadence" in table.columns and "step_width_m" in table.columns
+    assert np.isnan(table["cadence"].iloc[0]) and "too few" in table["nan_reason"].iloc[0]
+    assert np.isfinite(table["cadence"].iloc[1])

@@ -28,6 +28,7 @@ from gaitfeat.features.walk import walk_features
 from gaitfeat.pose3d import PoseSequence3D
 from gaitfeat.preprocessing.pipeline import preprocess
 from gaitfeat.preprocessing.plane import project_to_walking_plane
+from gaitfeat.preprocessing.vertical import MIN_TRAVEL_M
 
 __all__ = ["step_widths", "walk_features_3d", "STEP_WIDTH_COLUMNS"]
 
@@ -103,7 +104,9 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
     preprocess_options : dict, optional
         Passed to :func:`gaitfeat.preprocess`.
     **options
-        Passed to :func:`gaitfeat.walk_features` (``camera``, event settings).
+        Passed to :func:`gaitfeat.walk_features` (event settings; ``camera``
+        defaults to ``"static"``, since the projected pelvis path is the
+        walker's own, or ``"moving"`` for data that never travel).
 
     Returns
     -------
@@ -138,7 +141,11 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
             processed = preprocess(project_to_walking_plane(seq, "sagittal"), **(preprocess_options or {}))
             measured_leg = float(processed.info["scale_by_leg_length"]["leg_length"])
             leg = measured_leg if heights is None else float(heights[i])
-            row = walk_features(processed, leg_length_m=leg, **options)
+            projection = processed.info["projection"]
+            # The projection's pelvis path is the walker's own (no camera in it): measure from it unless it
+            # does not travel (hip-centred data), where only foot contacts can give distances.
+            camera = "static" if projection["travel_m"] >= MIN_TRAVEL_M else "moving"
+            row = walk_features(processed, leg_length_m=leg, **{"camera": camera, **options})
             widths = step_widths(seq, processed=processed, **event_options)
             widths["step_width_m"] *= leg / measured_leg
         except GaitError as exc:
@@ -148,6 +155,12 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
             tables.append(pd.DataFrame([{"patient_id": seq.patient_id, "video_id": seq.video_id, "fps": seq.fps,
                                          "nan_reason": f"not measured: {exc}"}]))
             continue
+        if projection["vertical_source"] == "trunk":
+            # The vertical was the trunk's own mean axis: its lean is zero by construction, not measured.
+            row[["trunk_inclination", "trunk_sway"]] = np.nan
+            row["nan_reason"] = "; ".join(p for p in (str(row["nan_reason"].iloc[0]), "trunk_inclination, trunk_sway: "
+                                                      "the walk does not travel, so the vertical was taken from the "
+                                                      "trunk itself") if p)
         w = widths["step_width_m"].to_numpy(float)
         row["step_width_m"] = _median(w)
         for side in ("left", "right"):
@@ -155,7 +168,6 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
         row["step_width_iqr_m"] = float(np.subtract(*np.percentile(w, [75, 25]))) if w.size else np.nan
         row["n_step_widths"] = int(w.size)
         row["step_width_point"] = widths["point"].iloc[0] if len(widths) else ""
-        projection = processed.info["projection"]
         row["vertical_source"] = projection["vertical_source"]
         row["n_bouts"] = len(projection["bouts"])
         row["metre_source"] = "3-D data" if heights is None else "height"
@@ -164,5 +176,7 @@ def walk_features_3d(sequences, *, height_m: float | np.ndarray | None = None, o
             row["nan_reason"] = "; ".join(p for p in ("step width: no heel strike with both feet visible",
                                                       str(row["nan_reason"].iloc[0])) if p)
         tables.append(row)
-    out = pd.concat(tables, ignore_index=True)
-    return out
+    columns = list(walk_features([], leg_length_m=np.empty(0)).columns) + list(STEP_WIDTH_COLUMNS)
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    # A walk that failed (on_error="skip") has the same columns, NaN, its reason in nan_reason.
+    return out.reindex(columns=list(dict.fromkeys(columns + list(out.columns))))

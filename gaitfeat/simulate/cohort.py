@@ -370,8 +370,8 @@ def simulate_cohort(
         draws it per video (from a stream of its own: the children and their
         walks are those of any other choice).
     dims : {2, 3}
-        2: 2-D detector output in pixels (video from a front or back camera,
-        and from most oblique ones, is refused by the side-view check of
+        2: 2-D detector output in pixels (video from a front, back or
+        oblique camera, 30 degrees or more off the side, is refused by the side-view check of
         :func:`gaitfeat.preprocess` and skipped, as real such video would
         be). 3: 3-D lifter output, projected onto each
         walk's sagittal plane with

@@ -413,14 +413,21 @@ def read_sequences3d(path: str | Path) -> list:
     from gaitfeat.io.npz import MAX_NPZ_BYTES
     from gaitfeat.pose3d import PoseSequence3D
 
+    from gaitfeat.io.npz import _array, _check_members
+
     path = Path(path)
     data = read_regular_file(path, MAX_NPZ_BYTES, what="a 3-D sequence file")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            _check_members(path, npz)  # duplicate members, claimed sizes (zip bombs)
+            arrays = {k: _array(path, npz, k) for k in npz.files}
         meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, AttributeError) as exc:
-        raise ReaderError(f"{path}: not a readable 3-D sequence file ({exc})", path) from None
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, AttributeError,
+            RecursionError) as exc:
+        if isinstance(exc, ReaderError):
+            raise
+        raise ReaderError(f"{path}: not a readable 3-D sequence file ({type(exc).__name__}: {str(exc)[:200]})",
+                          path) from None
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT_3D or not isinstance(meta.get("sequences"), list):
         raise ReaderError(f"{path}: not a gaitfeat 3-D sequence file", path)
     out = []
