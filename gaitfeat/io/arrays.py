@@ -34,7 +34,7 @@ import numpy as np
 
 from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
 from gaitfeat.io._frames import check_fps, read_regular_file
-from gaitfeat.io.npz import MAX_NPZ_BYTES, _array, _check_members
+from gaitfeat.io.npz import MAX_NPZ_BYTES, _array, _check_members, npy_size
 from gaitfeat.layouts import absent_joints, get_layout, map_confidence, map_joints, pipeline_layout_for
 from gaitfeat.pose import PoseSequence, openpose_undetected
 from gaitfeat.pose3d import UNITS, PoseSequence3D
@@ -71,18 +71,8 @@ def _load_npy(path: Path) -> np.ndarray:
     """A .npy array, its header checked first: no objects, a size that matches the file."""
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-            else:
-                raise ReaderError(f"{path}: .npy format version {version} is not 1.0 or 2.0", path)
-            header = fh.tell()
+            expected = npy_size(fh, path, "the array")
             size = fh.seek(0, 2)
-        if dtype.hasobject:
-            raise ReaderError(f"{path}: the array holds Python objects, which are never loaded (no pickle)", path)
-        expected = header + int(np.prod(shape, dtype=object)) * dtype.itemsize
         if expected != size:
             raise ReaderError(f"{path}: truncated or corrupt .npy file (header says {expected} bytes, file has {size})", path)
         return np.load(path, allow_pickle=False)

@@ -104,6 +104,20 @@ def _check_meta(path: Path, data: Any, expected_format: str) -> dict:
     return meta
 
 
+def npy_size(fh: Any, path: Path, what: str) -> int:
+    """Bytes a ``.npy`` stream must have, from its header (read from ``fh``); objects (pickle) refused."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:
+        raise ReaderError(f"{path}: {what} uses .npy format {version}, not 1.0 or 2.0", path)
+    if dtype.hasobject:
+        raise ReaderError(f"{path}: {what} holds Python objects, which are never loaded (no pickle)", path)
+    return fh.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
 def _array(path: Path, data: Any, key: str, *, what: str | None = None) -> np.ndarray:
     """One member array, checked before it is loaded: no objects, a header that matches the member's size."""
     what = what or repr(key)
@@ -112,17 +126,7 @@ def _array(path: Path, data: Any, key: str, *, what: str | None = None) -> np.nd
         if info.file_size > _MAX_EXPANSION * max(info.compress_size, 1) + (1 << 20):
             raise ReaderError(f"{path}: array {what} claims {info.file_size} bytes from {info.compress_size} compressed bytes", path)
         with data.zip.open(info) as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-            else:
-                raise ReaderError(f"{path}: array {what} uses .npy format {version}, not 1.0 or 2.0", path)
-            header = fh.tell()
-        if dtype.hasobject:
-            raise ReaderError(f"{path}: array {what} holds Python objects, which are never loaded (no pickle)", path)
-        expected = header + int(np.prod(shape, dtype=object)) * dtype.itemsize
+            expected = npy_size(fh, path, f"array {what}")
         if expected != info.file_size:
             raise ReaderError(f"{path}: array {what} is truncated or corrupt (header says {expected} bytes, file has {info.file_size})", path)
         return data[key]
