@@ -344,3 +344,28 @@ def test_fuzzed_files_read_or_fail_with_a_gait_error(tmp_path_factory, edits, mm
         (read_mmpose if mmpose else read_alphapose)(path, fps=30)
     except GaitError as exc:
         assert str(exc).strip()
+
+
+def test_a_walker_lost_for_longer_than_a_second_is_rejoined(tmp_path, walker):
+    """One person hidden for 1.3 s comes back as a new track; it is the same walker and is taken back."""
+    halpe = _as(walker, "halpe26")
+    gap = range(15, 55)  # 40 frames at 30 fps
+    frames = {t: [halpe[t]] for t in range(N) if t not in gap}
+    seq = read_alphapose(_write_alphapose(tmp_path / "r.json", frames), fps=30)
+    info = seq.info["read_alphapose"]
+    assert info["tracks"] == 2 and info["rejoined_tracks"] == 1 and info["subject_missing_frames"] == len(gap)
+    _check_walker(seq, walker, missing=tuple(gap))
+
+
+def test_someone_else_in_the_gap_is_not_rejoined(tmp_path, walker):
+    """While the walker is hidden, a bigger adult far away is seen alone: not the walker, never merged."""
+    halpe = _as(walker, "halpe26")
+    adult = _as(stick_walker(N, leg_px=300, origin=(1500, 650), confidence=0.5), "halpe26")
+    gap = range(15, 45)
+    frames = {t: [halpe[t]] for t in range(N) if t not in gap}
+    for t in range(20, 30):
+        frames[t] = [adult[t]]
+    seq = read_alphapose(_write_alphapose(tmp_path / "r.json", frames), fps=30)
+    info = seq.info["read_alphapose"]
+    assert info["rejoined_tracks"] == 1 and info["other_people_frames"] == 10  # the walker's halves, not the adult
+    _check_walker(seq, walker, missing=tuple(gap))

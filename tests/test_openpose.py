@@ -510,3 +510,17 @@ def test_write_prefix_not_encodable(tmp_path, prefix):
 def test_write_non_sequence_says_how_to_get_one(tmp_path):
     with pytest.raises(TypeError, match=r"seq must be a gaitfeat.PoseSequence, got list; .*walk.sequence"):
         write_openpose([1, 2], tmp_path / "out")
+
+
+def test_walker_hidden_for_two_seconds_is_rejoined(tmp_path):
+    """One child, hidden behind a parent for 2 s: both halves of the walk are kept, the gap stays missing."""
+    from gaitfeat.testing import stick_walker
+
+    seq = stick_walker(240, fps=30.0)
+    kp = seq.keypoints.copy()
+    kp[100:160] = np.nan
+    write_openpose(seq.replace(keypoints=kp), tmp_path / "hidden")
+    back = read_openpose(tmp_path / "hidden", fps=30.0)
+    info = back.info["read_openpose"]
+    assert info["rejoined_tracks"] == 1 and info["subject_missing_frames"] == 60
+    assert np.isfinite(back.keypoints[:100, 0, 0]).all() and np.isfinite(back.keypoints[160:, 0, 0]).all()

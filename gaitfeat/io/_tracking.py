@@ -30,6 +30,10 @@ class _Track:
         return self.poses[-1]
 
 
+#: Largest distance (body sizes) a track may jump across frames in which it was not seen.
+MAX_GAP_JUMP = 2.0
+
+
 def _pose_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Median distance (px) between joints detected in both poses; centroid distance if none shared."""
     both = ~np.isnan(a[:, 0]) & ~np.isnan(b[:, 0])
@@ -64,7 +68,8 @@ def track_subject(
     (track, person) pair is matched first (greedy nearest matching), the
     distance being the median image distance of the joints detected in
     both poses, and a match is allowed only within ``max_jump`` x the
-    track's body size per elapsed frame. A person left unmatched starts a
+    track's body size per elapsed frame, at most :data:`MAX_GAP_JUMP` body
+    sizes however long the track was unseen. A person left unmatched starts a
     new track; a track not seen for ``lost_after_s`` seconds is closed. The
     track with the largest total confidence over the video is the subject:
     the walking child is in view far longer than a clinician or parent who
@@ -82,7 +87,8 @@ def track_subject(
         Frame rate (frames/s); turns ``lost_after_s`` into frames.
     max_jump : float
         Largest frame-to-frame displacement of a track, as a fraction of the
-        person's bounding-box size per elapsed frame.
+        person's bounding-box size per elapsed frame (at most
+        :data:`MAX_GAP_JUMP` body sizes in all).
     lost_after_s : float
         A track not seen for this long (s) is closed; a person appearing later
         starts a new track.
@@ -98,7 +104,8 @@ def track_subject(
         ``tracks`` (tracks started), ``subject_frames`` (frames where the
         subject was found), ``subject_missing_frames``, ``other_people_frames``
         (frames with people but not the subject), ``multi_person_frames``
-        (frames with more than one person kept).
+        (frames with more than one person kept), ``rejoined_tracks`` (tracks
+        of the subject lost for longer than ``lost_after_s`` and taken back).
 
     Raises
     ------
@@ -119,7 +126,9 @@ def track_subject(
         # Greedy nearest matching: the closest (track, person) pair first.
         pairs = []
         for i, tr in enumerate(active):
-            gate = max_jump * _pose_size(tr.last) * (t - tr.frames[-1])
+            # max_jump body sizes per elapsed frame, but never more than MAX_GAP_JUMP body sizes: after a
+            # long absence the gate would otherwise span the image and catch anyone who appears.
+            gate = _pose_size(tr.last) * min(max_jump * (t - tr.frames[-1]), MAX_GAP_JUMP)
             for j, p in enumerate(people):
                 d = _pose_distance(tr.last, p)
                 if d <= gate:
@@ -142,9 +151,11 @@ def track_subject(
 
     kp = np.full((n_frames, n_joints, 3), np.nan, dtype=np.float32)
     present = np.zeros(n_frames, dtype=bool)
+    rejoined = 0
     if tracks:
         # max() keeps the first of equal scores: the track that started earliest.
         subject = max(tracks, key=lambda tr: tr.score)
+        rejoined = _rejoin(subject, tracks)
         kp[subject.frames] = np.stack(subject.poses).astype(np.float32)
         present[subject.frames] = True
     with_people = np.array([bool(frames_people.get(t)) for t in range(n_frames)], dtype=bool)
@@ -155,5 +166,46 @@ def track_subject(
         "subject_missing_frames": int((~present).sum()),
         "other_people_frames": int((with_people & ~present).sum()),
         "multi_person_frames": int(several),
+        "rejoined_tracks": int(rejoined),
     }
     return kp, counts
+
+
+def _rejoin(subject: _Track, tracks: list[_Track]) -> int:
+    """Add to the subject the tracks that are the same walker, lost for longer than ``lost_after_s``.
+
+    A child hidden behind a parent for two seconds, or leaving the view to
+    turn, comes back as a new track; without this the shorter half of the
+    walk would be dropped. A track is taken back only when it is the
+    subject's continuation and could not be anyone else: it lies wholly in a
+    gap of the subject's frames (never beside it in the same frame), its body
+    size is within 0.7-1.4 times the subject's, and where it meets the
+    subject, before or after the gap, it is within two body sizes of the
+    subject's pose. Largest tracks first; returns how many were taken.
+    """
+    size = float(np.median([_pose_size(p) for p in subject.poses]))
+    taken = 0
+    for tr in sorted((t for t in tracks if t is not subject), key=lambda t: -t.score):
+        frames = np.asarray(subject.frames)
+        lo, hi = tr.frames[0], tr.frames[-1]
+        if ((frames >= lo) & (frames <= hi)).any():
+            continue  # overlaps or interleaves with the subject: someone else
+        ratio = float(np.median([_pose_size(p) for p in tr.poses])) / size
+        if not 0.7 <= ratio <= 1.4:
+            continue
+        before = np.flatnonzero(frames < lo)
+        after = np.flatnonzero(frames > hi)
+        joins = []
+        if before.size:
+            joins.append(_pose_distance(subject.poses[before[-1]], tr.poses[0]))
+        if after.size:
+            joins.append(_pose_distance(tr.poses[-1], subject.poses[after[0]]))
+        if not joins or max(joins) > MAX_GAP_JUMP * size:
+            continue
+        order = np.argsort(np.concatenate([frames, tr.frames]), kind="stable")
+        poses = subject.poses + tr.poses
+        subject.frames = [int(f) for f in np.concatenate([frames, tr.frames])[order]]
+        subject.poses = [poses[i] for i in order]
+        subject.score += tr.score
+        taken += 1
+    return taken

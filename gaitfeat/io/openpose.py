@@ -130,7 +130,8 @@ def read_openpose(
 
     When a frame holds several people, the subject is followed by continuity:
     detections are linked into tracks frame to frame (nearest pose, median
-    joint distance at most ``max_jump`` x body size per elapsed frame), and the
+    joint distance at most ``max_jump`` x body size per elapsed frame, and
+    never more than two body sizes), and the
     track with the largest total confidence over the video is the subject. This
     keeps the walking child even when a clinician or parent passes through the
     view for a few frames.
@@ -154,7 +155,7 @@ def read_openpose(
         Detections with fewer detected joints are ignored as spurious.
     max_jump : float
         Largest frame-to-frame displacement of a track, as a fraction of the
-        person's bounding-box size per elapsed frame.
+        person's bounding-box size per elapsed frame (two body sizes at most).
     lost_after_s : float
         A track not seen for this long (s) is closed; a person appearing later
         starts a new track.
@@ -294,6 +295,7 @@ def read_openpose(
             "ignored_small_detections": int(n_spurious),
             "outside_x_range": int(n_outside),
             "tracks": counts["tracks"],
+            "rejoined_tracks": counts["rejoined_tracks"],
         }
     }
     return PoseSequence(
