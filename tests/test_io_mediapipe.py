@@ -347,3 +347,13 @@ def test_fuzzed_csv_reads_or_fails_with_a_gait_error(tmp_path_factory, edits, lo
         read_mediapipe(path, 30, coordinates="world" if world else "image")
     except GaitError as exc:
         assert str(exc).strip()
+
+
+def test_an_unusable_image_size_in_json_is_refused(tmp_path):
+    from gaitfeat.io.mediapipe import read_mediapipe as _read
+
+    frame = {"frame": 0, "landmarks": [{"x": 0.5, "y": 0.5, "z": 0.0, "visibility": 0.9}] * 33}
+    path = tmp_path / "sized.json"
+    path.write_text(json.dumps({"frames": [frame] * 5, "width": 0, "height": 480}))
+    with pytest.raises(ReaderError, match=r"sized\.json: width/height"):
+        _read(path, 30.0)

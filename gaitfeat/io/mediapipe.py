@@ -11,9 +11,8 @@ tracking"; google.github.io/mediapipe/solutions/pose, and the Tasks API
   midpoint, axes oriented as the image's: x right, y **down**, z away from
   the camera (MediaPipe's maintainers, google-ai-edge/mediapipe issue 4205).
 
-MediaPipe has no file format; the scripts and tools that save its landmarks
-write one of these shapes, all read here (anything else is refused with a
-message listing them):
+MediaPipe has no file format; the tools that save its landmarks write one of
+these shapes, all read here (anything else is refused, listing them):
 
 1. **Wide CSV**, one row per frame (the "coords.csv" of widely copied
    MediaPipe tutorials, e.g. liyunwei-3558/Try_mediapipe ``generate_csv.py``,
@@ -22,8 +21,7 @@ message listing them):
    nose_y, nose_z, nose_visibility`` (any case; ``_v``/``_vis``,
    ``_presence``); an optional frame column (``frame``, ``frame_id``,
    ``frame_index``, ``frame_idx``, ``frame_number``), else row ``k`` is frame
-   ``k``; time columns (``timestamp``, ``timestamp_ms``, ``time``, ...) are
-   ignored. A row with all landmark cells empty is a frame without a person.
+   ``k``; time columns are ignored; all landmark cells empty = no person.
 2. **Long CSV**, one row per frame and landmark (e.g. ``frame_id,
    landmark_id, landmark_name, x, y, z, visibility``): a frame column, a
    landmark column (``landmark``, ``landmark_id``, ``landmark_index``,
@@ -276,6 +274,8 @@ def _read_json(path: Path, data: object, coordinates: str) -> tuple[dict, dict, 
         dims = [data.get(k, data.get(f"image_{k}")) for k in ("width", "height")]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e6 for v in dims):
             size = (float(dims[0]), float(dims[1]))
+        elif any(v is not None for v in dims):  # a size given but unusable: never drop it silently
+            raise ReaderError(f"{path}: width/height {dims!r:.60} are not two positive numbers of pixels", path)
         data = data["frames"]
     if not isinstance(data, list) or not data:
         got = "an empty list" if data == [] else f"a JSON {type(data).__name__}"
