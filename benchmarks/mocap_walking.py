@@ -568,9 +568,9 @@ def measure_3d(trial: Trial, layout: str, vertical_known: bool) -> dict:
     row = gaitfeat.walk_features_3d(seq).iloc[0]
     n = int(row["n_strides_left"] + row["n_strides_right"])
     # Step width strike by strike: each of ours against the reference's strike of the same foot within 5 frames.
-    matched = []
+    matched, truth = [], reference(trial)["step_widths"]
     for w in gaitfeat.features.step_widths(seq).itertuples():
-        near = [r for r in reference(trial)["step_widths"] if r[0] == w.side and abs(r[1] - w.frame) <= 5]
+        near = [r for r in truth if r[0] == w.side and abs(r[1] - w.frame) <= 5]
         if near:
             matched.append(w.step_width_m - min(near, key=lambda r: abs(r[1] - w.frame))[2])
     return {

@@ -25,8 +25,6 @@ they are loaded.
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,7 +32,7 @@ import numpy as np
 
 from gaitfeat.errors import LayoutError, PoseDataError, ReaderError
 from gaitfeat.io._frames import check_fps, read_regular_file
-from gaitfeat.io.npz import MAX_NPZ_BYTES, _array, _check_members, npy_size
+from gaitfeat.io.npz import MAX_NPZ_BYTES, _array, load_npz, npy_size
 from gaitfeat.layouts import absent_joints, get_layout, map_confidence, map_joints, pipeline_layout_for
 from gaitfeat.pose import PoseSequence, openpose_undetected
 from gaitfeat.pose3d import UNITS, PoseSequence3D
@@ -52,16 +50,7 @@ def _open(path: Path) -> tuple[str, Any]:
         raise ReaderError(f"{path}: no such file", path)
     magic = read_regular_file(path, MAX_NPZ_BYTES, what="a .npy or .npz file", head=6)
     if magic.startswith(b"PK\x03\x04"):
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
-            raise ReaderError(f"{path}: not a readable .npz file ({exc})", path) from None
-        try:
-            _check_members(path, data)
-        except BaseException:
-            data.close()
-            raise
-        return "npz", data
+        return "npz", load_npz(path)
     if magic == b"\x93NUMPY":
         return "npy", _load_npy(path)
     raise ReaderError(f"{path}: neither a .npy array nor a .npz archive (starts with {magic!r})", path)

@@ -52,17 +52,27 @@ def _open(path: Path, expected_format: str) -> tuple[Any, dict]:
     magic = read_regular_file(path, MAX_NPZ_BYTES, what="a .npz file", head=4)
     if magic != b"PK\x03\x04":
         raise ReaderError(f"{path}: not a readable .npz file (not a zip archive)", path)
+    data = load_npz(path)
+    try:
+        meta = _check_meta(path, data, expected_format)
+    except BaseException:
+        data.close()
+        raise
+    return data, meta
+
+
+def load_npz(path: Path) -> Any:
+    """The open NpzFile, never unpickling, its members checked (:func:`_check_members`); else a ReaderError."""
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
         raise ReaderError(f"{path}: not a readable .npz file ({exc})", path) from None
     try:
         _check_members(path, data)
-        meta = _check_meta(path, data, expected_format)
     except BaseException:
         data.close()
         raise
-    return data, meta
+    return data
 
 
 def _check_members(path: Path, data: Any) -> None:
