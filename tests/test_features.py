@@ -134,11 +134,27 @@ def test_truth_recovery_default_noise(noisy_cohort):
     t = extract_features(noisy_cohort.clips, noisy_cohort.meta["fps"].to_numpy(), "coco17")
     truth = noisy_cohort.truth
     assert median_error(t, truth, "cadence", "cadence", relative=True) <= 0.05
-    assert median_error(t, truth, "step_length", "step_length", relative=True) <= 0.12
+    # COCO-17 has no foot keypoints: with a panning camera the progression is taken from the ankle of
+    # the standing foot, which travels in stance, by how much depending on the gait pattern; lengths come
+    # out 16-20 % long for most patterns and typical walkers on the simulated feet (docs/features.md,
+    # "Reading it"). BODY_25's heel and toe keypoints do not have the problem (next test).
+    assert median_error(t, truth, "step_length", "step_length", relative=True) <= 0.20
     for side in ("left", "right"):
         assert median_error(t, truth, f"knee_rom_{side}", f"knee_rom_{side}") <= 5.0
         assert median_error(t, truth, f"hip_rom_{side}", f"hip_rom_{side}") <= 5.0
     assert median_error(t, truth, "trunk_inclination", "trunk_inclination") <= 3.0
+
+
+def test_lengths_with_foot_keypoints_hold_for_toe_walkers():
+    # The same children as the COCO-17 test above, as BODY_25 clips: the toe and heel keypoints give the
+    # standing foot's contact point, and the lengths hold for every gait pattern.
+    cohort = gaitfeat.simulate_cohort(16, noise="default", random_state=12, n_jobs=1, layout="body25")
+    t = extract_features(cohort.clips, cohort.meta["fps"].to_numpy(), "body25")
+    toe_walkers = cohort.meta["gait_pattern"].isin(["true_equinus", "jump_gait", "apparent_equinus"]).to_numpy()
+    assert toe_walkers.mean() > 0.3
+    for rows in (toe_walkers, ~toe_walkers):
+        assert median_error(t[rows], cohort.truth[rows], "step_length", "step_length", relative=True) <= 0.08
+        assert median_error(t[rows], cohort.truth[rows], "stride_length", "stride_length", relative=True) <= 0.08
 
 
 def match_heel_strikes(cohort, events, tolerance_s=0.2):

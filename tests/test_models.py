@@ -60,6 +60,12 @@ def cohort():
     return simulate_cohort(16, random_state=5, n_jobs=1)
 
 
+def _mixed_levels(cohort, n: int) -> np.ndarray:
+    """Row positions of ``n`` clips, the first clips of every level in turn (a small set with several classes)."""
+    order = cohort.meta.reset_index(drop=True).groupby("gmfcs").cumcount().to_numpy()
+    return np.argsort(order, kind="stable")[:n]
+
+
 def test_gait_classifier_api(cohort, tmp_path):
     clips, meta = cohort.clips, cohort.meta
     y = meta["gmfcs"].to_numpy()
@@ -183,7 +189,8 @@ def test_evidence_statements_cite_the_feature_table():
 def test_gait_feature_models_refuse_missing_or_unpreprocessed_clips(cohort):
     from gaitfeat.errors import PoseDataError
 
-    clips, meta = cohort.clips[:40], cohort.meta.iloc[:40]
+    rows = _mixed_levels(cohort, 40)
+    clips, meta = cohort.clips[rows], cohort.meta.iloc[rows]
     clf = GaitFeatureClassifier(fps=30.0, estimator="logreg").fit(clips, meta["gmfcs"].to_numpy())
     reg = GaitFeatureRegressor(fps=30.0, estimator="ridge").fit(clips, meta["gdi"].to_numpy())
     x = clips[:5].copy()
@@ -256,7 +263,8 @@ def test_clips_without_enough_evidence_are_refused(cohort):
     from gaitfeat.errors import PoseDataError
     from models.checks import MIN_OBSERVED_FRACTION, check_clips, missing_mask
 
-    clips, y = cohort.clips[:40], cohort.meta["gmfcs"].to_numpy()[:40]
+    rows = _mixed_levels(cohort, 40)
+    clips, y = cohort.clips[rows], cohort.meta["gmfcs"].to_numpy()[rows]
     clf = GaitFeatureClassifier(fps=30.0, estimator="logreg").fit(clips, y)
     x = clips[:4].copy()
     x[0, 1:] = np.nan                                       # one observed frame

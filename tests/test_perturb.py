@@ -99,14 +99,18 @@ def test_factor_one_returns_input_unchanged(sim):
 def test_missing_keypoints_stay_missing_and_confidence_is_kept(sim):
     clips = sim.copy()
     clips[0, 10:14, 13, :2] = np.nan                      # a knee gap inside a warped segment
-    clips[1, 5, 15, 2] = 0.0                              # a lost ankle with placeholder coordinates
+    # A lost ankle with placeholder coordinates, in a frame where turning the knee moves the ankle.
+    moved = np.linalg.norm(scale_angles(clips, ["left_knee"], 3.0, COCO)[1, :, 15, :2] - clips[1, :, 15, :2], axis=-1)
+    t = int(np.nanargmax(moved))
+    assert moved[t] > 1e-3
+    clips[1, t, 15, 2] = 0.0
     warped, turned = warp_velocity(clips, ["left_knee"], 2.5, COCO), scale_angles(clips, ["left_knee"], 3.0, COCO)
     for out in (warped, turned):
         assert np.array_equal(np.isnan(out), np.isnan(clips))
         assert np.array_equal(out[..., 2], clips[..., 2], equal_nan=True)
         assert np.isfinite(out[~np.isnan(clips)]).all()
-    assert not np.array_equal(turned[1, 5, 15], clips[1, 5, 15])      # still lost, but carried along with its knee
-    assert np.isclose(*(np.linalg.norm(c[1, 5, 15, :2] - c[1, 5, 13, :2]) for c in (turned, clips)), atol=1e-6)
+    assert not np.array_equal(turned[1, t, 15], clips[1, t, 15])      # still lost, but carried along with its knee
+    assert np.isclose(*(np.linalg.norm(c[1, t, 15, :2] - c[1, t, 13, :2]) for c in (turned, clips)), atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- bone lengths

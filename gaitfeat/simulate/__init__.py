@@ -2,7 +2,8 @@
 behind, at an angle, or in 3-D by a monocular lifter: :mod:`gaitfeat.simulate.views`).
 
 The default data of the toolkit and the ground truth of the feature engine.
-See ``docs/simulator.md`` for what it models, the per-level parameter table
+See ``docs/simulator.md`` for what it models (children with cerebral palsy: a latent severity,
+gait patterns, correlated parameters), the parameter table
 and its sources, and what it does not model.
 """
 

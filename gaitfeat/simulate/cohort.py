@@ -24,6 +24,7 @@ from gaitfeat.pose import PoseSequence
 from gaitfeat.pose3d import PoseSequence3D
 from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate.gdi import _reference as gdi_reference
+from gaitfeat.simulate.cp import param_columns
 from gaitfeat.simulate.pathology import draw_child, next_visit
 from gaitfeat.simulate.video import simulate_walk
 from gaitfeat.simulate.views import CAMERAS, read_sequences3d, write_sequences3d
@@ -300,10 +301,7 @@ def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
                              dims=settings["dims"])
         row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels, "camera": camera,
                "dims": settings["dims"]}
-        for name in ("crouch", "hip_rom_scale", "knee_rom_scale", "equinus", "stance"):
-            row[f"param_{name}_left"], row[f"param_{name}_right"] = getattr(params, name)
-        for name in ("trunk_lean", "trunk_sway", "head_flexion", "arm_swing", "elbow_flexion", "pelvic_tilt", "stride_cv"):
-            row[f"param_{name}"] = getattr(params, name)
+        row.update(param_columns(params))
         sequence = walk.sequence
         if settings["dims"] == 3:
             # The lifter's camera coordinates seen square to the walk: the clips mean what side-view clips mean.
@@ -420,8 +418,8 @@ def simulate_cohort(
                                           "sagittal features: use dims=3)" if dims == 2 and camera != "side" else ""))
 
     label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
-                  "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "age", "height",
-                  "camera", "dims"]
+                  "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "gait_pattern", "age",
+                  "height", "camera", "dims"]
     windows = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
                          labels=videos[label_cols], on_short="skip")
     clips, meta, clip_report = windows

@@ -16,37 +16,36 @@ from gaitfeat.simulate.kinematics import TD_TOE_OFF, normative_curve, stature_fo
 
 __all__ = ["LEVEL_TABLE", "ChildParams", "draw_child", "next_visit", "normative_phase", "side_angles"]
 
-# (mean, sd) per level 0 (TD), I, II, III, IV. Sources and reasoning: docs/simulator.md.
+# Level 0 (typically developing): (mean, sd) of each parameter, drawn independently (the GDI reference
+# population and draw_walker's children). Levels I-IV: (anchor, sd) used by gaitfeat.simulate.cp: the
+# anchor is the parameter's mean at the level's mean gait severity, the sd that of a child's own random
+# effect around it (the spread within a level is larger: severity and gait pattern add to it).
+# Sources and reasoning: docs/simulator.md.
 LEVEL_TABLE: dict[str, tuple[tuple[float, float], ...]] = {
-    # Cadence at age 10 (steps/min); TD children slow by ~2 steps/min per year of age.
-    "cadence": ((132, 9), (124, 12), (114, 14), (98, 15), (84, 15)),
+    # Cadence at age 10 (steps/min); children slow by ~2 steps/min per year of age.
+    "cadence": ((132, 9), (124, 10), (114, 11), (92, 12), (80, 12)),
     # Stride-time coefficient of variation.
-    "stride_cv": ((0.025, 0.007), (0.035, 0.01), (0.05, 0.015), (0.07, 0.02), (0.09, 0.025)),
+    "stride_cv": ((0.025, 0.007), (0.035, 0.01), (0.05, 0.012), (0.07, 0.015), (0.09, 0.02)),
     # Multipliers of the normative hip and knee excursions.
-    "hip_rom_scale": ((1.0, 0.07), (0.9, 0.09), (0.8, 0.10), (0.68, 0.12), (0.58, 0.12)),
-    "knee_rom_scale": ((1.0, 0.07), (0.86, 0.10), (0.75, 0.12), (0.6, 0.13), (0.5, 0.13)),
-    # Extra knee flexion in stance (deg).
-    "crouch": ((0, 3), (4, 6), (10, 8), (22, 10), (30, 10)),
-    # Extra plantarflexion (deg); crouch gait tends to dorsiflexion, so it falls again at III-IV.
-    "equinus": ((0, 3), (4, 5), (6, 6), (4, 7), (3, 7)),
-    "pelvic_tilt": ((10, 3), (12, 4), (14, 5), (17, 6), (19, 6)),
+    "hip_rom_scale": ((1.0, 0.07), (0.95, 0.07), (0.89, 0.08), (0.82, 0.09), (0.74, 0.09)),
+    "knee_rom_scale": ((1.0, 0.07), (0.94, 0.07), (0.88, 0.08), (0.81, 0.09), (0.73, 0.09)),
+    # Extra knee flexion in stance (deg), before the gait pattern's own.
+    "crouch": ((0, 3), (1, 3), (3, 3), (5, 4), (7, 4)),
+    # Extra plantarflexion (deg), before the gait pattern's own.
+    "equinus": ((0, 3), (1, 3), (1, 3), (0, 3), (0, 3)),
+    "pelvic_tilt": ((10, 3), (12, 3), (13, 4), (15, 4), (16, 4)),
     # Forward trunk lean from vertical and its oscillation amplitude at step frequency (deg).
-    "trunk_lean": ((3, 2), (5, 3), (8, 4), (14, 6), (18, 7)),
-    "trunk_sway": ((1.5, 0.5), (2.0, 0.8), (3.0, 1.2), (4.5, 1.5), (5.5, 2.0)),
-    "head_flexion": ((5, 4), (7, 5), (10, 6), (15, 7), (18, 8)),
+    "trunk_lean": ((3, 2), (4, 3), (6, 3), (9, 4), (11, 5)),
+    "trunk_sway": ((1.5, 0.5), (2.0, 0.7), (3.0, 1.0), (4.5, 1.2), (5.5, 1.5)),
+    "head_flexion": ((5, 4), (7, 5), (10, 5), (14, 6), (17, 6)),
     # Arm swing amplitude as a fraction of the TD amplitude (18 deg), and elbow flexion (deg).
-    "arm_swing": ((1.0, 0.15), (0.85, 0.2), (0.65, 0.2), (0.4, 0.2), (0.3, 0.15)),
-    "elbow_flexion": ((20, 5), (25, 8), (35, 12), (50, 15), (60, 15)),
+    "arm_swing": ((1.0, 0.15), (0.85, 0.18), (0.7, 0.18), (0.5, 0.18), (0.4, 0.15)),
+    "elbow_flexion": ((20, 5), (25, 8), (32, 10), (42, 12), (50, 12)),
     # Stance phase as a fraction of the gait cycle.
-    "stance": ((0.61, 0.015), (0.62, 0.02), (0.63, 0.02), (0.65, 0.025), (0.67, 0.025)),
+    "stance": ((0.61, 0.015), (0.62, 0.015), (0.63, 0.02), (0.65, 0.02), (0.67, 0.02)),
     # Stature relative to the age median, in SD units of 4.5 % of stature.
     "stature_z": ((0.0, 1.0), (-0.3, 1.0), (-0.6, 1.0), (-1.0, 1.0), (-1.3, 1.0)),
 }
-
-#: Probability of unilateral (hemiplegic) involvement per level.
-P_HEMIPLEGIC = (0.0, 0.55, 0.35, 0.12, 0.05)
-#: Probability of walking with a hand-held mobility device per level.
-P_DEVICE = (0.0, 0.0, 0.15, 0.75, 0.95)
 
 _TD_ARM_AMPLITUDE = 18.0  # deg, shoulder flexion-extension amplitude of TD children
 
@@ -80,6 +79,13 @@ class ChildParams:
     phase_offset: float = 0.5
     extra: dict = field(default_factory=dict, compare=False)
     sex: str = "unknown"  # "male", "female" (adults from draw_walker) or "unknown"
+    # Cerebral palsy only (gaitfeat.simulate.cp); typical values otherwise.
+    gait_pattern: str = "typical"  # one of gaitfeat.simulate.cp.PATTERNS, or "typical"
+    motor_severity: float = float("nan")  # latent gross motor function (gaitfeat.simulate.severity)
+    gait_severity: float = float("nan")  # latent gait impairment
+    knee_ic: tuple[float, float] = (0.0, 0.0)  # extra knee flexion at initial contact, fading by mid-stance (deg)
+    swing_drop: tuple[float, float] = (0.0, 0.0)  # extra plantarflexion in swing: foot drop (deg)
+    stiff_knee: tuple[float, float] = (0.0, 0.0)  # share of the swing knee flexion lost (0-1)
 
 
 def _draw(name: str, level: int, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
@@ -89,6 +95,12 @@ def _draw(name: str, level: int, rng: np.random.Generator, size: int | None = No
 
 def draw_child(level: int, rng: np.random.Generator, *, age: float | None = None) -> ChildParams:
     """Draw one child's parameters at a GMFCS level (0 = typically developing).
+
+    Typically developing children (level 0) draw every parameter
+    independently from :data:`LEVEL_TABLE`'s first row. Children with cerebral
+    palsy (levels 1-4) come from the latent-severity model of
+    :mod:`gaitfeat.simulate.cp`: a motor severity consistent with the rated
+    level, a gait severity, a gait pattern, and correlated individual effects.
 
     Parameters
     ----------
@@ -100,47 +112,31 @@ def draw_child(level: int, rng: np.random.Generator, *, age: float | None = None
     """
     if level not in (0, 1, 2, 3, 4):
         raise ValueError(f"level must be 0 (TD) or a GMFCS level 1-4, got {level}")
+    if level > 0:
+        from gaitfeat.simulate.cp import draw_cp_fields  # cp builds on this module's table and class
+
+        return ChildParams(**draw_cp_fields(level, rng, LEVEL_TABLE, age=age))
     age = float(rng.uniform(5.0, 17.0)) if age is None else float(age)
     stature = float(stature_for_age(age) * (1.0 + 0.045 * _draw("stature_z", level, rng)))
     cadence = float(np.clip(_draw("cadence", level, rng) - 2.0 * (age - 10.0), 55.0, 175.0))
-    hemi = "none"
-    if rng.uniform() < P_HEMIPLEGIC[level]:
-        hemi = "left" if rng.uniform() < 0.5 else "right"
-    device = bool(rng.uniform() < P_DEVICE[level])
+    # Typically developing children are never hemiplegic and use no aid; the two draws keep their stream.
+    rng.uniform()
+    rng.uniform()
 
     def bilateral(name: str, lo: float, hi: float) -> tuple[float, float]:
-        # Diplegic involvement: both sides share a value, with a small side difference.
         base = _draw(name, level, rng)
         spread = 0.15 * LEVEL_TABLE[name][level][1]
         vals = np.clip(base + rng.normal(0.0, spread, size=2), lo, hi)
         return float(vals[0]), float(vals[1])
 
-    hip = list(bilateral("hip_rom_scale", 0.3, 1.25))
-    knee = list(bilateral("knee_rom_scale", 0.25, 1.25))
-    crouch = list(bilateral("crouch", -4.0, 60.0))
-    equinus = list(bilateral("equinus", -8.0, 30.0))
-    stance = list(bilateral("stance", 0.54, 0.75))
-    offset = 0.5
-    if hemi != "none":
-        k = 0 if hemi == "left" else 1
-        other = 1 - k
-        # The affected side: less excursion, more equinus, shorter stance; the
-        # unaffected side is closer to typical and bears weight longer.
-        hip[k] *= 0.85
-        knee[k] *= 0.8
-        equinus[k] += abs(rng.normal(6.0, 3.0))
-        hip[other] = min(1.15, hip[other] * 1.05)
-        knee[other] = min(1.15, knee[other] * 1.08)
-        stance[k] -= 0.035
-        stance[other] += 0.025
-        offset = 0.5 + (1 if k == 0 else -1) * float(rng.uniform(0.01, 0.04))
+    hip = bilateral("hip_rom_scale", 0.3, 1.25)
+    knee = bilateral("knee_rom_scale", 0.25, 1.25)
+    crouch = bilateral("crouch", -4.0, 60.0)
+    equinus = bilateral("equinus", -8.0, 30.0)
+    stance = bilateral("stance", 0.54, 0.75)
     lean = float(np.clip(_draw("trunk_lean", level, rng), -2.0, 40.0))
     arm = float(np.clip(_draw("arm_swing", level, rng), 0.05, 1.5))
     elbow = float(np.clip(_draw("elbow_flexion", level, rng), 5.0, 110.0))
-    if device:
-        lean += 5.0
-        arm *= 0.25
-        elbow = max(elbow, 70.0)
     return ChildParams(
         gmfcs=level,
         age=age,
@@ -153,14 +149,13 @@ def draw_child(level: int, rng: np.random.Generator, *, age: float | None = None
         head_flexion=float(np.clip(_draw("head_flexion", level, rng), -10.0, 45.0)),
         arm_swing=arm,
         elbow_flexion=elbow,
-        assistive_device=device,
-        hemiplegic_side=hemi,
-        hip_rom_scale=(hip[0], hip[1]),
-        knee_rom_scale=(knee[0], knee[1]),
-        crouch=(crouch[0], crouch[1]),
-        equinus=(equinus[0], equinus[1]),
+        assistive_device=False,
+        hemiplegic_side="none",
+        hip_rom_scale=hip,
+        knee_rom_scale=knee,
+        crouch=crouch,
+        equinus=equinus,
         stance=(float(np.clip(stance[0], 0.52, 0.78)), float(np.clip(stance[1], 0.52, 0.78))),
-        phase_offset=offset,
     )
 
 
@@ -240,6 +235,30 @@ def side_angles(
     crouch = p.crouch[side]
     hip = _HIP_MEAN + amplitude * p.hip_rom_scale[side] * (hip_n - _HIP_MEAN) + 0.5 * crouch * w
     hip = hip + 0.5 * (p.pelvic_tilt - 10.0)
-    knee = _KNEE_MIN + amplitude * p.knee_rom_scale[side] * (knee_n - _KNEE_MIN) + crouch * w
+    knee_swing = amplitude * p.knee_rom_scale[side] * (knee_n - _KNEE_MIN)
+    knee = _KNEE_MIN + knee_swing + crouch * w
     ankle = p.knee_rom_scale[side] * ankle_n - p.equinus[side] + 0.3 * crouch * w
+    # Gait-pattern terms (zero for typical walkers, which leaves their curves bit for bit as they were).
+    w_ic, w_swing, w_drop = _pattern_weights(q)
+    knee = knee + p.knee_ic[side] * w_ic - p.stiff_knee[side] * knee_swing * w_swing
+    hip = hip + 0.5 * p.knee_ic[side] * w_ic
+    ankle = ankle - p.swing_drop[side] * w_drop
     return hip, knee, ankle
+
+
+def _pattern_weights(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Phase weights (0-1) of the gait-pattern terms at normative phase ``q``.
+
+    ``w_ic``: 1 at initial contact, fading to 0 by 30 % of the cycle (mid-stance) and
+    rising again over terminal swing (85-100 %): a knee that does not extend
+    before contact and extends in stance (jump gait). ``w_swing``: a bump over
+    swing (50-100 %, peak at 75 %, near the normal peak knee flexion): lost
+    swing flexion of a stiff knee. ``w_drop``: a bump from toe-off (60 %) to
+    early loading (10 %), peak in mid-swing: foot drop.
+    """
+    w_ic = np.where(q < 0.3, 0.5 * (1.0 + np.cos(np.pi * q / 0.3)), 0.0)
+    w_ic = np.where(q > 0.85, 0.5 * (1.0 - np.cos(np.pi * (q - 0.85) / 0.15)), w_ic)
+    w_swing = np.where(q > 0.5, 0.5 * (1.0 - np.cos(2.0 * np.pi * (q - 0.5) / 0.5)), 0.0)
+    qd = np.where(q < 0.1, q + 1.0, q)
+    w_drop = np.where(qd > 0.6, 0.5 * (1.0 - np.cos(2.0 * np.pi * (qd - 0.6) / 0.5)), 0.0)
+    return w_ic, w_swing, w_drop

@@ -370,6 +370,8 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
         q = np.linspace(0, params.stance[side], 60, endpoint=False)
         _, knee, _ = side_angles(params, side, q)
         kfme.append(float(knee.min()))
+    # Knee flexion at initial contact of the mean cycle.
+    kic = [float(side_angles(params, side, np.zeros(1))[1][0]) for side in (0, 1)]
     return {
         "gmfcs": params.gmfcs,
         "gdi": 0.5 * (gdi_left + gdi_right),
@@ -384,7 +386,10 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
         "stride_length": stride_m / leg_m,
         "knee_flex_max_extension_left": kfme[0],
         "knee_flex_max_extension_right": kfme[1],
+        "knee_flex_ic_left": kic[0],
+        "knee_flex_ic_right": kic[1],
         "hemiplegic_side": params.hemiplegic_side,
+        "gait_pattern": params.gait_pattern,
         "assistive_device": params.assistive_device,
         "age": params.age,
         "height": params.stature,
