@@ -8,9 +8,10 @@ stride variability, trunk, head and arm posture, stature, phase offset, walking 
 severity), age, the hemiplegic side and the gait pattern — plus the per-video truth derived from
 them (GDI, speed, cadence, step length, knee flexion at initial contact and at maximum extension,
 step width).
-No keypoints, no detector noise. The video is a function of these parameters and of noise that does
-not depend on the level, so no model that works from the video can beat this oracle except by chance
-or by the oracle's own fitting error. It is evaluated like the harness's models: clip level,
+No keypoints, no detector noise. The 2-D side video is a function of these parameters and of noise that
+does not depend on the level, so no model that works from it can beat this oracle except by chance or by
+the oracle's own fitting error (in 3-D, the step-to-step step-width noise has a per-level SD that the
+oracle does not see). It is evaluated like the harness's models: clip level,
 patient-level ``StratifiedGroupKFold(5)``. The child's latent *motor* severity (what the GMFCS level
 is a noisy reading of) is not a gait parameter; a separate row shows what knowing it would give.
 The oracle's logistic regression chooses its regularisation by inner patient-grouped CV; the

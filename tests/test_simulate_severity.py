@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gaitfeat.simulate import draw_child, simulate_cohort
+from gaitfeat.simulate import draw_child, next_visit, simulate_cohort
 from gaitfeat.simulate.cp import (
     BILATERAL_PATTERNS, HEMIPLEGIC_PATTERNS, P_DEVICE, P_HEMIPLEGIC, PATTERN_PROBABILITIES, PATTERNS,
 )
@@ -86,8 +86,9 @@ def test_parameters_correlate_with_the_documented_signs_and_magnitudes(children)
         assert children[a].corr(children[b]) == pytest.approx(r, abs=0.06), (a, b)
     # Not only through the level: within GMFCS II, speed-related parameters still go together.
     two = children[children["level"] == 2]
-    assert two["cadence"].corr(two["knee_rom"]) > 0.35
-    assert two["trunk_lean"].corr(two["crouch"]) > 0.45
+    assert two["cadence"].corr(two["knee_rom"]) == pytest.approx(0.46, abs=0.1)
+    assert two["trunk_lean"].corr(two["crouch"]) == pytest.approx(0.62, abs=0.1)
+    assert two["arm_swing"].corr(two["cadence"]) == pytest.approx(0.53, abs=0.1)
 
 
 def test_topography_patterns_and_aids_follow_the_configured_probabilities(children):
@@ -126,11 +127,13 @@ def test_each_gait_pattern_shows_its_defining_signature_in_the_true_curves(child
             q, hip, knee, ankle, st = _stance_swing(c, k)
             _, hip_o, knee_o, ankle_o, st_o = _stance_swing(c, other)
             mid = (q >= 0.2) & (q <= 0.45)
-            if pattern == "crouch_gait":  # knee flexed more than 30 deg throughout stance
-                ok.append(knee[st].min() > 30.0)
+            if pattern == "crouch_gait":  # knee flexed more than 30 deg throughout stance, at every visit
+                later = next_visit(next_visit(c, np.random.default_rng(0)), np.random.default_rng(1))
+                ok.append(min(side_angles(v, s, q)[1][q < v.stance[s]].min() for v in (c, later) for s in (0, 1))
+                          > 30.0)
             elif pattern == "jump_gait":  # knee flexed at contact, extending in mid-stance; equinus in late stance
                 late = (q >= 0.35) & (q <= 0.55)
-                ok.append(knee[0] > 20.0 and knee[mid].min() < knee[0] - 8.0
+                ok.append(knee[0] > 15.0 and knee[mid].min() < knee[0] - 8.0
                           and ankle[late].mean() < normative_curve("ankle", q)[late].mean() - 3.0)
             elif pattern == "true_equinus":  # ankle plantarflexed through stance, knee extended
                 ok.append(ankle[st].mean() < -2.0 and knee[mid].min() < 12.0)
@@ -147,7 +150,8 @@ def test_each_gait_pattern_shows_its_defining_signature_in_the_true_curves(child
                 if pattern == "hemiplegia_type_4":
                     signs.append(np.ptp(hip) < 0.9 * np.ptp(hip_o))
                 ok.append(all(signs))
-        assert np.mean(ok) >= 0.95, (pattern, np.mean(ok))
+        # Floors make crouch gait hold for every child; the other signatures for nearly all.
+        assert np.mean(ok) >= (1.0 if pattern == "crouch_gait" else 0.95), (pattern, np.mean(ok))
 
 
 def test_gdi_per_level_matches_malt_et_al_2016(children):
@@ -204,5 +208,28 @@ def test_the_oracle_on_the_default_cohort_is_well_below_perfect_and_errs_between
     y = table["gmfcs"].to_numpy(dtype=int)
     acc, _, within_one = evaluate(tuned_logreg(), table[gait].to_numpy(dtype=float), y,
                                   table["patient_id"].to_numpy(), 0)
-    assert 0.60 <= acc <= 0.85
+    assert 0.60 <= acc <= 0.85  # the band; recorded 0.702 (docs/simulator.md)
+    assert acc == pytest.approx(0.70, abs=0.05)
     assert within_one >= 0.95  # its errors are between adjacent levels
+
+
+def test_the_oracle_sees_every_drawn_parameter():
+    # Every field of a child's parameters reaches the oracle's table (a new field must not be left out).
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from gaitfeat.simulate.pathology import ChildParams
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulator_difficulty import oracle_table
+
+    cohort = simulate_cohort(6, random_state=3, duration=(8.0, 9.0), n_jobs=1)
+    _, gait, latent = oracle_table(cohort)
+    columns = " ".join(gait + latent)
+    # gmfcs is the label; extra is empty for children with CP; sex is "unknown" for every child.
+    for f in dataclasses.fields(ChildParams):
+        if f.name in ("gmfcs", "extra", "sex"):
+            continue
+        name = {"hemiplegic_side": "hemiplegic_left", "gait_pattern": "pattern_", "age": "age"}.get(f.name, f"param_{f.name}")
+        assert name in columns, f.name

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEMIPLEGIC_PATTERNS", "BILATERAL_PATTERNS", "PATTERNS", "PATTERN_PROBABILITIES", "PATTERN_EFFECTS",
-    "FACTOR_LOADINGS", "P_HEMIPLEGIC", "P_DEVICE", "TD_GAIT_SEVERITY", "draw_cp_fields", "param_columns",
+    "FACTOR_LOADINGS", "P_HEMIPLEGIC", "P_DEVICE", "TD_GAIT_SEVERITY", "draw_cp_fields", "param_columns", "pattern_floor",
 ]
 
 #: Hemiplegic (unilateral) gait types of Winters, Gage & Hicks (1987).
@@ -107,9 +107,14 @@ _PATTERN_FLOORS = {
     ("true_equinus", "equinus"): 8.0, ("hemiplegia_type_2", "equinus"): 6.0, ("hemiplegia_type_3", "equinus"): 6.0,
     ("hemiplegia_type_4", "equinus"): 8.0, ("hemiplegia_type_3", "stiff_knee"): 0.2,
     ("hemiplegia_type_4", "stiff_knee"): 0.2, ("hemiplegia_type_1", "swing_drop"): 10.0,
-    ("jump_gait", "knee_ic"): 15.0, ("jump_gait", "equinus"): 6.0, ("crouch_gait", "crouch"): 32.0,
-    ("apparent_equinus", "crouch"): 8.0,
+    ("jump_gait", "knee_ic"): 15.0, ("jump_gait", "equinus"): 6.0, ("crouch_gait", "crouch"): 34.0,
+    ("crouch_gait", "knee_ic"): 4.0, ("apparent_equinus", "crouch"): 8.0,
 }
+
+
+def pattern_floor(pattern: str, effect: str) -> float:
+    """The least value of a parameter (e.g. ``"crouch"``, deg) that keeps a child within its gait pattern."""
+    return _PATTERN_FLOORS.get((pattern, effect), -np.inf)
 #: Cadence lost with a hand-held walking aid (steps/min).
 DEVICE_CADENCE_DROP = 10.0
 #: Trunk lean added per degree of stance knee flexion: a crouched child leans forward to keep the
@@ -188,7 +193,7 @@ def draw_cp_fields(level: int, rng: np.random.Generator, level_table: dict, *, a
             if effect in ("knee_rom", "hip_rom"):
                 sides[f"{effect}_scale"][k] *= value
             else:
-                sides[effect][k] = max(sides[effect][k] + value, _PATTERN_FLOORS.get((pattern, effect), -np.inf))
+                sides[effect][k] = max(sides[effect][k] + value, pattern_floor(pattern, effect))
     offset = 0.5
     if hemi != "none":
         k = affected[0]

@@ -177,12 +177,22 @@ def next_visit(p: ChildParams, rng: np.random.Generator) -> ChildParams:
         d = rng.normal(0.0, 0.25 * LEVEL_TABLE[name][p.gmfcs][1])
         return float(values[0] + d), float(values[1] + d)
 
+    # (Draws in the order they always had: cadence, crouch, knee, hip, trunk, head.)
+    cadence = float(np.clip(jitter(p.cadence, "cadence") - 2.0 * (age - p.age), 55.0, 175.0))
+    crouch = jitter2(p.crouch, "crouch")
+    if p.gmfcs > 0:
+        from gaitfeat.simulate.cp import pattern_floor  # cp builds on this module
+
+        # The gait pattern is stable between visits: the drift never takes a child out of its definition.
+        floor = pattern_floor(p.gait_pattern, "crouch")
+        crouch = (max(crouch[0], floor), max(crouch[1], floor))
+
     return replace(
         p,
         age=age,
         stature=p.stature * growth,
-        cadence=float(np.clip(jitter(p.cadence, "cadence") - 2.0 * (age - p.age), 55.0, 175.0)),
-        crouch=jitter2(p.crouch, "crouch"),
+        cadence=cadence,
+        crouch=crouch,
         knee_rom_scale=tuple(float(np.clip(v, 0.25, 1.25)) for v in jitter2(p.knee_rom_scale, "knee_rom_scale")),
         hip_rom_scale=tuple(float(np.clip(v, 0.3, 1.25)) for v in jitter2(p.hip_rom_scale, "hip_rom_scale")),
         trunk_lean=jitter(p.trunk_lean, "trunk_lean"),
