@@ -193,14 +193,23 @@ def test_typically_developing_children_are_drawn_as_before():
     assert rng.uniform() == 0.7002440577845749
 
 
+def _difficulty_benchmark():
+    """``benchmarks/simulator_difficulty.py`` as a module (the oracle the docs quote)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "simulator_difficulty.py"
+    spec = importlib.util.spec_from_file_location("simulator_difficulty", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
 def test_the_oracle_on_the_default_cohort_is_well_below_perfect_and_errs_between_adjacent_levels():
     # benchmarks/simulator_difficulty.py's oracle (every generative gait parameter) on the main job's cohort.
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulator_difficulty import evaluate, oracle_table, tuned_logreg
+    bench = _difficulty_benchmark()
+    evaluate, oracle_table, tuned_logreg = bench.evaluate, bench.oracle_table, bench.tuned_logreg
 
     cohort = simulate_cohort(200, random_state=0)
     table, gait, latent = oracle_table(cohort)
@@ -216,13 +225,10 @@ def test_the_oracle_on_the_default_cohort_is_well_below_perfect_and_errs_between
 def test_the_oracle_sees_every_drawn_parameter():
     # Every field of a child's parameters reaches the oracle's table (a new field must not be left out).
     import dataclasses
-    import sys
-    from pathlib import Path
 
     from gaitfeat.simulate.pathology import ChildParams
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulator_difficulty import oracle_table
+    oracle_table = _difficulty_benchmark().oracle_table
 
     cohort = simulate_cohort(6, random_state=3, duration=(8.0, 9.0), n_jobs=1)
     _, gait, latent = oracle_table(cohort)
