@@ -10,7 +10,7 @@ import pandas as pd
 from gaitfeat.errors import LabelError
 
 __all__ = ["GMFCS_LEVELS", "GMFCS_ROMAN", "gmfcs_name", "validate_gmfcs", "gmfcs_per_video", "validate_patient_ids",
-           "normalise_side"]
+           "normalise_side", "GAIT_CLASSES", "GAIT_CLASS_NAMES", "GAIT_CLASS_GROUPS", "validate_gait_class"]
 
 #: The GMFCS levels of children who walk (level V does not walk and has no gait video).
 GMFCS_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
@@ -18,6 +18,54 @@ GMFCS_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 #: Roman numeral of each GMFCS level, as clinicians write them.
 GMFCS_ROMAN: dict[int, str] = {v: k for k, v in _ROMAN.items()}
+
+
+#: The gait classes of the pathology taxonomy (``--suite taxonomy``), in an order that puts clinically
+#: similar gaits next to each other: near-normal gaits, then the spastic and equinus gaits, then the
+#: neurological gaits of adults (balance, myelopathy, Parkinsonism). Confusion matrices use this order.
+GAIT_CLASSES: tuple[str, ...] = (
+    "typical", "antalgic", "cp_hemiplegic", "cp_diplegic", "idiopathic_toe_walking", "myopathic",
+    "ataxic", "cervical_myelopathy", "parkinsonian",
+)
+
+#: How reports name each gait class.
+GAIT_CLASS_NAMES: dict[str, str] = {
+    "typical": "typical / healthy", "antalgic": "antalgic", "cp_hemiplegic": "CP hemiplegic",
+    "cp_diplegic": "CP diplegic", "idiopathic_toe_walking": "idiopathic toe walking", "myopathic": "myopathic",
+    "ataxic": "cerebellar ataxic", "cervical_myelopathy": "cervical myelopathy", "parkinsonian": "Parkinsonian",
+}
+
+#: Clinically similar classes: a confusion inside a group is a near miss, one across groups a gross error.
+GAIT_CLASS_GROUPS: dict[str, tuple[str, ...]] = {
+    "near-normal": ("typical", "antalgic"),
+    "spastic / equinus": ("cp_hemiplegic", "cp_diplegic", "idiopathic_toe_walking", "myopathic"),
+    "neurological, adult": ("ataxic", "cervical_myelopathy", "parkinsonian"),
+}
+
+
+def validate_gait_class(values: Iterable, *, where: str = "labels", ids: Iterable | None = None) -> pd.Series:
+    """Check gait-class labels (names from :data:`GAIT_CLASSES`, any case, spaces or hyphens for ``_``).
+
+    Returns the canonical names as a Series of objects, ``None`` where a label is missing.
+
+    Raises
+    ------
+    LabelError
+        A label that is not a gait class, naming the row (``ids``) and the classes.
+    """
+    values = list(values)
+    ids = list(ids) if ids is not None else list(range(len(values)))
+    out = []
+    for vid, value in zip(ids, values):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            out.append(None)
+            continue
+        name = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        if name not in GAIT_CLASSES:
+            raise LabelError(f"{where}: {value!r} (row {vid}) is not a gait class; expected one of "
+                             f"{', '.join(GAIT_CLASSES)}")
+        out.append(name)
+    return pd.Series(out, dtype=object)
 
 
 def gmfcs_name(level) -> str:
