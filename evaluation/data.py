@@ -29,7 +29,7 @@ from gaitfeat.simulate import simulate_cohort
 __all__ = ["Dataset", "load_data", "SOURCES"]
 
 #: Data source kinds accepted by :func:`load_data` (``kind`` or ``kind:PATH``).
-SOURCES: tuple[str, ...] = ("synthetic", "synthetic3d", "kidzinski", "openpose", "npz", *FILE_SCHEMES)
+SOURCES: tuple[str, ...] = ("synthetic", "taxonomy", "synthetic3d", "kidzinski", "openpose", "npz", *FILE_SCHEMES)
 
 #: Camera placements of the simulated 3-D source (``synthetic3d:CAMERA``).
 SYNTHETIC3D_CAMERAS = ("mixed", "side", "front", "back", "oblique")
@@ -165,11 +165,11 @@ def _split_source(source: str) -> tuple[str, str | None]:
     kind, _, path = source.partition(":")
     kind = kind.strip().lower()
     if kind not in SOURCES:
-        raise ValueError(f"unknown data source {source!r}; use one of: synthetic, synthetic3d[:CAMERA], "
+        raise ValueError(f"unknown data source {source!r}; use one of: synthetic, taxonomy, synthetic3d[:CAMERA], "
                          "kidzinski:PATH, openpose:PATH, npz:PATH, " + ", ".join(f"{k}:PATH" for k in FILE_SCHEMES))
-    if kind == "synthetic":
+    if kind in ("synthetic", "taxonomy"):
         if path:
-            raise ValueError(f"the synthetic source takes no path, got {source!r}")
+            raise ValueError(f"the {kind} source takes no path, got {source!r}")
         return kind, None
     if kind == "synthetic3d":
         camera = path.strip().lower() or "mixed"
@@ -209,6 +209,9 @@ def load_data(
     ----------
     source : str
         ``"synthetic"`` (a fixed-seed simulated cohort),
+        ``"taxonomy"`` (a fixed-seed simulated cohort of the nine gait classes
+        of :data:`gaitfeat.labels.GAIT_CLASSES`, children and adults; the
+        ``gait_class`` label),
         ``"synthetic3d[:CAMERA]"`` (the same cohort as 3-D lifter output
         from a ``mixed`` (default), ``side``, ``front``, ``back`` or
         ``oblique`` camera, projected onto each walk's sagittal plane),
@@ -266,6 +269,18 @@ def load_data(
         )
         desc = (f"SIMULATED cohort from the gaitfeat gait simulator: {n_patients} children, seed {random_state}, "
                 f"detector noise '{noise}' (not clinical data)")
+        return Dataset(cohort.clips, cohort.meta, source, desc, simulated=True, video_as_patient=video_as_patient,
+                       layout=layout, report=report)
+
+    if kind == "taxonomy":
+        cohort = simulate_cohort(n_patients, classes="taxonomy", noise=noise, layout=layout, window=window,
+                                 stride=stride, min_valid=min_valid, conf=conf, random_state=random_state, n_jobs=n_jobs)
+        report.update(cohort.report)
+        report["clips_summary"] = (
+            f"{cohort.report['clips']['windows_kept']} of {cohort.report['clips']['windows_total']} windows kept"
+        )
+        desc = (f"SIMULATED taxonomy cohort from the gaitfeat gait simulator: {n_patients} subjects of nine gait "
+                f"classes (children and adults), seed {random_state}, detector noise '{noise}' (not clinical data)")
         return Dataset(cohort.clips, cohort.meta, source, desc, simulated=True, video_as_patient=video_as_patient,
                        layout=layout, report=report)
 

@@ -204,6 +204,8 @@ def fit_network(spec: ModelSpec, name: str, dataset, y: np.ndarray, fit_idx, val
         est.set_params(cache=fold.cache)
     if class_weight == "balanced" and spec.class_weight and n_classes:
         est.set_params(class_weight="balanced")
+    if "layout" in est.get_params(deep=False):
+        est.set_params(layout=dataset.layout)     # the skeleton graph of the data's layout (COCO-17 or BODY_25)
     clips = dataset.clips
     if spec.inputs == "clips+features":
         table = dataset.features

@@ -30,7 +30,7 @@ from evaluation.suites import STUDY_MODES, SUITES, Suite
 from evaluation.tasks import FitJob, RunSettings, run_fit
 from evaluation.zoo import ModelSpec, feature_columns, resolve_models
 from gaitfeat.errors import LabelError
-from gaitfeat.labels import validate_gmfcs
+from gaitfeat.labels import validate_gait_class, validate_gmfcs
 from gaitfeat.parallel import dask_client, parse_scheduler, tune_allocator
 
 __all__ = ["cross_validate"]
@@ -41,7 +41,13 @@ def _target(dataset: Dataset, suite: Suite) -> tuple[np.ndarray, np.ndarray, dic
     meta = dataset.meta
     if suite.target not in meta.columns:
         raise LabelError(f"the data have no {suite.target!r} label column (columns: {', '.join(map(str, meta.columns))})")
-    if suite.task == "classification":
+    if suite.class_names:
+        # Nominal classes: names in the data, their positions in the suite's class order in the harness.
+        names = validate_gait_class(meta[suite.target], where=f"{suite.target} labels", ids=meta["video_id"])
+        missing = names.isna().to_numpy()
+        index = {c: i for i, c in enumerate(suite.class_names)}
+        values = np.array([index.get(c, 0) if c is not None else 0 for c in names], dtype=np.int64)
+    elif suite.task == "classification":
         y = validate_gmfcs(meta[suite.target], where=f"{suite.target} labels", ids=meta["video_id"])
         missing = y.isna().to_numpy()
         values = np.where(missing, 0, y.fillna(0).to_numpy(dtype=np.int64))
@@ -88,6 +94,7 @@ def cross_validate(
     scheduler="serial",
     threads: int = 2,
     pooling: str = "mean",
+    rationales: bool = True,
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -100,7 +107,7 @@ def cross_validate(
     data : Dataset or str
         A loaded :class:`~evaluation.data.Dataset` or a source string for
         :func:`~evaluation.data.load_data` (``"synthetic"``, ``"kidzinski:PATH"``, ...).
-    suite : {"gmfcs", "gdi", "params"}
+    suite : {"gmfcs", "gdi", "params", "taxonomy"}
         ``params`` (several targets) returns a
         :class:`~evaluation.multitarget.MultiTargetResults`
         (:func:`~evaluation.multitarget.cross_validate_targets`).
@@ -157,6 +164,10 @@ def cross_validate(
     pooling : {"mean", "median"}
         How a regression model's clip predictions are pooled into its video
         and patient predictions (classification always averages probabilities).
+    rationales : bool
+        For a suite of named classes (``taxonomy``): per-subject tokens and rationales from a
+        rationale model fitted in the same folds (:func:`evaluation.rationale_run.build_rationales`),
+        written as ``rationales.json``.
 
     Returns
     -------
@@ -209,6 +220,8 @@ def cross_validate(
 
     t0 = time.perf_counter()
     if isinstance(data, str):
+        if s.class_names and data.strip().lower() == "synthetic":
+            data = "taxonomy"   # the simulated cohort of the suite's classes
         data = load_data(data, **{"random_state": random_state, **(data_options or {})})
     elif not isinstance(data, Dataset):
         raise TypeError(f"data must be a Dataset or a source string, got {type(data).__name__}")
@@ -294,6 +307,14 @@ def cross_validate(
     results = CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                         selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
                         started=started, importance=study, importance_shap=shap_sample, deep=deep_rows)
+    if s.class_names and specs and rationales:
+        from evaluation.rationale_run import build_rationales
+        from evaluation.zoo import TAXONOMY_FEATURES
+
+        bar_t0 = time.perf_counter()
+        results.rationales = build_rationales(results, features=TAXONOMY_FEATURES, random_state=random_state,
+                                              threads=threads)
+        results.timings["rationales_s"] = time.perf_counter() - bar_t0
     if s.task == "regression" and explicit_reference is None and specs:
         from evaluation.multitarget import set_sequence_references
 

@@ -68,15 +68,21 @@ def data_summary(dataset, suite, target_info: dict) -> dict:
         y = pd.to_numeric(dataset.meta[target], errors="coerce")
         summary["target"].update({"mean": float(y.mean()), "sd": float(y.std()), "min": float(y.min()), "max": float(y.max())})
     if dataset.has_features:
-        from gaitfeat.features import FEATURES
+        from gaitfeat.features import FEATURE_SETS, FEATURES
 
+        # The features the suite's models use: the 32 core features, the extended set for the taxonomy.
+        names = list(FEATURE_SETS["extended"] if suite.class_names else FEATURES)
         f = dataset.features
-        nan_counts = f[list(FEATURES)].isna().sum()
+        nan_counts = f[names].isna().sum()
         reasons = (f["nan_reason"].fillna("").str.split(";").explode().str.strip())
-        reasons = reasons[reasons != ""].str.split(":").str[-1].str.strip().value_counts()
+        # Entries read "reason: feature, feature"; only the suite's features are counted.
+        wanted = set(names)
+        reasons = reasons[reasons != ""].str.split(":").str[-1].map(
+            lambda fs: ", ".join(x for x in (n.strip() for n in fs.split(",")) if x in wanted))
+        reasons = reasons[reasons != ""].value_counts()
         summary["features"] = {
-            "n_features": len(FEATURES),
-            "clips_all_features_measured": int((nan_counts.size > 0) and (~f[list(FEATURES)].isna().any(axis=1)).sum()),
+            "n_features": len(names),
+            "clips_all_features_measured": int((nan_counts.size > 0) and (~f[names].isna().any(axis=1)).sum()),
             "missing_by_feature": {k: int(v) for k, v in nan_counts.items() if v},
             "missing_reasons": {str(k): int(v) for k, v in reasons.items()},
         }

@@ -36,14 +36,15 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "FIGURES_FILE", "build_record", "figure_a
 SHAP_TOP = 12
 
 
-def _best_model(scores: dict, models: list[str], task: str) -> str:
-    """The model whose patient-level predictions the report lists: best patient-level κ_l (or RMSE)."""
+def _best_model(scores: dict, models: list[str], task: str, ordinal: bool = True) -> str:
+    """The model whose patient-level predictions the report lists: best patient-level κ_l, macro-F1 for
+    nominal classes (or RMSE)."""
     def value(m, key, default):
         v = scores["models"][m]["patient"]["metrics"][key]
         return default if v is None or not np.isfinite(v) else v
 
     if task == "classification":
-        return max(models, key=lambda m: value(m, "kappa_linear", -9.0))
+        return max(models, key=lambda m: value(m, "kappa_linear" if ordinal else "f1_macro", -9.0))
     return min(models, key=lambda m: value(m, "rmse", 1e9))
 
 
@@ -51,10 +52,42 @@ def _patient_predictions(results, scores: dict) -> dict | None:
     """Patient-level predictions (first repeat) of the best model."""
     if not results.models:
         return None
-    best = _best_model(scores, results.models, results.suite.task)
+    best = _best_model(scores, results.models, results.suite.task, results.suite.ordinal)
     u = results.units(best, "patient", 0)
     cols = ["patient_id", "n_clips", "y_true", "y_pred", *results.proba_columns]
     return {"model": best, "columns": cols, "rows": u[cols].to_numpy(dtype=object).tolist()}
+
+
+def confusion_structure(scores: dict, models: list[str], suite) -> dict | None:
+    """Where each model's errors fall, for a suite with clinical class groups (:attr:`Suite.groups`).
+
+    Per model and level (clip, patient): the share of misclassified units whose predicted class is in
+    the true class's group (a near miss between clinically similar gaits), and the most frequent
+    confusions (true, predicted, count, share of the true class).
+    """
+    if not suite.groups or not models:
+        return None
+    group_of = {c: g for g, members in suite.groups.items() for c in members}
+    names = list(suite.class_names)
+    out = {"groups": {g: list(m) for g, m in suite.groups.items()}, "models": {}}
+    for m in models:
+        out["models"][m] = {}
+        for level in ("clip", "patient"):
+            c = np.asarray(scores["models"][m][level]["metrics"]["confusion"], dtype=float)
+            off = c.copy()
+            np.fill_diagonal(off, 0.0)
+            same = np.array([[group_of.get(a) == group_of.get(b) for b in names] for a in names])
+            errors = float(off.sum())
+            pairs = sorted(((float(off[i, j]), i, j) for i in range(len(names)) for j in range(len(names)) if off[i, j] > 0),
+                           reverse=True)[:6]
+            out["models"][m][level] = {
+                "errors": int(errors),
+                "within_group_share": float(off[same].sum() / errors) if errors else None,
+                "top_confusions": [{"true": names[i], "predicted": names[j], "count": int(n),
+                                    "share_of_true": float(n / c[i].sum()) if c[i].sum() else None,
+                                    "same_group": bool(same[i, j])} for n, i, j in pairs],
+            }
+    return out
 
 
 def _gradcam_summary(deep: list[dict]) -> dict | None:
@@ -144,6 +177,10 @@ def build_record(results) -> dict:
         "task": results.suite.task,
         "unit": results.suite.unit,
         "labels": None if labels is None else [int(c) for c in labels],
+        "class_names": list(results.suite.class_names) or None,
+        "ordinal": bool(results.suite.ordinal),
+        "confusion_structure": confusion_structure(scores, results.models, results.suite),
+        "rationales": results.rationales["summary"] if results.rationales else None,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": data_summary(results.dataset, results.suite, results.target_info),
         "configuration": {k: v for k, v in results.config.items() if k != "models"},
@@ -205,6 +242,10 @@ def write_record(results, folder: str | Path, *, html: bool = True) -> Path:
     if record["figures"] is not None:
         np.savez_compressed(folder / FIGURES_FILE, **figure_arrays(results))
     results.predictions.to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
+    if results.rationales:
+        (folder / "rationales.json").write_text(json.dumps(to_jsonable(results.rationales["document"]),
+                                                           allow_nan=False) + "\n")
+        results.rationales["table"].to_csv(folder / "rationale_features.csv", index=False)
     if html:
         from evaluation.report import render_folder
 

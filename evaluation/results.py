@@ -59,6 +59,9 @@ class CVResults:
         One row per neural-network fit and fold: epochs run, best epoch and
         its validation scores, whether the fold's ST-GCN was reused, the
         selected clinical features and the Grad-CAM joint and region scores.
+    rationales : dict, optional
+        Tokens and rationales of every subject (taxonomy suite,
+        :func:`evaluation.rationale_run.build_rationales`); written to ``rationales.json``.
     """
 
     suite: object
@@ -74,6 +77,7 @@ class CVResults:
     importance: dict | None = None
     importance_shap: dict | None = field(default=None, repr=False)
     deep: list = field(default_factory=list)
+    rationales: dict | None = field(default=None, repr=False)
     _scores: dict | None = field(default=None, repr=False)
 
     @property
@@ -142,7 +146,8 @@ class CVResults:
         lines = []
         for level in ("clip", "patient") if self.models else ():
             table = self.summary_table(level)
-            metrics = [c for c in table.columns if not c.endswith("_ci")]
+            metrics = [c for c in table.columns if not c.endswith("_ci")
+                       and (self.suite.ordinal or c not in ("kappa_linear", "kappa_quadratic", "within_one"))]
             header = f"{'model':<20}" + "".join(f"{m:>26}" for m in metrics)
             lines += [f"{level}-level ({self.config['protocol_description']}):", header]
             for name, row in table.iterrows():

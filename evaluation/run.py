@@ -29,13 +29,16 @@ PROFILES: dict[str, dict] = {
     "paper": {"n_patients": 200, "n_splits": 5, "n_bootstrap": 1000, "deep": "paper",
               "importance": {"backward": True, "sfs_thin": 1, "shap_rows": 1500, "n_permutation": 5}},
 }
+#: Skeleton layout per suite when --layout is not given: the taxonomy needs the feet (toe walking, heel strikes),
+#: which COCO-17 lacks.
+DEFAULT_LAYOUT = {"taxonomy": "body25"}
 #: ``--suite features`` runs the study alone, so it can afford more SHAP rows and permutation repeats.
 FEATURES_SUITE_OPTIONS = {"shap_rows": 4000, "n_permutation": 10}
 #: Command-line suites: the harness's suites, ``features`` — the GMFCS feature-importance study alone
 #: (``cross_validate(..., importance="only")``), written to OUT/features/ — and ``explain``, the explanation study
 #: of the skeleton models (:func:`evaluation.explain_run.explain_study`), written to OUT/explain/. ``params`` regresses
 #: several gait parameters on the same folds (:func:`evaluation.multitarget.cross_validate_targets`).
-CLI_SUITES = ("gdi", "gmfcs", "params", "features", "explain")
+CLI_SUITES = ("gdi", "gmfcs", "params", "features", "explain", "taxonomy")
 
 #: Sources that read a label table (--labels).
 LABELLED_SOURCES = ("openpose", *FILE_SCHEMES)
@@ -77,6 +80,9 @@ outputs (in OUT/SUITE/):
                        kinematic perturbation responses; metrics.json holds its numbers under "explain"
   metrics.json         the same numbers, versioned schema (docs/evaluation.md)
   figures.npz          the arrays behind the figures (ROC points, measured/predicted pairs, SHAP samples)
+  rationales.json      --suite taxonomy: per subject, the measured tokens supporting the predicted class (ranked
+                       by SHAP, with typical ranges per age group) and three rationale variants, for
+                       python -m evaluation.rating_kit; rationale_features.csv holds the feature rows they quote
   predictions.csv      out-of-fold prediction of every model for every clip, with fold and repeat
   The pages are rendered from metrics.json and figures.npz alone: python -m evaluation.report OUT/SUITE/
   re-creates them.
@@ -87,6 +93,7 @@ examples:
   python -m evaluation.run --suite params --pooling median
   python -m evaluation.run --suite features
   python -m evaluation.run --suite explain --profile quick
+  python -m evaluation.run --suite taxonomy
   python -m evaluation.run --suite gmfcs --data kidzinski:/data/gillette --protocol holdout
   python -m evaluation.run --suite gmfcs --scheduler local:2 --threads 1
   python -m evaluation.run --suite gmfcs --data openpose:videos/ --labels labels.csv --fps 29.97
@@ -109,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "features: the "
                         "feature-importance comparison alone (SHAP, permutation, gain, forward/backward selection, "
                         "evidence statements) for GMFCS; explain: the explanation study of the skeleton models "
-                        "(attribution methods compared on faithfulness and stability, kinematic perturbations) "
-                        "(default: gmfcs)")
+                        "(attribution methods compared on faithfulness and stability, kinematic perturbations); "
+                        "taxonomy: nine gait classes (typical, antalgic, CP hemiplegic and diplegic, idiopathic toe "
+                        "walking, myopathic, ataxic, cervical myelopathy, Parkinsonian) on a simulated cohort of "
+                        "children and adults, with per-subject rationales (rationales.json) for the blinded rating "
+                        "kit (default: gmfcs)")
     p.add_argument("--data", default="synthetic", metavar="SOURCE",
                    help="synthetic | synthetic3d[:CAMERA] | kidzinski:PATH | openpose:PATH | npz:PATH | trc:PATH | "
                         "array:PATH | mediapipe:PATH | mediapipe3d:PATH | alphapose:PATH | mmpose:PATH "
@@ -151,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the cohort, folds, models and bootstrap (default 0)")
     p.add_argument("--patients", type=int, help="size of the simulated cohort (default from --profile)")
     p.add_argument("--noise", choices=("none", "default", "heavy"), default="default", help="simulated detector noise (default: default)")
-    p.add_argument("--layout", choices=("coco17", "body25"), default="coco17", help="skeleton layout of the clips (default coco17)")
+    p.add_argument("--layout", choices=("coco17", "body25"),
+                   help="skeleton layout of the clips (default coco17; body25 for --suite taxonomy)")
     p.add_argument("--window", type=int, default=124, help="clip length in frames (default 124)")
     p.add_argument("--stride", type=int, default=12, help="step between clips in frames (default 12)")
     p.add_argument("--min-valid", type=float, default=0.8,
@@ -240,10 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"cannot write the report to {folder}: {exc}")
     started = time.perf_counter()
     try:
-        print(f"loading data: {args.data}", file=sys.stderr)
+        source = "taxonomy" if args.suite == "taxonomy" and args.data.strip().lower() == "synthetic" else args.data
+        print(f"loading data: {source}", file=sys.stderr)
         data = evaluation.load_data(
-            args.data, labels=args.labels, fps=args.fps, window=args.window, stride=args.stride, min_valid=args.min_valid,
-            conf=args.conf, layout=args.layout, n_patients=n_patients, noise=args.noise,
+            source, labels=args.labels, fps=args.fps, window=args.window, stride=args.stride, min_valid=args.min_valid,
+            conf=args.conf, layout=args.layout or DEFAULT_LAYOUT.get(args.suite, "coco17"), n_patients=n_patients, noise=args.noise,
             video_as_patient=args.video_as_patient, random_state=args.seed, strict=args.strict,
         )
         load_s = time.perf_counter() - started
@@ -261,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             models, data, "gmfcs" if study_only else args.suite, protocol=args.protocol, n_splits=n_splits, n_repeats=args.repeats,
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, class_weight=args.class_weight,
             n_bootstrap=n_boot, random_state=args.seed, progress=not args.no_progress,
-            importance="only" if study_only else ("off" if args.no_importance or args.suite == "params" else "on"),
+            importance="only" if study_only else ("off" if args.no_importance or args.suite in ("params", "taxonomy")
+                                                  else "on"),
             importance_options={**profile["importance"], **(FEATURES_SUITE_OPTIONS if study_only else {})},
             deep_profile=profile["deep"], device=args.device, scheduler=args.scheduler, threads=args.threads,
             pooling=args.pooling,

@@ -41,9 +41,9 @@ from evaluation.stats import (
 __all__ = ["COMPARED", "SUMMARY_COLUMNS", "proba_columns", "prediction_units", "score_predictions", "summary_table"]
 
 #: Metrics compared between each model and its reference (paired bootstrap).
-COMPARED = {"classification": ("accuracy", "kappa_linear", "balanced_accuracy"), "regression": ("rmse", "mae")}
+COMPARED = {"classification": ("accuracy", "kappa_linear", "balanced_accuracy", "f1_macro"), "regression": ("rmse", "mae")}
 #: The headline columns of :func:`summary_table` (and of the console summary).
-SUMMARY_COLUMNS = {"classification": ("accuracy", "f1_weighted", "kappa_linear", "balanced_accuracy", "auc_macro"),
+SUMMARY_COLUMNS = {"classification": ("accuracy", "f1_weighted", "f1_macro", "kappa_linear", "balanced_accuracy", "auc_macro"),
                    "regression": ("rmse", "mae", "pearson_r", "r2", "bias")}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaitfeat.labels import GMFCS_LEVELS
+from gaitfeat.labels import GAIT_CLASS_GROUPS, GAIT_CLASSES, GMFCS_LEVELS
 
 __all__ = ["Suite", "SUITES", "STUDY_MODES", "TARGETS", "PUBLISHED_CORRELATIONS"]
 
@@ -35,6 +35,15 @@ class Suite:
     targets : tuple of str
         For a multi-target regression suite (``params``): every target column,
         each scored on its own (:meth:`for_target`); ``target`` is the first.
+    class_names : tuple of str
+        For a nominal suite (``taxonomy``): the name of each class; the target column holds
+        names, the harness works with their positions (``labels`` = ``0..K-1``).
+    ordinal : bool
+        Whether the classes are ordered (GMFCS levels): only then are weighted kappas and
+        "within one" reported.
+    groups : dict, optional
+        Clinically similar classes (``{group: class names}``): the report says how much of the
+        confusion stays inside a group.
     """
 
     name: str
@@ -44,6 +53,9 @@ class Suite:
     unit: str = ""
     title: str = ""
     targets: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
+    ordinal: bool = True
+    groups: dict | None = None
 
     def for_target(self, target: str) -> Suite:
         """The single-target regression suite of one of :attr:`targets` (its name is the target's)."""
@@ -76,6 +88,9 @@ PUBLISHED_CORRELATIONS: dict[str, float] = {
 SUITES: dict[str, Suite] = {
     "gmfcs": Suite("gmfcs", "classification", "gmfcs", GMFCS_LEVELS, "GMFCS level", "GMFCS level (I-IV) classification"),
     "gdi": Suite("gdi", "regression", "gdi", None, "GDI points", "Gait Deviation Index regression"),
+    "taxonomy": Suite("taxonomy", "classification", "gait_class", tuple(range(len(GAIT_CLASSES))), "gait class",
+                      "Gait pathology taxonomy (nine gait classes)", class_names=GAIT_CLASSES, ordinal=False,
+                      groups=GAIT_CLASS_GROUPS),
     "params": Suite("params", "regression", "gdi", None, "", "Gait parameters and GDI regressed from pose sequences",
                     tuple(TARGETS)),
 }

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from gaitfeat.features import resolve_feature_set
 from models.tabular import impute_scale
 
-__all__ = ["ModelSpec", "NetworkBuild", "SequenceBuild", "MODELS", "DEEP_PROFILES", "SEQUENCE_PROFILES", "deep_models",
+__all__ = ["TAXONOMY_FEATURES", "ModelSpec", "NetworkBuild", "SequenceBuild", "MODELS", "DEEP_PROFILES", "SEQUENCE_PROFILES", "deep_models",
            "sequence_models", "feature_columns", "resolve_models"]
 
 
@@ -209,7 +209,7 @@ class NetworkBuild:
     def description(self) -> str:
         """One line for the report, naming the configuration the profile selects."""
         if self.features is None:
-            what = "GMFCS" if self.task == "classification" else "regression"
+            what = "classification" if self.task == "classification" else "regression"
             return f"ST-GCN skeleton baseline ({DEEP_PROFILES[self.profile]['config']} configuration), {what}"
         feats = "all 32 features" if self.features == "all" else (
             "Grad-CAM-selected features" if self.features == "gradcam" else f"features {self.features}")
@@ -310,6 +310,8 @@ def deep_models(task: str, *, profile: str = "compact", device: str = "auto") ->
 _C_GRID = tuple({"logisticregression__C": c} for c in (0.01, 0.1, 1.0, 10.0))
 _ALPHA_GRID = tuple({"ridge__alpha": a} for a in (0.1, 1.0, 10.0, 100.0))
 _DEPTH_GRID = ({"max_depth": 3}, {"max_depth": 6})
+#: The feature set of the taxonomy suite's feature models.
+TAXONOMY_FEATURES = "extended"
 
 #: Models per suite. The first entry marked ``baseline`` is the reference of the paired comparisons.
 MODELS: dict[str, dict[str, ModelSpec]] = {
@@ -323,6 +325,21 @@ MODELS: dict[str, dict[str, ModelSpec]] = {
                                         grid=tuple({"C": c} for c in (0.01, 0.1, 1.0, 10.0))),
         "xgb_ordinal_all": ModelSpec(_ordinal("xgb"), "ordinal (threshold) XGBoost, all 32 features", "all", grid=_DEPTH_GRID),
         **deep_models("classification"),
+    },
+    # Nominal gait classes: no ordinal models; the extended feature set adds the per-side timing, variability,
+    # foot-contact and ankle features the classes need (toe walking, ataxia, antalgic gait).
+    "taxonomy": {
+        "majority": ModelSpec(_majority, "most frequent class (training class shares as probabilities)", class_weight=False,
+                              baseline=True),
+        "logreg_all": ModelSpec(_logreg, "multinomial logistic regression, the 32 core features", "all", grid=_C_GRID),
+        "logreg_extended": ModelSpec(_logreg, "multinomial logistic regression, extended feature set", TAXONOMY_FEATURES,
+                                     grid=_C_GRID),
+        "xgb_extended": ModelSpec(_xgb_classifier, "XGBoost, extended feature set", TAXONOMY_FEATURES, grid=_DEPTH_GRID,
+                                  early_stopping=30),
+        "stgcn": deep_models("classification")["stgcn"],
+        "dual_extended_xattn": ModelSpec(NetworkBuild("classification", TAXONOMY_FEATURES, "xattn"),
+                                         NetworkBuild("classification", TAXONOMY_FEATURES, "xattn").description(),
+                                         inputs="clips+features", network=True, backbone_from="stgcn", reference="stgcn"),
     },
     "gdi": {
         "mean": ModelSpec(_mean, "mean GDI of the training patients", class_weight=False, baseline=True),

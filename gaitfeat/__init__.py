@@ -14,6 +14,7 @@ from gaitfeat.errors import (
     SequenceTooShortError,
 )
 from gaitfeat.features import (
+    EXTENDED_FEATURES,
     FEATURE_INFO,
     FEATURE_SETS,
     FEATURES,
@@ -93,6 +94,7 @@ __all__ = [
     "walk_features",
     "walk_features_3d",
     "FEATURES",
+    "EXTENDED_FEATURES",
     "FEATURE_INFO",
     "FEATURE_SETS",
     "resolve_feature_set",

@@ -10,7 +10,7 @@ import pandas as pd
 from gaitfeat.errors import LabelError
 
 __all__ = ["GMFCS_LEVELS", "GMFCS_ROMAN", "gmfcs_name", "validate_gmfcs", "gmfcs_per_video", "validate_patient_ids",
-           "normalise_side", "GAIT_CLASSES", "GAIT_CLASS_NAMES", "GAIT_CLASS_GROUPS", "validate_gait_class"]
+           "normalise_side", "GAIT_CLASSES", "GAIT_CLASS_NAMES", "GAIT_CLASS_GROUPS", "GAIT_CLASS_ABBREVIATIONS", "validate_gait_class"]
 
 #: The GMFCS levels of children who walk (level V does not walk and has no gait video).
 GMFCS_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
@@ -33,6 +33,13 @@ GAIT_CLASS_NAMES: dict[str, str] = {
     "typical": "typical / healthy", "antalgic": "antalgic", "cp_hemiplegic": "CP hemiplegic",
     "cp_diplegic": "CP diplegic", "idiopathic_toe_walking": "idiopathic toe walking", "myopathic": "myopathic",
     "ataxic": "cerebellar ataxic", "cervical_myelopathy": "cervical myelopathy", "parkinsonian": "Parkinsonian",
+}
+
+#: Short names for the axes of confusion matrices.
+GAIT_CLASS_ABBREVIATIONS: dict[str, str] = {
+    "typical": "TYP", "antalgic": "ANT", "cp_hemiplegic": "HEMI", "cp_diplegic": "DIPL",
+    "idiopathic_toe_walking": "ITW", "myopathic": "MYO", "ataxic": "ATX", "cervical_myelopathy": "DCM",
+    "parkinsonian": "PD",
 }
 
 #: Clinically similar classes: a confusion inside a group is a near miss, one across groups a gross error.

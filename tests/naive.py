@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaitfeat.features import FEATURES
+from gaitfeat.features import EXTENDED_FEATURES, FEATURES
 from gaitfeat.features._kernels import (
     FACING_FRACTION,
     FACING_MIN,
@@ -19,10 +19,14 @@ from gaitfeat.features._kernels import (
     FOOT_HEEL,
     FOOT_TOE,
     GROUND_PERCENTILE,
+    LOADING_MAX_S,
+    MAD_TO_SD,
     PAN_BAND,
     PAN_MAX,
     PAN_MIN_S,
     PLANT_BAND,
+    STEP_OUTLIER_FLOOR,
+    STEP_OUTLIER_MADS,
 )
 from gaitfeat.features._kernels import DEFAULTS as _DEFAULTS
 from gaitfeat.layouts import get_layout
@@ -186,6 +190,12 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         neck[s] = masked(-signed_angle(trunk_s, vec(f"{s}_shoulder", f"{s}_ear")))
         arm[s] = masked(signed_angle(-trunk_s, vec(f"{s}_shoulder", f"{s}_elbow")))
 
+    # Ankle (BODY_25): the foot (heel -> big toe) against the shank, less 90 deg, wrapped to (-180, 180].
+    ankle = {s: np.full(T, np.nan) for s in sides}
+    for s in sides if has_feet else ():
+        a = signed_angle(vec(f"{s}_knee", f"{s}_ankle"), vec(f"{s}_heel", f"{s}_big_toe")) - 90.0
+        ankle[s] = masked(np.where(a <= -180.0, a + 360.0, a))
+
     f: dict[str, float] = {}
     reasons: dict[str, int] = {}
 
@@ -324,6 +334,7 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
     strides = []  # (time, length)
     stride_rows, step_rows = [], []  # the rows of the kernels' walk_rows (STRIDE_FIELDS, STEP_FIELDS)
     stance = {0: [], 1: []}  # (stance, swing, min knee)
+    ankle_peak = {0: [], 1: []}  # greatest ankle angle of each stride with a toe-off
     state = -np.ones((2, T), dtype=int)
     for e in range(1, len(strikes)):
         fe, s = strikes[e]
@@ -356,6 +367,8 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         window = knee[sides[s]][int(np.ceil(fq)) : int(np.floor(to)) + 1]
         low = np.nanmin(window) if np.isfinite(window).any() else np.nan
         stance[s].append((to - fq, fe - to, low))
+        peaks_s = ankle[sides[s]][int(np.ceil(fq)) : int(np.floor(to)) + 1] if has_feet else np.full(1, np.nan)
+        ankle_peak[s].append(np.nanmax(peaks_s) if np.isfinite(peaks_s).any() else np.nan)
         for t in range(int(np.ceil(fq)), min(T, int(np.ceil(fe)))):
             state[s, t] = 1 if t < to else 0
 
@@ -390,6 +403,7 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
     known = (state[0] >= 0) & (state[1] >= 0)
     put("double_support_fraction", ((state[0] == 1) & (state[1] == 1) & known).sum() / known.sum()
         if known.any() else np.nan, 4)
+    extended_features(put, steps, events, ankle, ankle_peak, has_feet, np.where(usable[:, None], y, np.nan), j, fps)
     quality = {
         "n_heel_strikes_left": len(events[("left", "heel_strike")]),
         "n_heel_strikes_right": len(events[("right", "heel_strike")]),
@@ -401,8 +415,8 @@ def clip_features(kp: np.ndarray, fps: float, layout: str, root: np.ndarray | No
         "spatial_method": spatial,
         "camera_pan": pan,
     }
-    assert set(f) == set(FEATURES)
-    return {**{k: f[k] for k in FEATURES}, **quality, "_reasons": reasons,
+    assert set(f) == set(FEATURES + EXTENDED_FEATURES)
+    return {**{k: f[k] for k in FEATURES + EXTENDED_FEATURES}, **quality, "_reasons": reasons,
             "_stride_rows": stride_rows, "_step_rows": step_rows}, events
 
 
@@ -411,3 +425,45 @@ def extract_features(clips: np.ndarray, fps: float, layout: str, root: np.ndarra
     """:func:`clip_features` of every clip (``root`` (N, T, 2): their pelvis paths, if any)."""
     return [clip_features(c, fps, layout, None if root is None else root[i], **options)[0]
             for i, c in enumerate(clips)]
+
+
+def cv(values) -> float:
+    """Coefficient of variation (%), sample SD over |mean|, of three or more values left after dropping those
+    beyond max(3 scaled MADs, 10 % of the median) from the median (else NaN)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 3:
+        return np.nan
+    dev = np.abs(v - np.median(v))
+    v = v[dev <= max(STEP_OUTLIER_MADS * MAD_TO_SD * np.median(dev), STEP_OUTLIER_FLOOR * abs(np.median(v)))]
+    return v.std(ddof=1) / abs(v.mean()) * 100.0 if len(v) >= 3 and v.mean() != 0 else np.nan
+
+
+def extended_features(put, steps, events, ankle, ankle_peak, has_feet, y, j, fps) -> None:
+    """The extended features: per landing foot from :func:`clip_features`' steps ((time, length) each),
+    events, ankle angles and per-stride ankle peaks, and the heights ``y`` (NaN in unusable frames)."""
+    sides = ("left", "right")
+    for k, s in enumerate(sides):
+        times = [t for t, _ in steps[k]]
+        put(f"step_time_{s}", np.mean(times) if times else np.nan, 2)
+        put(f"step_time_cv_{s}", cv(times), 9)
+        put(f"step_length_cv_{s}", cv([v for _, v in steps[k] if np.isfinite(v)]), 9)
+        if not has_feet:
+            for name in ("heel_strike_fraction", "ankle_angle_ic", "ankle_dorsiflexion_max_stance"):
+                put(f"{name}_{s}", np.nan, 10)
+            continue
+        # Heel first: heel at or below the big toe on average over loading response (to the other toe-off).
+        drop = y[:, j(f"{s}_heel")] - y[:, j(f"{s}_big_toe")]
+        strikes = events[(s, "heel_strike")]
+        other_toe_offs = np.array(events[(sides[1 - k], "toe_off")])
+        verdicts = []
+        for fr in strikes:
+            later = other_toe_offs[other_toe_offs > fr]
+            end = min(later[0], fr + LOADING_MAX_S * fps) if later.size else fr + LOADING_MAX_S * fps
+            window = np.concatenate([[interp(drop, fr)], drop[int(np.floor(fr)) + 1 : int(np.floor(end)) + 1]])
+            if np.isfinite(window).any():
+                verdicts.append(np.nanmean(window) <= 0)
+        at_ic = [v for v in (interp(ankle[s], fr) for fr in strikes) if np.isfinite(v)]
+        put(f"heel_strike_fraction_{s}", np.mean(verdicts) if verdicts else np.nan, 8 if not strikes else 1)
+        put(f"ankle_angle_ic_{s}", np.mean(at_ic) if at_ic else np.nan, 8 if not strikes else 1)
+        peaks = [v for v in ankle_peak[k] if np.isfinite(v)]
+        put(f"ankle_dorsiflexion_max_stance_{s}", np.mean(peaks) if peaks else np.nan, 1 if ankle_peak[k] else 4)

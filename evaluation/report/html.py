@@ -11,9 +11,9 @@ import html
 
 import numpy as np
 
-from gaitfeat.labels import GMFCS_ROMAN, gmfcs_name
+from gaitfeat.labels import GAIT_CLASS_ABBREVIATIONS, GAIT_CLASS_NAMES, GMFCS_ROMAN, gmfcs_name
 
-__all__ = ["esc", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name", "table", "banners",
+__all__ = ["esc", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name", "class_labeller", "table", "banners",
            "page"]
 
 _CSS = """
@@ -80,6 +80,27 @@ def class_name(c) -> str:
 def short_class_name(c) -> str:
     """``II`` for level 2 (axis labels)."""
     return GMFCS_ROMAN.get(int(c), str(c))
+
+
+def class_labeller(record: dict):
+    """``(name, short)``: functions naming a class label of the record's suite, in full and for axes.
+
+    GMFCS levels by default; a suite with ``class_names`` (the taxonomy) stores class positions as labels,
+    named from :data:`gaitfeat.labels.GAIT_CLASS_NAMES`.
+    """
+    names = record.get("class_names")
+    if not names:
+        return class_name, short_class_name
+
+    def full(c) -> str:
+        key = names[int(c)]
+        return GAIT_CLASS_NAMES.get(key, key)
+
+    def short(c) -> str:
+        key = names[int(c)]
+        return GAIT_CLASS_ABBREVIATIONS.get(key, key)
+
+    return full, short
 
 
 def table(header: list[str], rows: list[list[str]], left: int = 1) -> str:

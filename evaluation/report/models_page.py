@@ -14,17 +14,17 @@ import numpy as np
 from evaluation.metrics import LEVELS
 from evaluation.report.html import (
     banners,
-    class_name,
+    class_labeller,
     defined_or,
     esc,
     fmt_num,
     fmt_p,
     page,
-    short_class_name,
     table,
     with_ci,
 )
 from evaluation.report.plots import bland_altman_figure, confusion_figure, roc_figure, scatter_figure, skeleton_figure
+from evaluation.report.taxonomy_page import confusion_structure_section, rationale_section
 
 __all__ = ["render_models_page"]
 
@@ -36,9 +36,10 @@ def _data_section(record: dict) -> str:
     out.append(f"<p>{esc(counts['clips'])} clips of {esc(data['clip_frames'])} frames ({esc(data['layout'])} layout) "
                f"from {esc(counts['videos'])} videos of {esc(counts['patients'])} patients.</p>")
     if "per_class" in counts:
+        class_name, _ = class_labeller(record)
         rows = [[esc(class_name(int(k))), esc(v["clips"]), f"{100 * v['clips'] / counts['clips']:.1f}%", esc(v["videos"]),
                  esc(v["patients"])] for k, v in counts["per_class"].items()]
-        out.append(table(["level", "clips", "share", "videos", "patients"], rows))
+        out.append(table(["class" if record.get("class_names") else "level", "clips", "share", "videos", "patients"], rows))
     target = data["target"]
     if target.get("clips_without_label"):
         out.append(f"<p>{esc(target['clips_without_label'])} clips ({esc(target['videos_without_label'])} videos) had no "
@@ -102,47 +103,60 @@ def _protocol_section(record: dict) -> str:
 def _classification_tables(record: dict) -> str:
     models = record["models"]
     labels = record["labels"]
+    ordinal = record.get("ordinal", True)
+    class_name, _ = class_labeller(record)
     out = ["<h2>Results</h2>",
            '<p class="note">Accuracy and per-class recall in %, other metrics as fractions; 95 % patient-bootstrap '
-           "intervals in brackets. κ<sub>l</sub>/κ<sub>q</sub>: linearly/quadratically weighted Cohen's kappa; "
-           "within one: share predicted at most one level off; AUC: mean of the one-vs-rest AUCs of the levels "
+           "intervals in brackets. "
+           + ("κ<sub>l</sub>/κ<sub>q</sub>: linearly/quadratically weighted Cohen's kappa; "
+              "within one: share predicted at most one level off; " if ordinal else
+              "F1<sub>macro</sub>: mean F1 over the classes (each class counts the same); the classes are not "
+              "ordered, so no weighted kappa or within-one; ")
+           + "AUC: mean of the one-vs-rest AUCs of the classes "
            "present. Clip level is the unit of Table 3 of Yang, Chen &amp; He (dual-stream fusion).</p>"]
+    key = "kappa_linear" if ordinal else "f1_macro"
     for level in LEVELS:
-        best = max(models, key=lambda m: defined_or(models[m]["levels"][level]["metrics"]["kappa_linear"], -9.0))
+        best = max(models, key=lambda m: defined_or(models[m]["levels"][level]["metrics"][key], -9.0))
         rows = []
         for name, m in models.items():
             s = m["levels"][level]
             met, ci = s["metrics"], s["ci95"]
             name_cell = f'<span class="best">{esc(name)}</span>' if name == best else esc(name)
-            rows.append([name_cell, esc(m["description"]),
-                         with_ci(met["accuracy"], ci.get("accuracy"), 4, pct=True),
-                         with_ci(met["f1_weighted"], ci.get("f1_weighted")),
-                         with_ci(met["kappa_linear"], ci.get("kappa_linear")),
-                         with_ci(met["balanced_accuracy"], ci.get("balanced_accuracy")),
-                         with_ci(met["kappa_quadratic"], ci.get("kappa_quadratic")),
-                         with_ci(met["within_one"], ci.get("within_one")),
+            cells = ([with_ci(met["accuracy"], ci.get("accuracy"), 4, pct=True),
+                      with_ci(met["f1_weighted"], ci.get("f1_weighted")),
+                      with_ci(met["kappa_linear"], ci.get("kappa_linear")),
+                      with_ci(met["balanced_accuracy"], ci.get("balanced_accuracy")),
+                      with_ci(met["kappa_quadratic"], ci.get("kappa_quadratic")),
+                      with_ci(met["within_one"], ci.get("within_one"))] if ordinal else
+                     [with_ci(met["f1_macro"], ci.get("f1_macro")),
+                      with_ci(met["balanced_accuracy"], ci.get("balanced_accuracy")),
+                      with_ci(met["accuracy"], ci.get("accuracy"), 4, pct=True),
+                      with_ci(met["f1_weighted"], ci.get("f1_weighted"))])
+            rows.append([name_cell, esc(m["description"]), *cells,
                          with_ci(met["auc_macro"], ci.get("auc_macro")),
                          with_ci(met["log_loss"], ci.get("log_loss"))])
         n = models[best]["levels"][level]["metrics"]["n"]
         out.append(f"<h3>{esc(level.capitalize())} level (N = {n} {esc(level)}s)</h3>")
-        out.append(table(["model", "features / description", "Acc", "F1<sub>w</sub>", "κ<sub>l</sub>", "balanced acc",
-                           "κ<sub>q</sub>", "within one", "AUC", "log loss"], rows, 2))
+        head = (["Acc", "F1<sub>w</sub>", "κ<sub>l</sub>", "balanced acc", "κ<sub>q</sub>", "within one"] if ordinal
+                else ["F1<sub>macro</sub>", "balanced acc", "Acc", "F1<sub>w</sub>"])
+        out.append(table(["model", "features / description", *head, "AUC", "log loss"], rows, 2))
 
-    out.append("<h3>Per-class recall (%)</h3>")
-    for level in ("clip", "patient"):
-        first = next(iter(models.values()))["levels"][level]["metrics"]
-        header = ["model"] + [f"{esc(class_name(c))}<br>N = {esc(first['support'][str(c)])}" for c in labels]
-        rows = []
-        for name, m in models.items():
-            met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
-            rows.append([esc(name)] + [with_ci(met["per_class_recall"][str(c)], (ci.get("per_class_recall") or {}).get(str(c)), 4, True)
-                                       for c in labels])
-        out.append(f"<p>{esc(level.capitalize())} level:</p>" + table(header, rows))
+    for metric, title in (("per_class_recall", "recall"), *(() if ordinal else (("per_class_precision", "precision"),))):
+        out.append(f"<h3>Per-class {title} (%)</h3>")
+        for level in ("clip", "patient"):
+            first = next(iter(models.values()))["levels"][level]["metrics"]
+            header = ["model"] + [f"{esc(class_name(c))}<br>N = {esc(first['support'][str(c)])}" for c in labels]
+            rows = []
+            for name, m in models.items():
+                met, ci = m["levels"][level]["metrics"], m["levels"][level]["ci95"]
+                rows.append([esc(name)] + [with_ci(met[metric][str(c)], (ci.get(metric) or {}).get(str(c)), 4, True)
+                                           for c in labels])
+            out.append(f"<p>{esc(level.capitalize())} level:</p>" + table(header, rows))
     patients = next(iter(models.values()))["levels"]["patient"]["metrics"]["support"]
     small = [c for c in labels if 0 < patients[str(c)] < 30]
     if small:
-        out.append(f'<p class="note">Levels with fewer than 30 test patients ({", ".join(esc(class_name(c)) for c in small)}): '
-                   "per-class values there are not reliable.</p>")
+        out.append(f'<p class="note">{"Levels" if ordinal else "Classes"} with fewer than 30 test patients '
+                   f'({", ".join(esc(class_name(c)) for c in small)}): per-class values there are not reliable.</p>')
     return "\n".join(out)
 
 
@@ -198,7 +212,8 @@ def _comparison_section(record: dict) -> str:
     if task == "classification":
         out[-1] += ("McNemar's test compares patient-level correctness (exact binomial when fewer than 25 patients "
                     "are discordant).</p>")
-        header = ["model", "reference", "level", "Δ accuracy", "p", "Δ κ<sub>l</sub>", "p",
+        header = ["model", "reference", "level", "Δ accuracy", "p",
+                  "Δ κ<sub>l</sub>" if record.get("ordinal", True) else "Δ F1<sub>macro</sub>", "p",
                   "McNemar (model only / reference only)", "p"]
     else:
         out[-1] += "Wilcoxon signed-rank test on patient-level absolute errors (negative Δ = better than the reference).</p>"
@@ -208,7 +223,10 @@ def _comparison_section(record: dict) -> str:
         ref = c.get("reference", comp.get("reference"))
         for level in ("clip", "patient"):
             if task == "classification":
-                a, k = c[level]["accuracy"], c[level]["kappa_linear"]
+                # Nominal classes (taxonomy): macro-F1 instead of the ordinal kappa (records before macro-F1
+                # was compared have only kappa).
+                second = "kappa_linear" if record.get("ordinal", True) or "f1_macro" not in c[level] else "f1_macro"
+                a, k = c[level]["accuracy"], c[level][second]
                 test = c["mcnemar_patient"] if level == "patient" else None
                 tail = [f"{test['a_only']} / {test['b_only']}", fmt_p(test["p_value"])] if test else ["", ""]
                 rows.append([esc(name), esc(ref), level, with_ci(a["difference"], a["ci"], 4, True), fmt_p(a["p_value"], nb),
@@ -269,13 +287,15 @@ def _figures(record: dict, arrays) -> str:
     names = record["figures"]["models"]
     if record["task"] == "classification":
         labels = [int(c) for c in record["labels"]]
+        class_name, short_class_name = class_labeller(record)
         class_names = [class_name(c) for c in labels]
         short = [short_class_name(c) for c in labels]
         for level in ("clip", "patient"):
             mats = {n: np.asarray(record["models"][n]["levels"][level]["metrics"]["confusion"]) for n in names}
             out.append(f"<h3>Confusion matrices, {esc(level)} level</h3>")
             reps = record["configuration"]["n_repeats"]
-            title = f"{level} level: counts and row % (GMFCS level, true in rows)" + (f", summed over {reps} repeats" if reps > 1 else "")
+            what = "class, clinically similar classes adjacent" if record.get("class_names") else "GMFCS level"
+            title = f"{level} level: counts and row % ({what}, true in rows)" + (f", summed over {reps} repeats" if reps > 1 else "")
             out.append(f'<img alt="confusion matrices at {esc(level)} level" src="{confusion_figure(mats, short, title)}">')
         curves: dict = {}
         for i, n in enumerate(names):
@@ -311,6 +331,7 @@ def _patient_table(record: dict) -> str:
     for values in table_data["rows"]:
         d = dict(zip(cols, values))
         if record["task"] == "classification":
+            class_name, short_class_name = class_labeller(record)
             probs = " ".join(f"{short_class_name(c.split('_')[1])}: {d[c]:.2f}" for c in cols if c.startswith("proba_"))
             ok = "" if d["y_true"] == d["y_pred"] else "✗"
             rows.append([esc(d["patient_id"]), esc(d["n_clips"]), esc(class_name(d["y_true"])), esc(class_name(d["y_pred"])),
@@ -343,6 +364,8 @@ def render_models_page(record: dict, arrays) -> str:
         _comparison_section(record),
         _uncertainty_section(record) if record["task"] == "regression" else "",
         _figures(record, arrays),
+        confusion_structure_section(record),
+        rationale_section(record),
         _deep_section(record),
         ('<h2>Feature importance</h2><p>Which gait features drive the models — SHAP, permutation importance, '
          'XGBoost gain and sequential selection compared, by body region, with evidence statements per patient: '

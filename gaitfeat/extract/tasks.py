@@ -24,7 +24,7 @@ from gaitfeat.errors import GaitError
 from gaitfeat.extract.videos import VideoTask, skip_record
 from gaitfeat.features import extract_features, walk_features
 from gaitfeat.features._kernels import DEFAULTS
-from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, QUALITY_COLUMNS
+from gaitfeat.features.definitions import EXTENDED_FEATURES, FEATURES, METRE_FEATURES, QUALITY_COLUMNS
 from gaitfeat.features.walk import WALK_COLUMNS
 from gaitfeat.io import read_openpose
 from gaitfeat.layouts import LAYOUTS
@@ -138,13 +138,14 @@ def _metre_columns(settings: ExtractSettings) -> list[str]:
 
 def clip_columns(settings: ExtractSettings) -> list[str]:
     """Columns of the per-clip table, in order (label columns follow)."""
-    return [*CLIP_ID_COLUMNS, *FEATURES, *_metre_columns(settings), *QUALITY_COLUMNS]
+    return [*CLIP_ID_COLUMNS, *FEATURES, *EXTENDED_FEATURES, *_metre_columns(settings), *QUALITY_COLUMNS]
 
 
 def walk_columns(settings: ExtractSettings) -> list[str]:
     """Columns of the per-walk table, in order (label columns follow)."""
     iqr_m = list(_WALK_METRE_IQR) if settings.metres else []
-    return [*WALK_ID_COLUMNS, *FEATURES, *_metre_columns(settings), *WALK_COLUMNS, *iqr_m, *QUALITY_COLUMNS]
+    return [*WALK_ID_COLUMNS, *FEATURES, *EXTENDED_FEATURES, *_metre_columns(settings), *WALK_COLUMNS, *iqr_m,
+            *QUALITY_COLUMNS]
 
 
 def arrow_schema(columns: list[str], labels: pa.Schema | None = None) -> pa.Schema:

@@ -4,11 +4,13 @@
 whole walk, medians over its strides), ``detect_events`` (heel strikes and
 toe-offs), ``iter_features`` (streaming), ``GaitFeatureExtractor`` (the
 scikit-learn transformer), ``angle_curves`` (joint-angle curves per gait
-cycle, 101 points, for the angle-curve network). What each feature means: ``FEATURE_INFO``;
+cycle, 101 points, for the angle-curve network). Columns: ``FEATURES`` (the 32 the models use),
+then ``EXTENDED_FEATURES``. What each feature means: ``FEATURE_INFO``;
 how it is computed and how accurate it is: ``docs/features.md``.
 """
 
 from gaitfeat.features.definitions import (
+    EXTENDED_FEATURES,
     FEATURE_INFO,
     FEATURE_SETS,
     FEATURES,
@@ -34,7 +36,8 @@ from gaitfeat.features.walk import MIN_WALK_STRIDES, WALK_COLUMNS, walk_features
 from gaitfeat.features.walk3d import STEP_WIDTH_COLUMNS, step_widths, walk_features_3d
 
 __all__ = [
-    "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS", "REGIONS",
+    "FEATURE_INFO", "FEATURE_SETS", "FEATURES", "EXTENDED_FEATURES", "METRE_FEATURES", "NAN_REASONS", "QUALITY_COLUMNS",
+    "REGIONS",
     "JOINT_REGIONS", "REGION_SOURCE", "FeatureInfo", "EVENT_COLUMNS", "LEG_LENGTH_PER_HEIGHT", "detect_events",
     "extract_features", "iter_features", "walk_features", "WALK_COLUMNS", "MIN_WALK_STRIDES",
     "GaitFeatureExtractor", "resolve_feature_set", "angle_curves", "angle_channels", "AngleCurves",

@@ -13,9 +13,10 @@ shoulder (arm-body) angle are the engine's per-frame signals
 sign and the "usable frame" rule — hips known, not turning — are shared);
 hip flexion is the engine's thigh angle (hip->knee from the downward
 vertical) plus its trunk inclination, i.e. the thigh against the trunk line
-extended downwards. Elbow flexion and ankle dorsiflexion, which the engine
-does not measure, use the engine's construction (size by the law of
-cosines, sign from the 2-D cross product) in NumPy.
+extended downwards. Elbow flexion and ankle dorsiflexion, which the engine's
+per-frame signals do not hold, use the engine's construction (size by the
+law of cosines, sign from the 2-D cross product) in NumPy; the ankle is the
+angle of the extended features' kernel (``_kernels.extended.foot_signals``).
 
 Cycles are the engine's complete strides (:func:`gaitfeat.detect_events`'s
 heel strikes, paired by the kernel that pairs them for the stride features:

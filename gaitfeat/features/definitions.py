@@ -1,8 +1,9 @@
 """Names, units, body regions and one-line definitions of every clinical gait feature.
 
 This module is the single place that says what each column of the feature
-table means. The order of :data:`FEATURES` is the column order of
-:func:`gaitfeat.extract_features` and the order the kernels write in.
+table means. :data:`FEATURES` (the 32 the models use) then
+:data:`EXTENDED_FEATURES` is the column order of :func:`gaitfeat.extract_features`
+and the order the kernels write in.
 
 Conventions (the coordinates of preprocessed clips: hip midpoint at the origin,
 x along the walking direction, y up, lengths in leg lengths):
@@ -18,7 +19,13 @@ x along the walking direction, y up, lengths in leg lengths):
   1987): 0 % is perfect symmetry.
 * Steps and strides follow the clinical footprint definitions: a step is
   from one foot's heel strike to the other foot's next heel strike, a stride
-  from one heel strike to the same foot's next one.
+  from one heel strike to the same foot's next one. A step is the left (right)
+  foot's when it ends with that foot's initial contact.
+* Ankle angle (BODY_25 only): the foot (heel -> big toe) against the shank
+  (knee -> ankle), 0 deg when they are perpendicular (clinical neutral),
+  + = dorsiflexion, - = plantarflexion.
+* Variability is the coefficient of variation ``CV = SD / mean x 100 %``
+  (sample SD, n - 1), from at least three values.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 __all__ = [
-    "FeatureInfo", "FEATURE_INFO", "FEATURES", "FEATURE_SETS", "METRE_FEATURES", "QUALITY_COLUMNS",
+    "FeatureInfo", "FEATURE_INFO", "FEATURES", "EXTENDED_FEATURES", "FEATURE_SETS", "METRE_FEATURES", "QUALITY_COLUMNS",
     "REGIONS", "NAN_REASONS", "JOINT_REGIONS", "REGION_SOURCE", "resolve_feature_set",
 ]
 
@@ -41,8 +48,9 @@ class FeatureInfo(NamedTuple):
     definition: str
 
 
-#: Body regions features are grouped by (Yang, Chen & He, Table 1, plus head and arm).
-REGIONS = ("head", "arm", "trunk", "hip", "knee", "temporal", "spatial", "symmetry")
+#: Body regions features are grouped by (Yang, Chen & He, Table 1, plus head and arm; "ankle" holds the
+#: ankle angles and the foot-contact pattern of :data:`EXTENDED_FEATURES`).
+REGIONS = ("head", "arm", "trunk", "hip", "knee", "ankle", "temporal", "spatial", "symmetry")
 
 #: Joints (by name, either layout) that make up each body region, for attributions over joints
 #: (Grad-CAM-guided feature selection). A joint may belong to two regions (shoulders: arm and trunk).
@@ -57,8 +65,8 @@ JOINT_REGIONS = {
 }
 
 #: The joint region each feature region is measured from: the gait-cycle features (events, step
-#: lengths and their symmetry) come from the feet.
-REGION_SOURCE = {"head": "head", "arm": "arm", "trunk": "trunk", "hip": "hip", "knee": "knee",
+#: lengths and their symmetry) and the ankle features come from the feet.
+REGION_SOURCE = {"head": "head", "arm": "arm", "trunk": "trunk", "hip": "hip", "knee": "knee", "ankle": "foot",
                  "temporal": "foot", "spatial": "foot", "symmetry": "foot"}
 
 _ROWS = (
@@ -113,8 +121,41 @@ _ROWS = (
     ("stride_time_cv", "%", "temporal", "stride-to-stride variability: coefficient of variation of stride times (>= 3 strides)"),
 )
 
+# -- extended: per-side timing and variability, foot contact, ankle (EXTENDED_FEATURES) ---------
+_EXTENDED_ROWS = (
+    ("step_time_left", "s", "temporal", "mean duration of steps ending with a left heel strike (initial contact)"),
+    ("step_time_right", "s", "temporal", "mean duration of steps ending with a right heel strike (initial contact)"),
+    ("step_time_cv_left", "%", "temporal",
+     "coefficient of variation of the times of steps ending with a left heel strike (>= 3 steps; "
+     "outliers beyond 3 scaled MADs of the median left out)"),
+    ("step_time_cv_right", "%", "temporal",
+     "coefficient of variation of the times of steps ending with a right heel strike (>= 3 steps; "
+     "outliers beyond 3 scaled MADs of the median left out)"),
+    ("step_length_cv_left", "%", "spatial",
+     "coefficient of variation of the lengths of steps ending with a left heel strike (>= 3 steps; "
+     "outliers beyond 3 scaled MADs of the median left out)"),
+    ("step_length_cv_right", "%", "spatial",
+     "coefficient of variation of the lengths of steps ending with a right heel strike (>= 3 steps; "
+     "outliers beyond 3 scaled MADs of the median left out)"),
+    ("heel_strike_fraction_left", "1", "ankle",
+     "share of left initial contacts made heel first: heel keypoint at or below the big toe, on average over "
+     "loading response (heel strike to the right toe-off, at most 0.2 s); BODY_25 only"),
+    ("heel_strike_fraction_right", "1", "ankle",
+     "share of right initial contacts made heel first: heel keypoint at or below the big toe, on average over "
+     "loading response (heel strike to the left toe-off, at most 0.2 s); BODY_25 only"),
+    ("ankle_angle_ic_left", "deg", "ankle",
+     "left ankle angle at initial contact (heel strike), mean over strikes; + = dorsiflexion; BODY_25 only"),
+    ("ankle_angle_ic_right", "deg", "ankle",
+     "right ankle angle at initial contact (heel strike), mean over strikes; + = dorsiflexion; BODY_25 only"),
+    ("ankle_dorsiflexion_max_stance_left", "deg", "ankle",
+     "greatest left ankle dorsiflexion in stance, mean over strides (low or negative: equinus); BODY_25 only"),
+    ("ankle_dorsiflexion_max_stance_right", "deg", "ankle",
+     "greatest right ankle dorsiflexion in stance, mean over strides (low or negative: equinus); BODY_25 only"),
+)
+
 #: Every feature: name -> :class:`FeatureInfo` (also the ``*_m`` metre variants).
-FEATURE_INFO: dict[str, FeatureInfo] = {name: FeatureInfo(name, unit, region, text) for name, unit, region, text in _ROWS}
+FEATURE_INFO: dict[str, FeatureInfo] = {name: FeatureInfo(name, unit, region, text)
+                                        for name, unit, region, text in _ROWS + _EXTENDED_ROWS}
 
 #: Length features also reported in metres (and m/s) when the caller gives the leg length or height.
 METRE_FEATURES = {
@@ -126,10 +167,15 @@ for _src, _dst in METRE_FEATURES.items():
     FEATURE_INFO[_dst] = FeatureInfo(_dst, "m/s" if _src == "walking_speed" else "m", _info.region,
                                      _info.definition + " (in metres)")
 
-#: Ordered names of the features every extraction returns (without the metre variants).
+#: The 32 clinical features, in the order of the first columns of every feature table (without the metre
+#: variants): the 24 of Yang, Chen & He and 8 additions. The GMFCS models and every published number use these.
 FEATURES: tuple[str, ...] = tuple(row[0] for row in _ROWS)
 
-#: Named feature subsets.
+#: Features added for the gait-pathology taxonomy, in the order they follow :data:`FEATURES` in every
+#: table: per-side step time and step time and length variability, heel-first contact and ankle angles
+#: (the last six need heel and big-toe keypoints: NaN on COCO-17).
+EXTENDED_FEATURES: tuple[str, ...] = tuple(row[0] for row in _EXTENDED_ROWS)
+
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     # The 24 clinical gait features of Yang, Chen & He.
     "paper24": FEATURES[:24],
@@ -142,8 +188,22 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
         "cadence", "gait_cycle_duration",
         "step_length_symmetry", "step_timing_symmetry",
     ),
+    # The 32 of FEATURES: what the GMFCS models were trained on and every published number reports.
     "all": FEATURES,
+    # The 32, then EXTENDED_FEATURES.
+    "extended": FEATURES + EXTENDED_FEATURES,
 }
+"""Named feature subsets, each a tuple of column names in table order.
+
+* ``"paper24"``: the 24 clinical gait features of Yang, Chen & He.
+* ``"paper14"``: their Grad-CAM-guided, clinically curated 14 (Table 1).
+* ``"all"``: exactly the 32 of :data:`FEATURES` and nothing else. The GMFCS
+  models and all published numbers use this set, so it does **not** grow
+  when features are added.
+* ``"extended"``: ``FEATURES + EXTENDED_FEATURES`` (44): the 32, then the
+  per-side step timing, variability, foot-contact and ankle features.
+"""
+
 
 def resolve_feature_set(features: str | Iterable[str]) -> list[str]:
     """The feature columns a feature-set specification names, in order.
@@ -151,8 +211,9 @@ def resolve_feature_set(features: str | Iterable[str]) -> list[str]:
     Parameters
     ----------
     features : str or sequence of str
-        A name of :data:`FEATURE_SETS` ("all", "paper24", "paper14"), or
-        column names from :data:`FEATURES` (any order, each at most once).
+        A name of :data:`FEATURE_SETS` ("all", "extended", "paper24",
+        "paper14"), or column names from :data:`FEATURES` and
+        :data:`EXTENDED_FEATURES` (any order, each at most once).
 
     Returns
     -------
@@ -169,25 +230,26 @@ def resolve_feature_set(features: str | Iterable[str]) -> list[str]:
     --------
     >>> resolve_feature_set("paper14")[:3]
     ['hip_rom_left', 'hip_rom_right', 'hip_rom_symmetry']
-    >>> resolve_feature_set(["cadence", "walking_speed"])
-    ['cadence', 'walking_speed']
+    >>> resolve_feature_set(["cadence", "step_time_left"])
+    ['cadence', 'step_time_left']
     """
+    known = FEATURE_SETS["extended"]
     if isinstance(features, str):
         if features in FEATURE_SETS:
             return list(FEATURE_SETS[features])
-        hint = f" (for the single column, pass [{features!r}])" if features in FEATURES else ""
+        hint = f" (for the single column, pass [{features!r}])" if features in known else ""
         raise ValueError(f"unknown feature set {features!r}{hint}; choose from {sorted(FEATURE_SETS)} "
-                         "or give a list of names from gaitfeat.FEATURES")
+                         "or give a list of names from gaitfeat.FEATURES and gaitfeat.EXTENDED_FEATURES")
     if not isinstance(features, Iterable):
         raise TypeError(f"features must be a feature-set name {sorted(FEATURE_SETS)} or a sequence of "
                         f"feature names, got {type(features).__name__}")
     names = list(features)
     if not names:
         raise ValueError("features is empty; give a feature-set name or at least one name from gaitfeat.FEATURES")
-    known = set(FEATURES)
     unknown = [n for n in names if not (isinstance(n, str) and n in known)]
     if unknown:
-        raise ValueError(f"unknown feature names {unknown}; choose from gaitfeat.FEATURES")
+        raise ValueError(f"unknown feature names {unknown}; choose from gaitfeat.FEATURES and "
+                         "gaitfeat.EXTENDED_FEATURES")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"feature names given more than once: {repeated}")
@@ -210,4 +272,6 @@ NAN_REASONS = {
     6: "fewer than three strides",
     7: "too few usable frame pairs to follow the planted foot",
     8: "no heel strike of this foot",
+    9: "fewer than three steps ending with this foot's heel strike (after leaving out outlying steps)",
+    10: "no foot keypoints (heel and big toe) in the layout, as in COCO-17",
 }

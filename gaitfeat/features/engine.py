@@ -16,7 +16,7 @@ import pandas as pd
 from gaitfeat.errors import LayoutError, PoseDataError
 from gaitfeat.features import _kernels as K
 from gaitfeat.features._kernels import DEFAULTS
-from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, NAN_REASONS
+from gaitfeat.features.definitions import METRE_FEATURES, NAN_REASONS
 from gaitfeat.layouts import SkeletonLayout, get_layout, layout_for_joint_count
 from gaitfeat.pose import FPS_RANGE
 from gaitfeat.preprocessing.checks import MAX_COORDINATE, check_pose_clips
@@ -172,7 +172,7 @@ def _reason_text(reason: np.ndarray) -> np.ndarray:
     for row in rows:
         parts = []
         for code in np.unique(row[row > 0]):
-            names = [FEATURES[i] for i in np.flatnonzero(row == code)]
+            names = [K.COLUMNS[i] for i in np.flatnonzero(row == code)]
             parts.append(f"{NAN_REASONS[int(code)]}: {', '.join(names)}")
         texts.append("; ".join(parts))
     return np.asarray(texts, dtype=object)[inverse.ravel()]
@@ -273,8 +273,11 @@ def extract_features(
     Returns
     -------
     DataFrame
-        Columns :data:`~gaitfeat.FEATURES` (units in
-        :data:`~gaitfeat.FEATURE_INFO`), the metre columns if requested,
+        Columns :data:`~gaitfeat.FEATURES` (the 32 of ``FEATURE_SETS["all"]``),
+        then :data:`~gaitfeat.EXTENDED_FEATURES` (per-side step time and
+        variability, heel-first contact and ankle angles; the last six are
+        NaN without heel and big-toe keypoints, as in COCO-17), units in
+        :data:`~gaitfeat.FEATURE_INFO`, the metre columns if requested,
         then :data:`~gaitfeat.features.definitions.QUALITY_COLUMNS`: events
         and strides found, the usable and turning fractions, how distances
         were measured (``spatial_method``: "pelvis_path" or "foot_contact")
@@ -301,7 +304,7 @@ def extract_features(
 
 def _table(feat, reason, quality, legs, index) -> pd.DataFrame:
     """The feature table of :func:`extract_features` from the kernels' outputs (``legs``: metres per leg length)."""
-    columns = {name: feat[:, i] for i, name in enumerate(FEATURES)}
+    columns = {name: feat[:, i] for i, name in enumerate(K.COLUMNS)}  # FEATURES, then EXTENDED_FEATURES
     if legs is not None:
         for src, dst in METRE_FEATURES.items():
             columns[dst] = columns[src] * legs

@@ -27,7 +27,8 @@ class GaitFeatureExtractor(TransformerMixin, BaseEstimator):
         Skeleton layout; inferred from the number of joints when omitted.
     features : str or list of str
         A name of :data:`~gaitfeat.FEATURE_SETS` ("paper24", "paper14",
-        "all") or a list of names from :data:`~gaitfeat.FEATURES`
+        "all": the 32 of :data:`~gaitfeat.FEATURES`, "extended": those and
+        :data:`~gaitfeat.EXTENDED_FEATURES`) or a list of names from either
         (resolved by :func:`~gaitfeat.resolve_feature_set`).
     method : {"coordinate", "velocity"}
         Gait-event detection method, see :func:`~gaitfeat.extract_features`.

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gaitfeat.errors import GaitError, PoseDataError
 from gaitfeat.features._kernels import DEFAULTS
-from gaitfeat.features.definitions import FEATURES, METRE_FEATURES, QUALITY_COLUMNS
+from gaitfeat.features.definitions import EXTENDED_FEATURES, FEATURES, METRE_FEATURES, QUALITY_COLUMNS
 from gaitfeat.features.engine import _leg_length_m, _params, _run, _table
 from gaitfeat.pose import PoseSequence
 
@@ -41,7 +41,7 @@ WALK_COLUMNS = (
 MEDIAN_FEATURES = (
     "cadence", "gait_cycle_duration", "stride_length", "walking_speed", "step_length", "step_length_left",
     "step_length_right", "step_length_symmetry", "step_timing_symmetry", "stance_swing_ratio_left",
-    "stance_swing_ratio_right",
+    "stance_swing_ratio_right", "step_time_left", "step_time_right",
 )
 _TOO_FEW = "no complete stride in the walk"
 
@@ -97,6 +97,7 @@ def _stride_summary(strides: np.ndarray, steps: np.ndarray, fps: float) -> dict[
     for s, name in enumerate(("left", "right")):
         out[f"step_length_{name}"] = _median(step_length[step_side == s]) if enough else np.nan
         times.append(_median((step_end - step_start)[step_side == s] / fps) if enough else np.nan)
+        out[f"step_time_{name}"] = times[-1]
     out["step_length_symmetry"] = _symmetry(out["step_length_left"], out["step_length_right"])
     out["step_timing_symmetry"] = _symmetry(*times)
     return out
@@ -121,9 +122,11 @@ def walk_features(
     walk's complete strides or steps**, which resist a stumble or a
     mis-detected event better than the clip means, except the rates:
     cadence and cycle time come from the mean stride time, speed is the
-    strides' total length over their total time. Angle and posture
-    features, double support and stride-time variability are the whole
-    walk's, as defined in :data:`~gaitfeat.FEATURE_INFO`.
+    strides' total length over their total time; per-side step times are
+    medians too. Angle and posture features, double support, stride-time
+    variability and the other :data:`~gaitfeat.EXTENDED_FEATURES` (step
+    variability, heel-first contact, ankle angles) are the whole walk's, as
+    defined in :data:`~gaitfeat.FEATURE_INFO`.
 
     Parameters
     ----------
@@ -147,7 +150,8 @@ def walk_features(
     Returns
     -------
     DataFrame
-        One row per sequence: :data:`ID_COLUMNS`, the features, the metre
+        One row per sequence: :data:`ID_COLUMNS`, the features
+        (:data:`~gaitfeat.FEATURES` then :data:`~gaitfeat.EXTENDED_FEATURES`), the metre
         columns if requested, :data:`WALK_COLUMNS` (strides per foot, steps,
         inter-quartile ranges of stride time (s), stride length (leg lengths)
         and per-stride speed (leg lengths/s)), then the quality columns of
@@ -189,7 +193,7 @@ def walk_features(
                                                         table["nan_reason"]) if p)
         rows.append({**ids, **table})
     out = pd.DataFrame(rows)
-    features = list(FEATURES)
+    features = [*FEATURES, *EXTENDED_FEATURES]
     for name in (*ID_COLUMNS, *features, *WALK_COLUMNS, *QUALITY_COLUMNS):
         if name not in out:
             out[name] = np.nan

@@ -1,4 +1,5 @@
-"""Simulated cohorts: many children, 1-3 visits each, windowed into labelled clips with per-clip truth."""
+"""Simulated cohorts: many children (or walkers of the gait classes), 1-3 visits each, windowed into labelled
+clips with per-clip truth."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 
 from gaitfeat.errors import GaitError, ReaderError
+from gaitfeat.labels import GAIT_CLASSES
 from gaitfeat.io._frames import read_regular_file
 from gaitfeat.io._label_table import MAX_CSV_BYTES
 from gaitfeat.jsonable import to_jsonable
@@ -26,21 +27,16 @@ from gaitfeat.preprocessing import make_clips, preprocess_many
 from gaitfeat.simulate.gdi import _reference as gdi_reference
 from gaitfeat.simulate.cp import param_columns
 from gaitfeat.simulate.pathology import draw_child, next_visit
+from gaitfeat.simulate.taxonomy import TAXONOMY_PREVALENCE, class_name, draw_class
+from gaitfeat.simulate.truth import TRUTH_COLUMNS, allocate, clip_truth
 from gaitfeat.simulate.video import simulate_walk
 from gaitfeat.simulate.views import CAMERAS, read_sequences3d, write_sequences3d
 
-__all__ = ["Cohort", "simulate_cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]
+__all__ = ["Cohort", "simulate_cohort", "simulate_taxonomy_cohort", "DEFAULT_PREVALENCE", "TRUTH_COLUMNS"]
 
 #: GMFCS I-IV prevalence of the cohort (Gillette release, 2,946 clips) of Yang, Chen & He, "Multimodal
 #: Fusion of Skeleton Dynamics and Clinical Gait Features for Video-Based Cerebral Palsy Severity Assessment".
 DEFAULT_PREVALENCE = (0.35, 0.38, 0.25, 0.02)
-
-#: Per-clip truth columns (units in docs/simulator.md).
-TRUTH_COLUMNS = (
-    "walking_fraction", "n_heel_strikes", "cadence", "step_length", "stride_length", "step_length_m",
-    "stride_length_m", "speed", "speed_ll", "hip_rom_left", "hip_rom_right", "knee_rom_left", "knee_rom_right",
-    "trunk_inclination", "step_width_m",
-)
 
 _FORMAT = "gaitfeat.cohort"
 _VERSION = 1
@@ -94,10 +90,12 @@ class Cohort:
     root: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        counts = self.meta["gmfcs"].value_counts().sort_index().to_dict() if len(self.meta) else {}
+        by = "gait_class" if self.config.get("classes") and "gait_class" in self.meta else "gmfcs"
+        counts = self.meta[by].value_counts().sort_index().to_dict() if len(self.meta) else {}
         return (
             f"Cohort(simulated: {self.videos['patient_id'].nunique()} patients, {len(self.videos)} videos, "
-            f"{len(self.meta)} clips {tuple(self.clips.shape[1:])}, clips per GMFCS level {counts})"
+            f"{len(self.meta)} clips {tuple(self.clips.shape[1:])}, clips per "
+            f"{'gait class' if by == 'gait_class' else 'GMFCS level'} {counts})"
         )
 
     def clip_events(self, i: int) -> pd.DataFrame:
@@ -203,76 +201,6 @@ def _arrays(p: Path, one_length: bool = False) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _allocate(n: int, prevalence: tuple[float, ...]) -> np.ndarray:
-    """Exact level counts for n patients by largest remainder (so small cohorts match the configuration)."""
-    p = np.asarray(prevalence, dtype=float)
-    if p.shape != (4,) or (p < 0).any() or p.sum() <= 0:
-        raise ValueError(f"prevalence must be four non-negative numbers for GMFCS I-IV, got {prevalence}")
-    p = p / p.sum()
-    raw = n * p
-    counts = np.floor(raw).astype(int)
-    order = np.argsort(-(raw - counts), kind="stable")
-    counts[order[: n - counts.sum()]] += 1
-    return counts
-
-
-def _clip_truth(clip_meta: pd.DataFrame, frames: dict[str, pd.DataFrame], events: pd.DataFrame, videos: pd.DataFrame) -> pd.DataFrame:
-    """True gait parameters over each clip's walking frames (vectorised per video)."""
-    cols = {c: np.full(len(clip_meta), np.nan) for c in TRUTH_COLUMNS}
-    leg = videos.set_index("video_id")["leg_length_m"]
-    hs = events[events["event"] == "heel_strike"]
-    hs_by_video = {v: g for v, g in hs.groupby("video_id", sort=False)}
-    positions = np.arange(len(clip_meta))
-    for video_id, rows in clip_meta.groupby("video_id", sort=False):
-        f = frames[video_id]
-        idx = positions[clip_meta.index.get_indexer(rows.index)]
-        window = int((rows["clip_stop"] - rows["clip_start"]).iloc[0])
-        starts = rows["clip_start"].to_numpy()
-        walk = sliding_window_view(f["walking"].to_numpy(), window)[starts]
-        n_walk = walk.sum(axis=1)
-        ok = n_walk > 0
-
-        def wmean(values: np.ndarray) -> np.ndarray:
-            w = sliding_window_view(values, window)[starts]
-            return np.where(ok, (w * walk).sum(axis=1) / np.maximum(n_walk, 1), np.nan)
-
-        def wrange(values: np.ndarray) -> np.ndarray:
-            w = sliding_window_view(values, window)[starts]
-            hi = np.where(walk, w, -np.inf).max(axis=1)
-            lo = np.where(walk, w, np.inf).min(axis=1)
-            return np.where(ok, hi - lo, np.nan)
-
-        fps = float(rows["fps"].iloc[0])
-        cols["walking_fraction"][idx] = n_walk / window
-        cols["cadence"][idx] = wmean(f["cadence"].to_numpy())
-        cols["trunk_inclination"][idx] = wmean(f["trunk_pitch"].to_numpy())
-        cols["speed"][idx] = wmean(np.abs(np.gradient(f["pelvis_m"].to_numpy())) * fps)
-        cols["speed_ll"][idx] = cols["speed"][idx] / leg[video_id]
-        for joint in ("hip", "knee"):
-            for side in ("left", "right"):
-                cols[f"{joint}_rom_{side}"][idx] = wrange(f[f"{joint}_{side}"].to_numpy())
-        v_hs = hs_by_video.get(video_id)
-        if v_hs is None:
-            cols["n_heel_strikes"][idx] = 0
-            continue
-        order = np.argsort(v_hs["frame"].to_numpy(), kind="stable")
-        hs_frames = v_hs["frame"].to_numpy()[order]
-        lo = np.searchsorted(hs_frames, starts, side="left")
-        hi = np.searchsorted(hs_frames, starts + window, side="left")
-        cols["n_heel_strikes"][idx] = hi - lo
-        for name in ("step_length_m", "stride_length_m", "step_width_m"):
-            values = v_hs[name].to_numpy()[order]
-            finite = np.isfinite(values)
-            total = np.concatenate(([0.0], np.cumsum(np.where(finite, values, 0.0))))
-            count = np.concatenate(([0], np.cumsum(finite)))
-            k = count[hi] - count[lo]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cols[name][idx] = np.where(k > 0, (total[hi] - total[lo]) / np.maximum(k, 1), np.nan)
-        cols["step_length"][idx] = cols["step_length_m"][idx] / leg[video_id]
-        cols["stride_length"][idx] = cols["stride_length_m"][idx] / leg[video_id]
-    return pd.DataFrame(cols)
-
-
 def _n_workers(n_jobs: int | None, n_patients: int) -> int:
     cores = os.cpu_count() or 1
     n = cores if n_jobs is None or n_jobs < 1 else n_jobs
@@ -282,11 +210,12 @@ def _n_workers(n_jobs: int | None, n_patients: int) -> int:
 
 def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
     """All videos of one child: (walk, video row, preprocessed sequence or the reason it failed)."""
-    i, level, seed = job
+    i, group, seed = job
     rng = np.random.default_rng(seed)
     # Cameras of a "mixed" cohort from a stream of their own: the children's walks do not depend on them.
     camera_rng = np.random.default_rng(seed.spawn(1)[0]) if settings["camera"] == "mixed" else None
-    params = draw_child(level, rng)
+    # A GMFCS level (int) or a gait class (str) of a classes cohort.
+    params = draw_class(group, rng) if isinstance(group, str) else draw_child(group, rng)
     lo, hi = settings["visits"]
     n_visits = int(rng.integers(lo, hi + 1))
     pid = f"P{i:04d}"
@@ -302,6 +231,8 @@ def _simulate_patient(job: tuple, settings: dict) -> list[tuple]:
         row = {"patient_id": pid, "video_id": vid, "visit": v + 1, **walk.labels, "camera": camera,
                "dims": settings["dims"]}
         row.update(param_columns(params))
+        row["class_severity"] = float(params.extra.get("class_severity", np.nan))
+        row["festination"] = float(params.extra.get("festination", 0.0))
         sequence = walk.sequence
         if settings["dims"] == 3:
             # The lifter's camera coordinates seen square to the walk: the clips mean what side-view clips mean.
@@ -334,16 +265,18 @@ def simulate_cohort(
     n_jobs: int | None = None,
     camera: str = "side",
     dims: int = 2,
+    classes: dict[str, float] | str | None = None,
 ) -> Cohort:
-    """Simulate a labelled cohort of children with cerebral palsy walking past a side camera.
+    """Simulate a labelled cohort of children with cerebral palsy (or of walkers of the gait classes)
+    walking past a side camera.
 
     Parameters
     ----------
     n_patients : int
-        Number of children.
+        Number of children (subjects).
     prevalence : 4 floats
         Share of GMFCS levels I-IV (default: the 35/38/25/2 % of Yang, Chen & He's cohort).
-        Counts are allocated exactly (largest remainder), then shuffled.
+        Counts are allocated exactly (largest remainder), then shuffled. Ignored with ``classes``.
     visits : (int, int)
         Smallest and largest number of videos (visits) per child.
     noise : {"none", "default", "heavy"}
@@ -377,10 +310,21 @@ def simulate_cohort(
         preprocessing and windowing, so the clips mean what side-view clips
         mean (in metres). ``meta`` and ``videos`` record each video's
         ``camera`` and ``dims``.
+    classes : dict or "taxonomy", optional
+        A cohort of gait classes instead of GMFCS levels: ``{class name: share}``
+        (names from :data:`gaitfeat.labels.GAIT_CLASSES`), or ``"taxonomy"`` for
+        :data:`~gaitfeat.simulate.taxonomy.TAXONOMY_PREVALENCE`. Subjects are
+        allocated to classes exactly (largest remainder), shuffled, and drawn with
+        :func:`~gaitfeat.simulate.draw_class`. Without it the cohort is the GMFCS
+        cohort it always was.
 
     Returns
     -------
     Cohort
+        ``meta`` and ``videos`` carry ``gait_class`` (for a GMFCS cohort: ``cp_hemiplegic``
+        or ``cp_diplegic`` by the hemiplegic side) and ``affected_side``; ``videos`` also
+        ``class_severity`` and ``festination``. In a classes cohort ``meta["gmfcs"]`` is
+        missing (``<NA>``) for walkers without CP (``videos["gmfcs"]`` is 0).
     """
     if n_patients < 1:
         raise ValueError(f"n_patients must be >= 1, got {n_patients}")
@@ -390,11 +334,17 @@ def simulate_cohort(
         raise ValueError(f"camera must be one of {CAMERAS + ('mixed',)}, got {camera!r}")
     if dims not in (2, 3):
         raise ValueError(f"dims must be 2 or 3, got {dims!r}")
-    counts = _allocate(n_patients, prevalence)
+    shares = _class_shares(classes)
     master = np.random.default_rng(random_state)
-    levels = master.permutation(np.repeat([1, 2, 3, 4], counts))
+    if shares is None:
+        counts = allocate(n_patients, prevalence)
+        groups = [int(level) for level in master.permutation(np.repeat([1, 2, 3, 4], counts))]
+    else:
+        names = list(shares)
+        counts = allocate(n_patients, list(shares.values()), what="classes", expected=None)
+        groups = [names[j] for j in master.permutation(np.repeat(np.arange(len(names)), counts))]
     child_seeds = np.random.SeedSequence(random_state).spawn(n_patients)
-    jobs = [(i, int(level), seed) for i, (level, seed) in enumerate(zip(levels, child_seeds))]
+    jobs = [(i, group, seed) for i, (group, seed) in enumerate(zip(groups, child_seeds))]
     settings = {"visits": visits, "noise": noise, "duration": duration, "layout": layout, "pan": pan, "camera": camera,
                 "dims": dims}
     workers = _n_workers(n_jobs, n_patients)
@@ -419,18 +369,25 @@ def simulate_cohort(
 
     label_cols = ["video_id", "visit", "gmfcs", "gdi", "gdi_left", "gdi_right", "speed", "cadence", "step_length",
                   "knee_flex_max_extension_left", "knee_flex_max_extension_right", "hemiplegic_side", "gait_pattern", "age",
-                  "height", "camera", "dims"]
+                  "height", "camera", "dims", "gait_class", "affected_side"]
+    labels = videos[label_cols]
+    if shares is not None:
+        # GMFCS levels are 1-4: walkers without cerebral palsy (gmfcs 0) have none.
+        labels = labels.assign(gmfcs=labels["gmfcs"].where(labels["gmfcs"] > 0))
     windows = make_clips(processed, window=window, stride=stride, min_valid=min_valid, conf=conf,
-                         labels=videos[label_cols], on_short="skip")
+                         labels=labels, on_short="skip")
     clips, meta, clip_report = windows
+    if shares is not None:
+        meta["gmfcs"] = meta["gmfcs"].astype("Int64")
     events = pd.concat([w.events.assign(video_id=w.sequence.video_id) for w in walks], ignore_index=True)
     events = events[["video_id"] + [c for c in events.columns if c != "video_id"]]
     frames_by_video = {w.sequence.video_id: w.frames for w in walks}
-    truth = _clip_truth(meta, frames_by_video, events, videos)
+    truth = clip_truth(meta, frames_by_video, events, videos)
     frames = pd.concat([w.frames.assign(video_id=w.sequence.video_id) for w in walks], ignore_index=True)
     frames = frames[["video_id"] + [c for c in frames.columns if c != "video_id"]]
     config = {
-        "n_patients": n_patients, "prevalence": list(prevalence), "visits": list(visits), "noise": noise, "layout": layout,
+        "n_patients": n_patients, "prevalence": list(prevalence) if shares is None else None, "classes": shares,
+        "visits": list(visits), "noise": noise, "layout": layout,
         "window": window, "stride": stride, "min_valid": min_valid, "conf": conf, "duration": list(duration),
         "pan": pan, "random_state": random_state, "camera": camera, "dims": dims,
         "data": "simulated (gaitfeat gait simulator)",
@@ -438,3 +395,36 @@ def simulate_cohort(
     report = {"clips": clip_report.to_dict(), "videos_not_preprocessed": skipped}
     return Cohort(clips, meta, truth, videos, events, frames, [w.sequence for w in walks], config, report,
                   windows.root)
+
+
+def simulate_taxonomy_cohort(n_subjects: int = 180, **kwargs) -> Cohort:
+    """A cohort of the gait classes in :data:`~gaitfeat.simulate.taxonomy.TAXONOMY_PREVALENCE` shares:
+    ``simulate_cohort(n_subjects, classes="taxonomy", **kwargs)`` (180 subjects: 20 per class)."""
+    return simulate_cohort(n_subjects, classes="taxonomy", **kwargs)
+
+
+def _class_shares(classes) -> dict[str, float] | None:
+    """``classes`` of :func:`simulate_cohort` as ``{canonical class name: share}`` in GAIT_CLASSES order."""
+    if classes is None:
+        return None
+    if isinstance(classes, str):
+        if classes.strip().lower() != "taxonomy":
+            raise ValueError(f"classes must be a dict {{gait class: share}} or 'taxonomy', got {classes!r}")
+        classes = TAXONOMY_PREVALENCE
+    if not isinstance(classes, dict) or not classes:
+        raise ValueError(f"classes must be a non-empty dict {{gait class: share}} or 'taxonomy', got {classes!r}")
+    out: dict[str, float] = {}
+    for name, share in classes.items():
+        canon = class_name(name)
+        if canon in out:
+            raise ValueError(f"classes names {canon!r} twice")
+        try:
+            value = float(share)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"the share of {canon!r} must be a non-negative number, got {share!r}")
+        out[canon] = value
+    if sum(out.values()) <= 0:
+        raise ValueError(f"classes shares must have a positive sum, got {classes!r}")
+    return {name: out[name] for name in GAIT_CLASSES if name in out}

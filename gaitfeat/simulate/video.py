@@ -19,9 +19,10 @@ from gaitfeat.simulate.detector import NOISE_LEVELS, observe as _observe
 from gaitfeat.simulate.foot import foot_pitch, foot_shapes, mtp_angle, rolling_contact
 from gaitfeat.simulate.kinematics import forward_kinematics, ground_contact, segment_lengths
 from gaitfeat.simulate.pathology import ChildParams, draw_child, normative_phase, side_angles
+from gaitfeat.simulate.taxonomy import affected_side_of, gait_class_of
 from gaitfeat.simulate.views import CAMERAS, foot_lateral, render_view, step_widths, view_generator, world_skeleton
 
-__all__ = ["simulate_walk", "SimulatedWalk", "NOISE_LEVELS"]
+__all__ = ["simulate_walk", "SimulatedWalk", "NOISE_LEVELS", "FESTINATION_STEP_LOSS"]
 
 @dataclass
 class SimulatedWalk:
@@ -50,16 +51,56 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _stride_phase(n: int, fps: float, cadence: float, cv: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Gait phase in strides (monotone, 1 per stride) and the stride index per frame, with stride-time variability."""
+def _stride_phase(n: int, fps: float, cadence: float, cv: float, rng: np.random.Generator,
+                  ramp=None, rise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gait phase in strides (monotone, 1 per stride) and the stride index per frame, with stride-time variability.
+
+    With ``ramp`` (a function of time in s, 0-1) each stride's duration is divided by
+    ``1 + rise * ramp(start of the stride)``: the cadence rises by up to ``rise`` (festination).
+    Without it the strides are drawn exactly as they always were.
+    """
     stride_s = 120.0 / cadence
-    n_strides = int(np.ceil(n / fps / stride_s * 1.3)) + 3
-    durations = stride_s * np.clip(1.0 + cv * rng.standard_normal(n_strides), 0.6, 1.5)
-    edges = np.concatenate(([0.0], np.cumsum(durations))) - rng.uniform(0, durations[0])
+    if ramp is None:
+        n_strides = int(np.ceil(n / fps / stride_s * 1.3)) + 3
+        durations = stride_s * np.clip(1.0 + cv * rng.standard_normal(n_strides), 0.6, 1.5)
+        edges = np.concatenate(([0.0], np.cumsum(durations))) - rng.uniform(0, durations[0])
+    else:
+        n_strides = int(np.ceil(n / fps / stride_s * 1.3 * (1.0 + rise))) + 3
+        durations = stride_s * np.clip(1.0 + cv * rng.standard_normal(n_strides), 0.6, 1.5)
+        edges = np.empty(n_strides + 1)
+        edges[0] = -rng.uniform(0, durations[0])
+        for i, d in enumerate(durations):
+            edges[i + 1] = edges[i] + d / (1.0 + rise * float(ramp(max(edges[i], 0.0))))
+        durations = np.diff(edges)  # the quickened strides
     t = np.arange(n) / fps
     k = np.searchsorted(edges, t, side="right") - 1
     phase = k + (t - edges[k]) / durations[k]
     return phase, k
+
+
+#: Share of the festination cadence rise that the hip and knee excursions lose (steps shorten as they quicken).
+FESTINATION_STEP_LOSS = 0.5
+
+
+def _festination(params: ChildParams, fps: float, turn_start: int, turn_len: int):
+    """The festination ramp (a function of time, s -> 0-1) and its cadence rise, or (None, 0.0).
+
+    ``params.extra["festination"]`` is the cadence rise (fraction) reached
+    ``params.extra["festination_s"]`` seconds into each straight pass (smoothly); the
+    ramp starts again after the turn, where the walker slows down.
+    """
+    rise = float(params.extra.get("festination", 0.0)) if isinstance(params.extra, dict) else 0.0
+    if not rise > 0.0:
+        return None, 0.0
+    ramp_s = max(float(params.extra.get("festination_s", 4.0)), 1e-3)
+    t_turn, t_back = turn_start / fps, (turn_start + turn_len) / fps
+
+    def ramp(t):
+        t = np.asarray(t, dtype=float)
+        out = np.where(t < t_turn, _smoothstep(t / ramp_s), _smoothstep((t - t_back) / ramp_s))
+        return np.where((t >= t_turn) & (t < t_back), 0.0, out)
+
+    return ramp, rise
 
 
 def simulate_walk(
@@ -92,7 +133,8 @@ def simulate_walk(
         GMFCS level 1-4 (0 = typically developing); ignored when ``params``
         is given; drawn from the default prevalence when both are omitted.
     params : ChildParams, optional
-        The child's parameters (see :func:`gaitfeat.simulate.draw_child`).
+        The child's parameters (see :func:`gaitfeat.simulate.draw_child`); ``params.extra``
+        may add festination (:func:`gaitfeat.simulate.draw_class`, Parkinsonian walkers).
     fps : float, optional
         25, 29.97 or 30 by default (drawn).
     duration : float, optional
@@ -164,9 +206,13 @@ def simulate_walk(
     after = k >= turn_start + turn_len
 
     # --- gait phase and joint angles ---------------------------------------
-    stride, stride_idx = _stride_phase(n, fps, params.cadence, params.stride_cv, rng)
+    ramp, rise = _festination(params, fps, turn_start, turn_len)
+    stride, stride_idx = _stride_phase(n, fps, params.cadence, params.stride_cv, rng, ramp, rise)
     amp_per_stride = np.clip(1.0 + 0.5 * params.stride_cv * rng.standard_normal(stride_idx.max() + 2), 0.8, 1.2)
     amplitude = amp_per_stride[stride_idx]
+    if ramp is not None:
+        # Festinating steps shorten as they quicken.
+        amplitude = amplitude * (1.0 - FESTINATION_STEP_LOSS * rise * ramp(k / fps))
     # Small steps on the spot while turning.
     amplitude = amplitude * np.where(turning, 0.35 + 0.65 * np.abs(np.cos(heading)), 1.0)
     phase_left = stride % 1.0
@@ -390,6 +436,8 @@ def _video_labels(params: ChildParams, frames: pd.DataFrame, events: pd.DataFram
         "knee_flex_ic_right": kic[1],
         "hemiplegic_side": params.hemiplegic_side,
         "gait_pattern": params.gait_pattern,
+        "gait_class": gait_class_of(params),
+        "affected_side": affected_side_of(params),
         "assistive_device": params.assistive_device,
         "age": params.age,
         "height": params.stature,

@@ -22,7 +22,7 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from gaitfeat.features import FEATURES, resolve_feature_set
+from gaitfeat.features import FEATURE_SETS, FEATURES, resolve_feature_set
 from gaitfeat.layouts import get_layout
 from models.deep.base import DeepEstimator
 from models.deep.cache import digest, module_digest
@@ -99,7 +99,7 @@ class DualStreamBase(DeepEstimator):
                                                                and np.isfinite(self.fps) and self.fps > 0):
                 raise ValueError(f"fps must be a positive number, got {self.fps!r}")
             table = extract_features(np.asarray(X, dtype=np.float32), float(self.fps), self.layout_)
-            return table[list(FEATURES)]
+            return table[list(FEATURE_SETS["extended"])]
         if isinstance(features, pd.DataFrame):
             missing = [c for c in self._needed_columns() if c not in features.columns]
             if missing:

@@ -108,11 +108,12 @@ def _config(v):
 
 
 def _features_param(v):
-    from gaitfeat.features import FEATURES, FEATURE_SETS
+    from gaitfeat.features import FEATURE_SETS
 
     if isinstance(v, str) and (v == "gradcam" or v in FEATURE_SETS):
         return None
-    if isinstance(v, list) and v and all(isinstance(f, str) and f in FEATURES for f in v) and len(set(v)) == len(v):
+    known = FEATURE_SETS["extended"]
+    if isinstance(v, list) and v and all(isinstance(f, str) and f in known for f in v) and len(set(v)) == len(v):
         return None
     return "'gradcam', a feature-set name or a list of unique feature names"
 
@@ -203,11 +204,12 @@ def _classes(v):
 
 
 def _feature_names(v):
-    from gaitfeat.features import FEATURES
+    from gaitfeat.features import FEATURE_SETS
 
-    if isinstance(v, list) and v and all(isinstance(f, str) and f in FEATURES for f in v) and len(set(v)) == len(v):
+    known = FEATURE_SETS["extended"]
+    if isinstance(v, list) and v and all(isinstance(f, str) and f in known for f in v) and len(set(v)) == len(v):
         return None
-    return "a non-empty list of unique names from gaitfeat.FEATURES"
+    return "a non-empty list of unique names from gaitfeat.FEATURES or gaitfeat.EXTENDED_FEATURES"
 
 
 #: Top-level keys of the sidecar: name -> check. ``classes`` (classifiers), ``y_mean``/``y_scale``

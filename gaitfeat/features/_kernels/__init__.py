@@ -16,11 +16,12 @@ is the public entry point. The contract between them lives in
   ``engine._params`` from the public keywords, whose defaults are
   :data:`DEFAULTS`;
 * the outputs are preallocated by the caller: features in the order of
-  ``definitions.FEATURES``, NaN reason codes ``R_*``, :data:`QUALITY_SLOTS`,
-  and the events.
+  ``COLUMNS`` (``definitions.FEATURES`` then ``EXTENDED_FEATURES``), NaN
+  reason codes ``R_*``, :data:`QUALITY_SLOTS`, and the events.
 
 Steps: :mod:`.signals` (per-frame signals, rows :data:`SIGNAL_ROWS`),
-:mod:`.events` (events, walking stretches, steps, strides), :mod:`.features`
+:mod:`.events` (events, walking stretches, steps, strides), :mod:`.extended`
+(foot signals, rows ``FOOT_ROWS``, and the extended features), :mod:`.features`
 (per-clip features and :func:`extract_batch`). ``tests/naive.py`` holds a
 plain-NumPy version of the same algorithm; the tests compare the two.
 
@@ -36,7 +37,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gaitfeat.features._kernels import events, features, signals
+from gaitfeat.features._kernels import events, extended, features, signals
 from gaitfeat.features._kernels.contract import *  # noqa: F401,F403  (the contract, re-exported)
 from gaitfeat.features._kernels.contract import (
     DEFAULTS,

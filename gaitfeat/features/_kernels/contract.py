@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from gaitfeat.features.definitions import FEATURES, NAN_REASONS, QUALITY_COLUMNS
+from gaitfeat.features.definitions import EXTENDED_FEATURES, FEATURES, NAN_REASONS, QUALITY_COLUMNS
 from gaitfeat.preprocessing.checks import MAX_COORDINATE  # noqa: F401  (the kernels flag larger |x|, |y|)
 
 # --- joint table --------------------------------------------------------------
@@ -70,6 +70,16 @@ S_STRIKE = SIGNAL_ROWS.index("strike_left")
 S_TOE_OFF = SIGNAL_ROWS.index("toe_off_left")
 S_CONTACT = SIGNAL_ROWS.index("contact_left")
 S_ADVANCE = SIGNAL_ROWS.index("advance")
+
+#: Rows of the per-frame foot matrix ``foot`` (N_FOOT_ROWS, T) that ``extended.foot_signals`` writes
+#: (BODY_25; all NaN without heel and big-toe keypoints), NaN where unknown or the frame is not usable.
+FOOT_ROWS = (
+    "ankle_left", "ankle_right",                  # foot (heel->big toe) against the shank, 0 = perpendicular, + = up
+    "heel_minus_toe_left", "heel_minus_toe_right",  # heel height minus big-toe height (leg lengths)
+)
+N_FOOT_ROWS = len(FOOT_ROWS)
+A_ANKLE = FOOT_ROWS.index("ankle_left")
+A_HEEL_TOE = FOOT_ROWS.index("heel_minus_toe_left")
 
 # --- parameters and defaults --------------------------------------------------
 
@@ -161,6 +171,24 @@ PAN_BAND = 0.05
 PAN_MAX = 0.05
 PAN_MIN_S = 0.3
 
+# Heel-first contact: the heel is compared with the big toe over loading response, from the heel
+# strike to the other foot's next toe-off (the first double support), but for at most LOADING_MAX_S
+# seconds when that toe-off comes late or is not detected. A heel strike keeps the heel below the toe
+# while the foot rolls over the heel (heel rocker, about the first tenth of the cycle); a foot that
+# lands flat or on its forefoot has the toe down over that time, even where it meets the ground
+# still pitched a little toe-up (docs/features.md, "Extended features").
+LOADING_MAX_S = 0.2
+
+# Step variability: a missed, spurious or left/right-swapped heel strike makes a step far shorter or
+# longer than the walk's others, and one such step can triple a coefficient of variation. Before the
+# CV, steps whose time (length) lies more than STEP_OUTLIER_MADS scaled median absolute deviations
+# (MAD x MAD_TO_SD, the SD of a normal sample) from the side's median are left out, but never those
+# within STEP_OUTLIER_FLOOR of the median (Leys et al. 2013, "Detecting outliers: do not use standard
+# deviation around the mean, use absolute deviation around the median"; 3 is their conservative cut).
+STEP_OUTLIER_MADS = 3.0
+MAD_TO_SD = 1.4826
+STEP_OUTLIER_FLOOR = 0.1
+
 # --- outputs -------------------------------------------------------------------
 
 #: Per-clip quality slots the kernels write, in order: the columns of
@@ -180,17 +208,21 @@ STRIDE_FIELDS = ("side", "start_frame", "end_frame", "length", "toe_off_frame")
 STEP_FIELDS = ("side", "start_frame", "end_frame", "length")
 
 # NaN reason codes the kernels write (0 = computed); their texts are definitions.NAN_REASONS.
-R_FRAMES, R_STEPS, R_STRIDE, R_TOE_OFF, R_SIDES, R_THREE, R_CONTACT, R_NO_STRIKE = range(1, 9)
+(R_FRAMES, R_STEPS, R_STRIDE, R_TOE_OFF, R_SIDES, R_THREE, R_CONTACT, R_NO_STRIKE, R_THREE_STEPS,
+ R_NO_FEET) = range(1, 11)
 #: What each code means, as words its NAN_REASONS text must contain (checked at import).
 REASON_KEYWORDS = {
     R_FRAMES: "usable frames", R_STEPS: "two heel strikes", R_STRIDE: "complete stride",
     R_TOE_OFF: "toe-off", R_SIDES: "left or right", R_THREE: "three strides",
-    R_CONTACT: "planted foot", R_NO_STRIKE: "no heel strike",
+    R_CONTACT: "planted foot", R_NO_STRIKE: "no heel strike", R_THREE_STEPS: "three steps",
+    R_NO_FEET: "no foot keypoints",
 }
 
-# Feature columns (the order of definitions.FEATURES); pairs are (left, right).
-N_FEATURES = len(FEATURES)
-_F = {name: i for i, name in enumerate(FEATURES)}
+# Feature columns (the order of definitions.FEATURES, then EXTENDED_FEATURES); pairs are (left, right).
+#: The columns the kernels write, in order.
+COLUMNS = FEATURES + EXTENDED_FEATURES
+N_FEATURES = len(COLUMNS)
+_F = {name: i for i, name in enumerate(COLUMNS)}
 F_NECK = (_F["neck_angle_left"], _F["neck_angle_right"])
 F_ARM_BODY = (_F["arm_body_angle_left"], _F["arm_body_angle_right"])
 F_ARM_SWING = (_F["arm_swing_left"], _F["arm_swing_right"])
@@ -208,6 +240,12 @@ F_KNEE_IC = (_F["knee_flexion_ic_left"], _F["knee_flexion_ic_right"])
 F_KNEE_MIN = (_F["knee_flexion_min_stance_left"], _F["knee_flexion_min_stance_right"])
 F_STEP_SIDE = (_F["step_length_left"], _F["step_length_right"])
 F_DOUBLE, F_CV = _F["double_support_fraction"], _F["stride_time_cv"]
+F_STEP_TIME_SIDE = (_F["step_time_left"], _F["step_time_right"])
+F_STEP_TIME_CV = (_F["step_time_cv_left"], _F["step_time_cv_right"])
+F_STEP_LEN_CV = (_F["step_length_cv_left"], _F["step_length_cv_right"])
+F_HEEL_FIRST = (_F["heel_strike_fraction_left"], _F["heel_strike_fraction_right"])
+F_ANKLE_IC = (_F["ankle_angle_ic_left"], _F["ankle_angle_ic_right"])
+F_ANKLE_MAX = (_F["ankle_dorsiflexion_max_stance_left"], _F["ankle_dorsiflexion_max_stance_right"])
 
 
 def check_contract(quality_columns=QUALITY_COLUMNS, nan_reasons=NAN_REASONS) -> None:
@@ -227,7 +265,7 @@ def check_contract(quality_columns=QUALITY_COLUMNS, nan_reasons=NAN_REASONS) -> 
             if words not in nan_reasons[code]:
                 problems.append(f"NAN_REASONS[{code}] = {nan_reasons[code]!r} does not say {words!r}, "
                                 "the meaning the kernels give this code")
-    for slots, kind in ((JOINT_SLOTS, "joint"), (SIGNAL_ROWS, "signal")):
+    for slots, kind in ((JOINT_SLOTS, "joint"), (SIGNAL_ROWS, "signal"), (FOOT_ROWS, "foot signal")):
         for i, name in enumerate(slots):
             if name.startswith("left_") and slots[i + 1] != "right_" + name[5:] or \
                     name.endswith("_left") and slots[i + 1] != name[:-5] + "_right":

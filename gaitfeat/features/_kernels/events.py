@@ -299,3 +299,18 @@ def strides(hs_s, hs_seg):
         last[n] = e
         n += 1
     return first[:n], last[:n]
+
+
+@njit(cache=True)
+def strongest_toe_off(sig, events, n_events, s, start, stop):
+    """Frame of foot s's toe-off between two frames with the largest toe-off signal (NaN if none)."""
+    to = _NAN
+    best = -np.inf
+    for m in range(n_events[s, 1]):
+        f = events[s, 1, m]
+        if start < f < stop:
+            v = interp(sig[S_TOE_OFF + s], f)
+            if v > best or not (to == to):
+                best = v
+                to = f
+    return to

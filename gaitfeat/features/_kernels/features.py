@@ -1,9 +1,10 @@
 """Numba kernels, step 3: the features of one clip, and the batch entry point.
 
 ``extract_batch`` runs ``clip_features`` on every clip (prange); that calls
-:func:`.signals.frame_signals`, the event kernels of :mod:`.events`, and the
-feature groups below (angles, temporal, spatial, stance), each writing its
-own columns of ``feat`` and ``reason``.
+:func:`.signals.frame_signals`, the event kernels of :mod:`.events`, the
+feature groups below (angles, temporal, spatial, stance) and those of
+:mod:`.extended` (per-side steps, foot contact, ankle), each writing its own
+columns of ``feat`` and ``reason``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from gaitfeat.features._kernels.contract import (
     F_SWAY,
     F_TIME_SYM,
     F_TRUNK,
+    J_HEEL,
+    J_TOE,
     MAX_COORDINATE,
+    N_FOOT_ROWS,
     N_SIGNALS,
     Q_HS_L,
     Q_HS_R,
@@ -57,7 +61,6 @@ from gaitfeat.features._kernels.contract import (
     S_KNEE,
     S_NECK,
     S_THIGH,
-    S_TOE_OFF,
     S_TRUNK,
 )
 from gaitfeat.features._kernels.events import (
@@ -68,8 +71,10 @@ from gaitfeat.features._kernels.events import (
     set_feature,
     steps,
     strides,
+    strongest_toe_off,
     walking_stretches,
 )
+from gaitfeat.features._kernels.extended import ankle_features, foot_signals, step_features
 from gaitfeat.features._kernels.signals import camera_pan, frame_signals
 
 _NAN = np.nan
@@ -213,7 +218,7 @@ def stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason
     for i in range(first.shape[0]):
         q, e = first[i], last[i]
         s = hs_s[e]
-        to = _strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
+        to = strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
         if not (to == to):
             continue
         stance_sum[s] += to - hs_f[q]
@@ -252,21 +257,6 @@ def stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason
 
 
 @njit(cache=True)
-def _strongest_toe_off(sig, events, n_events, s, start, stop):
-    """Frame of foot s's toe-off between two frames with the largest toe-off signal (NaN if none)."""
-    to = _NAN
-    best = -np.inf
-    for m in range(n_events[s, 1]):
-        f = events[s, 1, m]
-        if start < f < stop:
-            v = interp(sig[S_TOE_OFF + s], f)
-            if v > best or not (to == to):
-                best = v
-                to = f
-    return to
-
-
-@njit(cache=True)
 def walk_rows(sig, events, n_events, hs_f, hs_s, hs_seg, hs_pos, first, last, stride_out, step_out, n_rows):
     """Per-stride and per-step rows (``contract.STRIDE_FIELDS``, ``STEP_FIELDS``) for walk-level features.
 
@@ -285,7 +275,7 @@ def walk_rows(sig, events, n_events, hs_f, hs_s, hs_seg, hs_pos, first, last, st
         stride_out[n, 1] = hs_f[q]
         stride_out[n, 2] = hs_f[e]
         stride_out[n, 3] = hs_pos[e] - hs_pos[q]
-        stride_out[n, 4] = _strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
+        stride_out[n, 4] = strongest_toe_off(sig, events, n_events, s, hs_f[q], hs_f[e])
         n += 1
     n_rows[0] = n
     n = 0
@@ -350,6 +340,12 @@ def clip_features(kp, fps, J, P, root, feat, reason, quality, events, n_events, 
     temporal_features(hs_f, first, last, step_time, step_time_n, fps, feat, reason)
     spatial_features(hs_pos, first, last, step_len, step_len_n, feat, reason)
     stance_features(sig, events, n_events, hs_f, hs_s, first, last, feat, reason)
+    # The extended features (definitions.EXTENDED_FEATURES) write only their own columns.
+    foot = np.empty((N_FOOT_ROWS, T))
+    foot_signals(kp, J, usable, foot)
+    step_features(hs_f, hs_s, hs_seg, hs_pos, fps, feat, reason)
+    ankle_features(foot, J[J_HEEL] >= 0 and J[J_TOE] >= 0, sig, events, n_events, hs_f, hs_s, first, last, fps,
+                   feat, reason)
     walk_rows(sig, events, n_events, hs_f, hs_s, hs_seg, hs_pos, first, last, stride_out, step_out, n_rows)
 
 
