@@ -46,7 +46,10 @@ def _target(dataset: Dataset, suite: Suite) -> tuple[np.ndarray, np.ndarray, dic
         names = validate_gait_class(meta[suite.target], where=f"{suite.target} labels", ids=meta["video_id"])
         missing = names.isna().to_numpy()
         index = {c: i for i, c in enumerate(suite.class_names)}
-        values = np.array([index.get(c, 0) if c is not None else 0 for c in names], dtype=np.int64)
+        unknown = sorted({c for c in names if c is not None and c not in index})
+        if unknown:
+            raise LabelError(f"{suite.target} labels {unknown} are not classes of suite {suite.name!r}")
+        values = np.array([index[c] if c is not None else 0 for c in names], dtype=np.int64)
     elif suite.task == "classification":
         y = validate_gmfcs(meta[suite.target], where=f"{suite.target} labels", ids=meta["video_id"])
         missing = y.isna().to_numpy()
@@ -206,6 +209,10 @@ def cross_validate(
     if study_mode not in STUDY_MODES:
         raise ValueError(f"importance must be True, False or one of {STUDY_MODES}, got {importance!r}")
     s = SUITES[suite]
+    if s.class_names and study_mode != "off":
+        raise ValueError(f"the feature-importance study is written for ordinal GMFCS levels and regression targets; "
+                         f"suite {suite!r} explains its predictions with per-subject rationales instead "
+                         "(importance=False)")
     if study_mode == "only" and models is not None:
         raise ValueError("importance='only' runs the feature-importance study alone; give no models")
     specs = {} if study_mode == "only" else resolve_models(models, s, deep_profile=deep_profile, device=device)
@@ -398,7 +405,7 @@ def _absent_levels(split: Split, y: np.ndarray, labels) -> list[str]:
     if labels is None:
         return []
     absent = sorted(set(labels.tolist()) - set(y[split.train].tolist()))
-    return [f"repeat {split.repeat} fold {split.fold}: level(s) {absent} absent from the training patients "
+    return [f"repeat {split.repeat} fold {split.fold}: class(es) {absent} absent from the training patients "
             "(their probability is 0 in that fold)"] if absent else []
 
 

@@ -9,7 +9,8 @@ the typical ranges come from the fold's training patients of class
 ``typical`` only, so nothing about a held-out subject enters its own
 rationale. The result is written next to the report as ``rationales.json``
 (the input of :mod:`evaluation.rating_kit`) and ``rationale_features.csv``
-(the feature rows every rationale number comes from).
+(the feature rows every rationale number comes from) and ``rationale_ranges.csv`` (the typical
+ranges of every fold and age group, the source of every typical bound quoted).
 """
 
 from __future__ import annotations
@@ -83,14 +84,15 @@ def build_rationales(results, *, features: str = "extended", random_state: int =
     fold_of = first.drop_duplicates("patient_id").set_index("patient_id")["fold"]
     layout = get_layout(dataset.layout)
     clip_row = {v: int(np.median(np.flatnonzero(dataset.meta["video_id"].to_numpy() == v))) for v in rows.index}
-    subjects, table_rows, correct = [], [], []
+    subjects, table_rows, correct, range_tables = [], [], [], []
     for fold in sorted(fold_of.unique()):
         test_patients = set(fold_of.index[fold_of == fold])
         is_test = vmeta["patient_id"].isin(test_patients).to_numpy()
         train = ~is_test
         model = FeatureTableClassifier(**_XGB, n_jobs=threads, random_state=random_state + int(fold))
         model.fit(rows[train], vmeta[suite.target].to_numpy()[train].astype(int))
-        ranges = typical_ranges(rows[train], vclass[train], ages[train])
+        ranges = typical_ranges(rows[train], vclass[train], ages[train], vmeta["patient_id"][train])
+        range_tables.append(ranges.reset_index().assign(fold=int(fold)))
         # Each held-out subject is explained on its first video (the earliest visit).
         test = vmeta[is_test].assign(_visit=vmeta.get("visit", 1)).sort_values(["patient_id", "_visit"])
         test_videos = test.drop_duplicates("patient_id").index
@@ -126,8 +128,10 @@ def build_rationales(results, *, features: str = "extended", random_state: int =
                    f"the {features} feature set, fitted in each outer fold on one row per video of the training "
                    "patients (the median of the video's clips) and applied to each held-out subject's first video. "
                    "Tokens are the measured features with the largest positive SHAP contribution toward the "
-                   "predicted class; typical ranges (5th-95th percentile) come from the fold's training subjects "
-                   "of class typical in the same age group (children under 18, adults 18-59, older adults 60+).")
+                   "predicted class; typical ranges (5th-95th percentile over subjects) come from the fold's "
+                   "training subjects of class typical in the same age group (children under 18, adults), or of "
+                   "all ages where a group has fewer than 6 (the text then says 'across ages'). The ranked and "
+                   "unranked rationales end with the class's hallmark only when a token measures part of it.")
     document = {
         "format": FORMAT, "version": VERSION, "data": dataset.description, "simulated": bool(dataset.simulated),
         "classes": names, "class_names": {c: GAIT_CLASS_NAMES.get(c, c) for c in names}, "variants": dict(VARIANTS),
@@ -144,6 +148,9 @@ def build_rationales(results, *, features: str = "extended", random_state: int =
             examples.append({k: pick[k] for k in ("subject_id", "video_id", "true_class", "predicted_class",
                                                    "probability", "age_group", "tokens", "rationales")})
     summary = {"description": description, "file": "rationales.json", "features_file": "rationale_features.csv",
+               "ranges_file": "rationale_ranges.csv",
                "n_subjects": len(subjects), "accuracy": float(np.mean(correct)) if correct else None,
                "examples": examples}
-    return {"document": document, "table": pd.DataFrame(table_rows), "summary": summary}
+    ranges_table = pd.concat(range_tables, ignore_index=True)[["fold", "age_group", "feature", "low", "high", "n",
+                                                               "source_group"]]
+    return {"document": document, "table": pd.DataFrame(table_rows), "ranges": ranges_table, "summary": summary}

@@ -35,25 +35,27 @@ import pandas as pd
 from gaitfeat.features import FEATURE_INFO
 from gaitfeat.labels import GAIT_CLASS_NAMES
 
-__all__ = ["AGE_GROUPS", "VARIANTS", "HALLMARKS", "age_group", "format_value", "typical_ranges", "ranked_tokens",
+__all__ = ["AGE_GROUPS", "VARIANTS", "HALLMARKS", "HALLMARK_FEATURES", "age_group", "format_value", "typical_ranges", "ranked_tokens",
            "abnormal_tokens", "render"]
 
-#: Age groups of the typical ranges: (name, lowest age, age it ends before), years.
-AGE_GROUPS: tuple[tuple[str, float, float], ...] = (
-    ("children", 0.0, 18.0), ("adults", 18.0, 60.0), ("older adults", 60.0, math.inf),
-)
+#: Age groups of the typical ranges: (name, lowest age, age it ends before), years. Two groups only: a
+#: fold holds a few dozen typical walkers, and finer groups would leave ranges of a handful of people.
+AGE_GROUPS: tuple[tuple[str, float, float], ...] = (("children", 0.0, 18.0), ("adults", 18.0, math.inf))
 
 #: The rationale variants, as described in the rating kit's key.
 VARIANTS: dict[str, str] = {
     "ranked": "measured tokens that support the predicted class, ranked by SHAP contribution, with typical ranges",
-    "unranked": "measurements outside the typical range, in feature-table order, without model attributions",
+    "unranked": "the measurements furthest outside the typical range, listed in feature-table order, without model "
+                "attributions",
     "label_only": "predicted class and probability only",
 }
 
-#: One sentence per class naming its clinical hallmark (the picture the evidence is compared with).
+#: One sentence per class naming its clinical hallmark. A rationale ends with it only when one of the class's
+#: hallmark measures (:data:`HALLMARK_FEATURES`) is among its tokens, so it never claims what was not measured.
 HALLMARKS: dict[str, str] = {
     "typical": "The measurements are close to those of typical walkers of the same age.",
-    "antalgic": "A shortened stance and step on one side is the picture of an antalgic, pain-avoiding gait.",
+    "antalgic": "A short stance on one leg, with a quick swing of the other, is the picture of an antalgic, "
+                "pain-avoiding gait.",
     "cp_hemiplegic": "One-sided loss of knee and ankle motion with unequal steps suggests a hemiplegic "
                      "(unilateral spastic) gait.",
     "cp_diplegic": "Knee and ankle involvement of both legs, in equinus or crouch, suggests a spastic diplegic gait.",
@@ -66,6 +68,22 @@ HALLMARKS: dict[str, str] = {
     "parkinsonian": "Short steps with little arm swing and a forward-flexed trunk suggest a Parkinsonian gait.",
 }
 
+#: The measures (feature names without their side) that make up each class's hallmark.
+HALLMARK_FEATURES: dict[str, tuple[str, ...]] = {
+    "typical": (),
+    "antalgic": ("stance_swing_ratio", "step_time", "step_timing_symmetry", "knee_rom", "knee_rom_symmetry"),
+    "cp_hemiplegic": ("ankle_angle_ic", "ankle_dorsiflexion_max_stance", "heel_strike_fraction", "knee_rom",
+                      "knee_rom_symmetry", "knee_flexion_ic", "step_timing_symmetry"),
+    "cp_diplegic": ("knee_flexion_ic", "knee_flexion_min_stance", "ankle_angle_ic", "ankle_dorsiflexion_max_stance",
+                    "heel_strike_fraction"),
+    "idiopathic_toe_walking": ("heel_strike_fraction", "ankle_angle_ic", "ankle_dorsiflexion_max_stance"),
+    "myopathic": ("trunk_inclination", "walking_speed", "heel_strike_fraction", "ankle_angle_ic"),
+    "ataxic": ("stride_time_cv", "step_time_cv", "step_length_cv", "trunk_sway", "double_support_fraction"),
+    "cervical_myelopathy": ("walking_speed", "step_length", "stride_length", "knee_rom", "double_support_fraction",
+                            "cadence"),
+    "parkinsonian": ("step_length", "stride_length", "arm_swing", "trunk_inclination", "knee_rom", "neck_angle"),
+}
+
 # Decimals per unit: enough to tell typical from atypical, no false precision.
 _DIGITS = {"deg": 1, "s": 2, "%": 1, "steps/min": 1, "leg lengths": 2, "leg lengths/s": 2, "1": 2, "m": 2, "m/s": 2}
 _UNIT_TEXT = {"deg": "°", "%": " %", "1": "", "steps/min": " steps/min", "s": " s", "leg lengths": " leg lengths",
@@ -73,7 +91,7 @@ _UNIT_TEXT = {"deg": "°", "%": " %", "1": "", "steps/min": " steps/min", "s": "
 # Short clinical labels; other features are named from their column (underscores as spaces).
 _LABELS = {
     "cadence": "cadence", "gait_cycle_duration": "stride time", "walking_speed": "walking speed",
-    "trunk_inclination": "forward trunk lean", "trunk_sway": "trunk sway", "stride_time_cv": "stride-time variability",
+    "trunk_inclination": "trunk lean (forward +)", "trunk_sway": "trunk sway", "stride_time_cv": "stride-time variability",
     "double_support_fraction": "double support", "step_length": "step length", "stride_length": "stride length",
     "step_length_symmetry": "step-length asymmetry", "step_timing_symmetry": "step-time asymmetry",
     "arm_swing_symmetry": "arm-swing asymmetry", "hip_rom_symmetry": "hip-motion asymmetry",
@@ -116,9 +134,9 @@ def _label(feature: str) -> str:
     return f"{side} {text}" if side else text
 
 
-def typical_ranges(features: pd.DataFrame, classes: pd.Series, ages: pd.Series, *, quantiles=(0.05, 0.95),
-                   min_subjects: int = 5) -> pd.DataFrame:
-    """Typical range of every feature per age group, from the rows of class ``"typical"``.
+def typical_ranges(features: pd.DataFrame, classes: pd.Series, ages: pd.Series, subjects: pd.Series | None = None,
+                   *, quantiles=(0.05, 0.95), min_subjects: int = 6) -> pd.DataFrame:
+    """Typical range of every feature per age group, from the subjects of class ``"typical"``.
 
     Parameters
     ----------
@@ -128,32 +146,40 @@ def typical_ranges(features: pd.DataFrame, classes: pd.Series, ages: pd.Series, 
         Class name of each row.
     ages : Series
         Age (years) of each row.
+    subjects : Series, optional
+        Subject of each row: a subject's rows are pooled (median) first, so each walker counts once
+        however many visits it has. Default: each row is a subject.
     quantiles : (float, float)
         The range's lower and upper quantile.
     min_subjects : int
-        An age group with fewer typical rows borrows the range of all ages.
+        An age group with fewer typical subjects borrows the range of all ages (``source_group``
+        says so; rationales then say "across ages").
 
     Returns
     -------
     DataFrame
-        Index ``(age_group, feature)``; columns ``low``, ``high``, ``n``.
+        Index ``(age_group, feature)``; columns ``low``, ``high``, ``n`` (subjects measured),
+        ``source_group`` (the group the range comes from).
     """
-    typical = features[(classes == "typical").to_numpy()]
-    groups = np.array([age_group(a) for a in ages[(classes == "typical").to_numpy()]], dtype=object)
-    rows = []
+    typical = (classes == "typical").to_numpy()
+    rows = features[typical].assign(_age=ages[typical].to_numpy())
+    key = subjects[typical].to_numpy() if subjects is not None else np.arange(int(typical.sum()))
+    per_subject = rows.groupby(key, sort=True).median()
+    groups = np.array([age_group(a) for a in per_subject["_age"]], dtype=object)
+    per_subject = per_subject.drop(columns="_age")
+    out = []
     for name in [g for g, _, _ in AGE_GROUPS] + ["all ages"]:
-        sub = typical if name == "all ages" else typical[groups == name]
+        sub = per_subject if name == "all ages" else per_subject[groups == name]
+        used = name
         if name != "all ages" and len(sub) < min_subjects:
-            sub, used = typical, "all ages"
-        else:
-            used = name
+            sub, used = per_subject, "all ages"
         for f in features.columns:
             v = sub[f].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             lo, hi = (np.quantile(v, quantiles) if v.size >= min_subjects else (np.nan, np.nan))
-            rows.append({"age_group": name, "feature": f, "low": float(lo), "high": float(hi), "n": int(v.size),
-                         "source_group": used})
-    return pd.DataFrame(rows).set_index(["age_group", "feature"])
+            out.append({"age_group": name, "feature": f, "low": float(lo), "high": float(hi), "n": int(v.size),
+                        "source_group": used})
+    return pd.DataFrame(out).set_index(["age_group", "feature"])
 
 
 def _token(feature: str, values: pd.Series, ranges: pd.DataFrame, group: str, shap: float | None) -> dict:
@@ -208,19 +234,23 @@ def ranked_tokens(values: pd.Series, shap: pd.Series, ranges: pd.DataFrame, grou
 
 def abnormal_tokens(values: pd.Series, ranges: pd.DataFrame, group: str, *, top: int = 5,
                     shap: pd.Series | None = None) -> list[dict]:
-    """Up to ``top`` measured features outside their typical range, in the order of ``values`` (no ranking)."""
-    tokens, bases = [], set()
+    """The ``top`` measured features furthest outside their typical range (distance in range widths),
+    listed in the order of ``values`` (the feature table's): abnormal findings without model attributions."""
+    candidates, bases = [], {}
     for feature in values.index:
-        if len(tokens) >= top or not np.isfinite(values[feature]):
-            continue
-        base, _ = _split_side(feature)
-        if base in bases:
+        if not np.isfinite(values[feature]):
             continue
         t = _token(feature, values, ranges, group, None if shap is None else shap.get(feature))
-        if t["direction"] in ("above typical", "below typical"):
-            bases.add(base)
-            tokens.append(t)
-    return tokens
+        if t["direction"] not in ("above typical", "below typical"):
+            continue
+        lo, hi = t["typical"]
+        distance = (max(lo - t["value"], t["value"] - hi)) / max(hi - lo, 1e-9)
+        base, _ = _split_side(feature)
+        if distance > bases.get(base, (-1.0, None))[0]:
+            bases[base] = (distance, t)      # the two sides of one measure count once: the more deviant side
+    chosen = sorted(bases.values(), key=lambda d: -d[0])[:top]
+    order = {f: i for i, f in enumerate(values.index)}
+    return sorted((t for _, t in chosen), key=lambda t: order[t["feature"]])
 
 
 def _phrase(t: dict, *, with_range: bool) -> str:
@@ -238,24 +268,37 @@ def _phrase(t: dict, *, with_range: bool) -> str:
     return text
 
 
+def _closing(predicted: str, tokens: list[dict]) -> str:
+    """The class's hallmark sentence when the tokens measure part of it; otherwise a plain statement that they do not."""
+    name = GAIT_CLASS_NAMES.get(predicted, predicted)
+    if predicted == "typical":
+        inside = all(t["direction"] == "within typical" for t in tokens)
+        return HALLMARKS["typical"] if inside else "Some measurements lie outside the typical ranges."
+    hallmark = HALLMARK_FEATURES[predicted]
+    if any(_split_side(t["feature"])[0] in hallmark for t in tokens):
+        return HALLMARKS[predicted]
+    return (f"None of these findings is a hallmark measure of {name} gait "
+            f"({', '.join(_LABELS.get(h, h.replace('_', ' ')) for h in hallmark)}).")
+
+
 def render(variant: str, predicted: str, probability: float, tokens: list[dict]) -> str:
-    """The rationale paragraph of one variant (:data:`VARIANTS`)."""
+    """The rationale paragraph of one variant (:data:`VARIANTS`).
+
+    ``ranked`` and ``unranked`` end the same way (:func:`_closing`), so a blinded comparison of the two
+    judges the choice and order of the evidence, not a stock sentence only one of them carries.
+    """
     name = GAIT_CLASS_NAMES.get(predicted, predicted)
     head = f"Predicted: {name} gait (model probability {probability:.2f})."
     if variant == "label_only":
         return head
     if variant == "ranked":
         if not tokens:
-            return f"{head} No single measurement stands out as evidence for this class. {HALLMARKS[predicted]}"
+            return f"{head} No single measurement stands out as evidence for this class."
         return (f"{head} Evidence, strongest first: " + "; ".join(_phrase(t, with_range=True) for t in tokens)
-                + f". {HALLMARKS[predicted]}")
+                + f". {_closing(predicted, tokens)}")
     if variant == "unranked":
         if not tokens:
-            return f"{head} All measurements are within the typical ranges for {tokens_group(tokens)}."
-        return f"{head} Outside the typical range: " + "; ".join(_phrase(t, with_range=True) for t in tokens) + "."
+            return f"{head} No measurement lies outside its typical range."
+        return (f"{head} Outside the typical range: " + "; ".join(_phrase(t, with_range=True) for t in tokens)
+                + f". {_closing(predicted, tokens)}")
     raise ValueError(f"unknown rationale variant {variant!r}; choose from {', '.join(VARIANTS)}")
-
-
-def tokens_group(tokens: list[dict]) -> str:
-    """The age group the tokens were compared with (``"their age"`` when there are none)."""
-    return tokens[0]["age_group"] if tokens else "their age"

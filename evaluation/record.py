@@ -246,6 +246,7 @@ def write_record(results, folder: str | Path, *, html: bool = True) -> Path:
         (folder / "rationales.json").write_text(json.dumps(to_jsonable(results.rationales["document"]),
                                                            allow_nan=False) + "\n")
         results.rationales["table"].to_csv(folder / "rationale_features.csv", index=False)
+        results.rationales["ranges"].to_csv(folder / "rationale_ranges.csv", index=False)
     if html:
         from evaluation.report import render_folder
 

@@ -211,8 +211,8 @@ class NetworkBuild:
         if self.features is None:
             what = "classification" if self.task == "classification" else "regression"
             return f"ST-GCN skeleton baseline ({DEEP_PROFILES[self.profile]['config']} configuration), {what}"
-        feats = "all 32 features" if self.features == "all" else (
-            "Grad-CAM-selected features" if self.features == "gradcam" else f"features {self.features}")
+        feats = {"all": "all 32 features", "gradcam": "Grad-CAM-selected features",
+                 "extended": "the extended feature set"}.get(self.features, f"features {self.features}")
         fusion = "cross-attention" if self.fusion == "xattn" else "concatenation"
         return f"dual stream: ST-GCN + {feats}, {fusion} fusion"
 

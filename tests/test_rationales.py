@@ -8,6 +8,7 @@ import pytest
 
 from evaluation.rationales import (
     AGE_GROUPS,
+    HALLMARK_FEATURES,
     HALLMARKS,
     abnormal_tokens,
     age_group,
@@ -36,7 +37,7 @@ def _ranges():
 
 def test_age_groups_cover_all_ages():
     assert [age_group(a) for a in (3, 17.9, 18, 59.9, 60, 95)] == [
-        "children", "children", "adults", "adults", "older adults", "older adults"]
+        "children", "children", "adults", "adults", "adults", "adults"]
     assert age_group(float("nan")) == "all ages"
     assert AGE_GROUPS[0][0] == "children"
 
@@ -53,6 +54,16 @@ def test_typical_ranges_are_quantiles_of_typical_rows_in_the_age_group():
     all_typ = features["cadence"].to_numpy()[:21]
     assert r.loc[("adults", "cadence"), "low"] == pytest.approx(np.quantile(all_typ, 0.05))
     assert r.loc[("adults", "cadence"), "source_group"] == "all ages"
+
+
+def test_typical_ranges_count_each_subject_once():
+    features, classes, ages = _ranges()
+    # Children 0-9 are one subject each; children 10-19 are five subjects with two visits each.
+    subjects = pd.Series([f"c{i}" for i in range(10)] + [f"d{i // 2}" for i in range(10)] + ["adult", "p", "a"])
+    r = typical_ranges(features, classes, ages, subjects)
+    assert r.loc[("children", "cadence"), "n"] == 15
+    pooled = np.r_[np.arange(100.0, 110.0), [110.5, 112.5, 114.5, 116.5, 118.5]]   # the visits' medians
+    assert r.loc[("children", "cadence"), "high"] == pytest.approx(np.quantile(pooled, 0.95))
 
 
 def test_ranked_tokens_follow_shap_skip_unmeasured_and_pair_sides():
@@ -72,13 +83,16 @@ def test_ranked_tokens_follow_shap_skip_unmeasured_and_pair_sides():
     assert negative == []          # nothing supports the class: no token
 
 
-def test_abnormal_tokens_keep_table_order_and_only_out_of_range_values():
+def test_abnormal_tokens_are_the_furthest_out_of_range_listed_in_table_order():
     features, classes, ages = _ranges()
     r = typical_ranges(features, classes, ages)
-    values = pd.Series({"cadence": 110.0, "step_length_left": 0.2, "step_length_right": 0.61})
+    values = pd.Series({"cadence": 125.0, "step_length_left": 0.2, "step_length_right": 0.61})
     tokens = abnormal_tokens(values, r, "children")
-    assert [t["feature"] for t in tokens] == ["step_length_left"]
+    assert [t["feature"] for t in tokens] == ["cadence", "step_length_left"]     # table order
     assert tokens[0]["shap"] is None
+    # With room for one, the step length (about 2 range widths below) beats cadence (about 0.3 above).
+    assert [t["feature"] for t in abnormal_tokens(values, r, "children", top=1)] == ["step_length_left"]
+    assert abnormal_tokens(pd.Series({"cadence": 110.0}), r, "children") == []
 
 
 @pytest.mark.parametrize("variant", ["ranked", "unranked", "label_only"])
@@ -99,11 +113,23 @@ def test_every_number_in_a_rationale_comes_from_its_tokens(variant):
     assert set(NUMBER.findall(text)) <= allowed
     assert text.startswith("Predicted: Parkinsonian gait (model probability 0.81).")
     if variant == "ranked":
+        # step length is a Parkinsonian hallmark measure: the hallmark sentence may close the rationale
         assert "strongest first" in text and text.endswith(HALLMARKS["parkinsonian"])
         assert text.index("step length") < text.index("cadence")
 
 
+def test_the_hallmark_closes_a_rationale_only_when_a_token_measures_it():
+    features, classes, ages = _ranges()
+    r = typical_ranges(features, classes, ages)
+    values = pd.Series({"cadence": 131.0, "step_length_left": 0.44, "step_length_right": 0.61})
+    cadence_only = ranked_tokens(values, pd.Series({"cadence": 1.0, "step_length_left": -1.0, "step_length_right": -1.0}),
+                                 r, "children")
+    text = render("ranked", "ataxic", 0.7, cadence_only)        # cadence is no hallmark of ataxia
+    assert HALLMARKS["ataxic"] not in text and "None of these findings is a hallmark measure" in text
+    assert render("unranked", "ataxic", 0.7, cadence_only).endswith(text.split(". ")[-1])   # same closing
+
+
 def test_every_class_has_a_hallmark_and_unknown_variants_are_refused():
-    assert set(HALLMARKS) == set(GAIT_CLASSES)
+    assert set(HALLMARKS) == set(GAIT_CLASSES) == set(HALLMARK_FEATURES)
     with pytest.raises(ValueError, match="variant"):
         render("shouting", "typical", 0.5, [])

@@ -67,16 +67,39 @@ def test_bad_class_label_is_refused_naming_the_video():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A quick taxonomy run on the simulated taxonomy cohort (three folds, no networks)."""
+    """A quick taxonomy run on the simulated taxonomy cohort (three folds, no networks), recording which
+    subjects the rationale model and the typical ranges were fitted on in each fold."""
+    import evaluation.rationale_run as rr
+    from models.tabular import FeatureTableClassifier
+
+    seen = {"fit": [], "ranges": []}
     data = evaluation.load_data("taxonomy", n_patients=54, layout="body25", random_state=0, n_jobs=1)
-    results = evaluation.cross_validate(["majority", "logreg_all", "xgb_extended"], data, "taxonomy", n_splits=3,
-                                        n_bootstrap=50, random_state=0)
+    video_patient = data.meta.drop_duplicates("video_id").set_index("video_id")["patient_id"]
+    real_fit, real_ranges = FeatureTableClassifier.fit, rr.typical_ranges
+
+    def spy_fit(self, X, y, *args, **kwargs):
+        if isinstance(X, pd.DataFrame) and X.index.isin(video_patient.index).all():
+            seen["fit"].append(set(video_patient[X.index]))
+        return real_fit(self, X, y, *args, **kwargs)
+
+    def spy_ranges(features, classes, ages, subjects=None, **kwargs):
+        seen["ranges"].append(set(video_patient[features.index]))
+        return real_ranges(features, classes, ages, subjects, **kwargs)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(FeatureTableClassifier, "fit", spy_fit)
+    mp.setattr(rr, "typical_ranges", spy_ranges)
+    try:
+        results = evaluation.cross_validate(["majority", "logreg_all", "xgb_extended"], data, "taxonomy", n_splits=3,
+                                            n_bootstrap=50, random_state=0)
+    finally:
+        mp.undo()
     folder = results.write(tmp_path_factory.mktemp("reports"))
-    return results, folder
+    return results, folder, seen
 
 
 def test_no_subject_in_two_folds(run):
-    results, _ = run
+    results, _, _ = run
     pred = results.predictions
     for model, p in pred.groupby("model"):
         folds = p.groupby("patient_id")["fold"].nunique()
@@ -86,7 +109,7 @@ def test_no_subject_in_two_folds(run):
 
 
 def test_record_has_nominal_metrics_and_class_names(run):
-    _, folder = run
+    _, folder, _ = run
     record = json.loads((folder / "metrics.json").read_text())
     assert record["class_names"] == list(GAIT_CLASSES) and record["ordinal"] is False
     m = record["models"]["xgb_extended"]["levels"]["patient"]["metrics"]
@@ -101,9 +124,10 @@ def test_record_has_nominal_metrics_and_class_names(run):
 
 
 def test_every_number_in_every_rationale_equals_the_feature_table(run):
-    results, folder = run
+    results, folder, _ = run
     doc = json.loads((folder / "rationales.json").read_text())
     table = pd.read_csv(folder / "rationale_features.csv").set_index("video_id")
+    ranges = pd.read_csv(folder / "rationale_ranges.csv").set_index(["fold", "age_group", "feature"])
     # The rationale feature rows are the medians of the clip feature table over each video's clips.
     rows, _ = video_rows(results.dataset.features[list(doc["feature_units"])], results.dataset.meta)
     assert len(doc["subjects"]) == results.dataset.meta["patient_id"].nunique()
@@ -119,7 +143,12 @@ def test_every_number_in_every_rationale_equals_the_feature_table(run):
                 assert t["pair"]["text_value"] == format_value(row[t["pair"]["feature"]], t["unit"])
                 allowed.add(t["pair"]["text_value"])
             if t["typical_text"]:
-                allowed |= set(t["typical_text"].split(" to "))
+                # the bounds quoted are those of the written ranges table, for the subject's fold and group
+                r = ranges.loc[(s["fold"], s["age_group"], t["feature"])]
+                assert t["age_group"] == r["source_group"]
+                bounds = f"{format_value(r['low'], t['unit'])} to {format_value(r['high'], t['unit'])}"
+                assert t["typical_text"] == bounds
+                allowed |= set(bounds.split(" to "))
         for variant, text in s["rationales"].items():
             assert set(NUMBER.findall(text)) <= allowed, (s["subject_id"], variant, text)
         # ranked tokens are in decreasing SHAP order and all support the prediction
@@ -128,8 +157,39 @@ def test_every_number_in_every_rationale_equals_the_feature_table(run):
         assert len(s["skeleton"]) == results.dataset.clips.shape[1]
 
 
-def test_rationale_model_sees_no_held_out_subject(run):
-    results, folder = run
+def test_rationale_model_and_typical_ranges_see_no_held_out_subject(run):
+    results, folder, seen = run
     doc = json.loads((folder / "rationales.json").read_text())
-    fold_of = results.predictions.drop_duplicates("patient_id").set_index("patient_id")["fold"]
-    assert all(s["fold"] == fold_of[s["subject_id"]] for s in doc["subjects"])
+    folds = sorted({s["fold"] for s in doc["subjects"]})
+    assert len(seen["fit"]) == len(seen["ranges"]) == len(folds)
+    for fold, fitted, ranged in zip(folds, seen["fit"], seen["ranges"]):
+        tested = {s["subject_id"] for s in doc["subjects"] if s["fold"] == fold}
+        assert tested and not (tested & fitted) and not (tested & ranged)
+        assert fitted | tested == set(results.dataset.meta["patient_id"])
+
+
+def test_rating_kit_from_the_suites_rationales(run, tmp_path):
+    from html import escape
+
+    from evaluation.rating_kit import build_kit
+
+    _, folder, _ = run
+    out = build_kit(folder, n=9, random_state=0, out=tmp_path / "kit")
+    page = (out / "rating_kit.html").read_text()
+    key = json.loads((out / "key.json").read_text())
+    doc = json.loads((folder / "rationales.json").read_text())
+    by_subject = {s["subject_id"]: s for s in doc["subjects"]}
+    assert len(key["items"]) == 9
+    assert len({by_subject[i["subject_id"]]["true_class"] for i in key["items"]}) == 9   # stratified: one per class
+    for item in key["items"]:
+        subject = by_subject[item["subject_id"]]
+        assert sorted(item["options"].values()) == sorted(doc["variants"])
+        for variant in item["options"].values():
+            assert escape(subject["rationales"][variant], quote=False) in page
+        assert item["subject_id"] not in page
+
+
+def test_feature_study_is_refused_with_a_clear_message():
+    data = _tiny(["typical", "ataxic"], n_per_class=2)
+    with pytest.raises(ValueError, match="rationales"):
+        evaluation.cross_validate(["majority"], data, "taxonomy", n_splits=2, n_bootstrap=10, importance=True)

@@ -1,8 +1,9 @@
 """The rater's page: one self-contained HTML file (inline style and script, nothing fetched from a network).
 
 What the page shows of the data is the report's description, the walks and the rationale texts. Subject and
-video IDs, true and predicted classes, class probabilities and the variant behind each option stay in
-``key.json``: only the rationale texts themselves may name a class, since that is what raters judge.
+video IDs, true classes and the variant behind each option stay in ``key.json``. The rationale texts are what
+raters judge; the taxonomy suite's texts each open with the predicted class and its probability (the same
+sentence in every variant of a case), so those are visible by design.
 Every string from the data goes through :func:`evaluation.report.html.esc`.
 """
 

@@ -22,7 +22,9 @@ def confusion_structure_section(record: dict) -> str:
     out = ["<h2>Confusion structure</h2>",
            f"<p>Clinically similar classes are grouped — {groups}. A confusion inside a group is a near miss "
            "between gaits that clinicians also find alike; one across groups is a gross error. The confusion "
-           "matrices above list the classes in this order, so near misses sit next to the diagonal.</p>"]
+           "matrices above list the classes in this order, so near misses sit next to the diagonal. The groups "
+           "also follow age (the spastic and equinus gaits are children's, the neurological ones adults'), so "
+           "a high within-group share partly says that the models tell children from adults.</p>"]
     rows = []
     for model, levels in cs["models"].items():
         cells = [esc(model)]
@@ -47,7 +49,9 @@ def rationale_section(record: dict) -> str:
            f"<p>{esc(rat['description'])}</p>",
            f"<p>Held-out subject accuracy of the rationale model: {fmt_num(rat['accuracy'], 3, pct=True)} % "
            f"({esc(rat['n_subjects'])} subjects); every subject's rationales, tokens and feature values are in "
-           f"<code>{esc(rat['file'])}</code>, the blinded rating kit is made from it "
+           f"<code>{esc(rat['file'])}</code> (feature rows in <code>{esc(rat.get('features_file', ''))}</code>, "
+           f"typical ranges of every fold in <code>{esc(rat.get('ranges_file', ''))}</code>); the blinded rating "
+           "kit is made from it "
            "(<code>python -m evaluation.rating_kit REPORT_DIR</code>).</p>"]
     for ex in rat["examples"]:
         verdict = "correct" if ex["true_class"] == ex["predicted_class"] else f"true class {_name(ex['true_class'])}"
