@@ -118,7 +118,8 @@ def _unit(feature: str) -> str:
 
 def format_value(value: float, unit: str) -> str:
     """A value as rationales print it: the unit's decimals (:data:`_DIGITS`), no unit text."""
-    return f"{value:.{_DIGITS.get(unit, 2)}f}"
+    digits = _DIGITS.get(unit, 2)
+    return f"{round(value, digits) + 0.0:.{digits}f}"     # + 0.0: no "-0.0" for a value that rounds to zero
 
 
 def _split_side(feature: str) -> tuple[str, str | None]:

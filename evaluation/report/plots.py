@@ -51,7 +51,10 @@ def _uri(fig) -> str:
 def confusion_figure(matrices: dict[str, np.ndarray], class_names: list[str], title: str) -> str:
     """One panel per model: counts and row-normalised percentages (true level in rows)."""
     plt = _plt()
-    fig, axes = _panels(plt, len(matrices), 3.6, 3.4)
+    k = len(class_names)
+    # Many classes (the taxonomy): bigger panels, smaller cell text, upright class names under the columns.
+    scale = max(1.0, k / 5.0)
+    fig, axes = _panels(plt, len(matrices), 3.6 * scale, 3.4 * scale)
     for ax, (name, c) in zip(axes.ravel(), matrices.items()):
         c = np.asarray(c, dtype=float)
         row_sum = c.sum(axis=1, keepdims=True)
@@ -59,9 +62,9 @@ def confusion_figure(matrices: dict[str, np.ndarray], class_names: list[str], ti
         ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
         for i in range(c.shape[0]):
             for j in range(c.shape[1]):
-                ax.text(j, i, f"{int(c[i, j])}\n{100 * share[i, j]:.0f}%", ha="center", va="center", fontsize=8,
-                        color="white" if share[i, j] > 0.6 else "black")
-        ax.set_xticks(range(len(class_names)), class_names)
+                ax.text(j, i, f"{int(c[i, j])}\n{100 * share[i, j]:.0f}%", ha="center", va="center",
+                        fontsize=8 if k <= 5 else 6.5, color="white" if share[i, j] > 0.6 else "black")
+        ax.set_xticks(range(len(class_names)), class_names, rotation=90 if k > 5 else 0)
         ax.set_yticks(range(len(class_names)), class_names)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
@@ -75,8 +78,12 @@ def roc_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray, float]]
     """One panel per class (one-vs-rest), one line per model; ``curves[model][class] = (fpr, tpr, auc)``."""
     plt = _plt()
     k = len(class_names)
-    fig, axes = plt.subplots(1, k, figsize=(3.3 * k, 3.4), squeeze=False)
-    for j, (ax, cls) in enumerate(zip(axes[0], class_names)):
+    cols = k if k <= 5 else int(np.ceil(k / 2))      # many classes: two rows of panels
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.ravel()[k:]:
+        ax.axis("off")
+    for j, (ax, cls) in enumerate(zip(axes.ravel(), class_names)):
         ax.plot([0, 1], [0, 1], color="#bbbbbb", lw=0.8, ls=":")
         drawn = False
         for i, (name, per_class) in enumerate(curves.items()):
@@ -87,7 +94,7 @@ def roc_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray, float]]
             drawn = True
         ax.set_title(f"{_text(cls)} vs rest", fontsize=10)
         ax.set_xlabel("false positive rate")
-        if j == 0:
+        if j % cols == 0:
             ax.set_ylabel("true positive rate")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.01)

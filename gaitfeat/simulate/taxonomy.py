@@ -10,7 +10,9 @@
   :mod:`gaitfeat.simulate.cp` (GMFCS I-II, Winters types 1-4; GMFCS I-III, Rodda's bilateral patterns);
 - the six other classes: an age- and sex-matched healthy walker changed by the class's sagittal
   signature, each effect scaled by a severity drawn per subject (0 mild, 1 severe) so that mild
-  cases come close to their clinical neighbours (:data:`~gaitfeat.simulate.taxonomy_params.CLASS_EFFECTS`).
+  cases come close to typical gait or their clinical neighbours
+  (:data:`~gaitfeat.simulate.taxonomy_params.CLASS_EFFECTS`); the few floors keep only a class's
+  direction (and the toe walkers' toe strike), not a margin from typical gait.
 
 The class, its severity and the class's own settings live in ``ChildParams.extra``:
 ``gait_class``, ``class_severity`` (NaN for the CP classes, whose severity is
@@ -56,15 +58,13 @@ _RANGES = {
     "head_flexion": (-10.0, 45.0), "pelvic_tilt": (0.0, 35.0), "arm_swing": (0.05, 1.5), "elbow_flexion": (5.0, 110.0),
     "stature": (0.8, 2.2),
 }
-#: Least stride-time CV of an ataxic walker: above the healthy range (about 0.01-0.045).
-_ATAXIC_CV_FLOOR = 0.055
+#: Least stride-time CV of an ataxic walker: the top of the healthy range (about 0.015-0.03; the simulated
+#: healthy walkers reach about 0.04), so the mildest ataxic walkers overlap the most variable healthy ones.
+_ATAXIC_CV_FLOOR = 0.035
 #: Least differences between the sound and the painful leg of an antalgic walker (stance fraction;
-#: knee excursion as a share of the sound leg's): pain always shows.
-_ANTALGIC_STANCE_GAP, _ANTALGIC_KNEE_RATIO = 0.02, 0.93
-#: Least share of swing knee flexion a walker with cervical myelopathy loses (stiff-knee swing).
-_MYELOPATHY_STIFF_FLOOR = 0.03
-#: Most trunk lean (deg, negative = behind the hips) of a myopathic walker: backwards at every visit.
-_MYOPATHIC_LEAN_CEILING = -3.0
+#: painful knee excursion as a share of the sound leg's): the side of the pain is always the side
+#: with the shorter stance and the stiffer knee, but in the mildest walkers only just.
+_ANTALGIC_STANCE_GAP, _ANTALGIC_KNEE_RATIO = 0.005, 0.99
 
 
 def class_name(name: str) -> str:
@@ -193,8 +193,6 @@ def _adult_class(name: str, rng: np.random.Generator, age: float | None) -> Chil
                     knee_rom_scale=tuple(knee))
     elif name == "ataxic":
         p = replace(p, stride_cv=max(p.stride_cv, _ATAXIC_CV_FLOOR))
-    elif name == "cervical_myelopathy":
-        p = replace(p, stiff_knee=tuple(max(v, _MYELOPATHY_STIFF_FLOOR) for v in p.stiff_knee))
     elif name == "parkinsonian":
         lo, hi = FESTINATION["p"]
         if rng.uniform() < lo + severity * (hi - lo):
@@ -220,8 +218,6 @@ def _child_class(name: str, rng: np.random.Generator, age: float | None) -> Chil
     if name == "idiopathic_toe_walking":
         # No heel strike is the class's definition: every child keeps the forefoot first.
         p = replace(p, equinus=tuple(max(v, ITW_EQUINUS_FLOOR) for v in p.equinus))
-    elif name == "myopathic":
-        p = replace(p, trunk_lean=min(p.trunk_lean, _MYOPATHIC_LEAN_CEILING))
     return _tag(p, name, severity, **extra)
 
 

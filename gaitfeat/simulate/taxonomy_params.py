@@ -61,7 +61,7 @@ CLASS_EFFECTS: dict[str, dict[str, _E]] = {
         "rom": ("x", 0.93, 0.70, 0.04),          # short steps (hypokinesia)
         "knee_rom": ("x", 1.0, 0.90, 0.03),      # and a smaller knee excursion
         "cadence": ("x", 1.00, 1.06, 0.04),      # cadence kept or raised
-        "stride_cv": ("=", 0.025, 0.045, 0.005),
+        "stride_cv": ("=", 0.028, 0.06, 0.005),  # about twice the age-matched healthy CV at median severity
         "stance": ("+", 0.02, 0.06, 0.008),      # longer double support
         "crouch": ("+", 3.0, 10.0, 2.0),         # flexed knees
         "trunk_lean": ("+", 4.0, 16.0, 3.0),     # stooped trunk
@@ -75,7 +75,7 @@ CLASS_EFFECTS: dict[str, dict[str, _E]] = {
         "equinus": ("+", 0.0, 4.0, 1.5),         # flat-foot landing
     },
     "ataxic": {
-        "stride_cv": ("=", 0.06, 0.14, 0.01),    # irregular step timing (and, through it, step length), floored
+        "stride_cv": ("=", 0.038, 0.08, 0.007),  # irregular step timing (and, through it, step length), floored
         "cadence": ("x", 0.92, 0.80, 0.04),
         "rom": ("x", 0.95, 0.80, 0.04),
         "stance": ("+", 0.02, 0.06, 0.008),
@@ -89,22 +89,22 @@ CLASS_EFFECTS: dict[str, dict[str, _E]] = {
         "cadence": ("x", 0.95, 0.83, 0.04),
         "hip_rom": ("x", 0.95, 0.77, 0.04),      # short steps
         "knee_rom": ("x", 0.98, 0.92, 0.03),
-        "stiff_knee": ("+", 0.04, 0.18, 0.03),   # stiff-knee swing (spasticity)
+        "stiff_knee": ("+", 0.0, 0.18, 0.03),    # stiff-knee swing (spasticity): none in the mildest
         "stance": ("+", 0.02, 0.06, 0.008),
         "stride_cv": ("=", 0.03, 0.07, 0.006),   # a spastic-ataxic gait
         "trunk_lean": ("+", 2.0, 6.0, 2.0),
         "arm_swing": ("x", 1.0, 0.7, 0.1),
-        "step_width_m": ("=", 0.11, 0.16, 0.02),
+        "step_width_m": ("=", 0.15, 0.18, 0.02),  # Lee et al. (2021): 15.9 cm without, 17.2 cm with gait symptoms
     },
     "myopathic": {
-        "trunk_lean": ("=", -4.0, -14.0, 2.0),   # trunk behind the hips (lumbar lordosis)
+        "trunk_lean": ("=", -2.0, -14.0, 2.0),   # trunk behind the hips (lumbar lordosis); near upright when mild
         "pelvic_tilt": ("+", 4.0, 12.0, 2.0),    # anterior pelvic tilt
         "equinus": ("+", 3.0, 12.0, 2.0),        # plantarflexion contracture: toe walking when severe
         "swing_drop": ("+", 2.0, 8.0, 1.5),      # foot plantarflexed in swing
         "crouch": ("+", -1.0, -5.0, 1.0),        # knee held extended in stance
-        "knee_rom": ("x", 0.95, 0.78, 0.04),     # little knee flexion
-        "rom": ("x", 0.97, 0.85, 0.04),
-        "cadence": ("x", 1.0, 0.9, 0.04),
+        "knee_rom": ("x", 0.97, 0.80, 0.04),     # little knee flexion
+        "rom": ("x", 1.0, 0.90, 0.04),           # shorter strides ...
+        "cadence": ("x", 1.06, 0.95, 0.04),      # ... made up by cadence until the disease progresses
         "trunk_sway": ("x", 1.2, 1.8, 0.15),
         "stance": ("+", 0.0, 0.02, 0.008),
         "stature": ("x", 0.98, 0.94, 0.02),      # short stature (and corticosteroids)
@@ -112,13 +112,13 @@ CLASS_EFFECTS: dict[str, dict[str, _E]] = {
     },
     "idiopathic_toe_walking": {
         "equinus": ("+", 18.0, 28.0, 3.0),       # bilateral equinus through stance (floored, see above)
-        "crouch": ("+", -1.0, -4.0, 1.0),        # knee near normal, slightly hyperextended
+        "crouch": ("+", 0.0, -4.0, 1.5),         # knee typical when mild, hyperextended when severe
     },
     "antalgic": {
-        "stance:painful": ("+", -0.02, -0.06, 0.008),  # quick off the painful leg ...
-        "stance:sound": ("+", 0.015, 0.04, 0.006),     # ... and longer on the sound one
-        "phase_shift": ("=", 0.015, 0.05, 0.006),      # short single support on the painful leg
-        "knee_rom:painful": ("x", 0.88, 0.70, 0.03),   # guarded, less flexed knee
+        "stance:painful": ("+", -0.012, -0.06, 0.008),  # quick off the painful leg ...
+        "stance:sound": ("+", 0.008, 0.04, 0.006),      # ... and longer on the sound one
+        "phase_shift": ("=", 0.01, 0.05, 0.006),        # short single support on the painful leg
+        "knee_rom:painful": ("x", 0.93, 0.70, 0.03),    # guarded, less flexed knee
         "hip_rom:painful": ("x", 0.95, 0.85, 0.03),
         "crouch:painful": ("+", 0.5, 3.0, 1.0),
         "rom": ("x", 0.98, 0.92, 0.03),
