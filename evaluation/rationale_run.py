@@ -43,8 +43,9 @@ def video_rows(features: pd.DataFrame, meta: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 def _skeleton(clip: np.ndarray) -> list:
-    xy = np.round(clip[..., :2].astype(float), 3)
-    return [[[None if not np.isfinite(v) else float(v) for v in joint] for joint in frame] for frame in xy]
+    xy = np.round(clip[..., :2].astype(float), 3).astype(object)
+    xy[~np.isfinite(clip[..., :2].astype(float))] = None      # JSON null for an undetected joint
+    return xy.tolist()
 
 
 def build_rationales(results, *, features: str = "extended", random_state: int = 0, threads: int = 2,
@@ -83,7 +84,7 @@ def build_rationales(results, *, features: str = "extended", random_state: int =
     first = pred[(pred["repeat"] == 0) & (pred["model"] == pred["model"].iloc[0])]
     fold_of = first.drop_duplicates("patient_id").set_index("patient_id")["fold"]
     layout = get_layout(dataset.layout)
-    clip_row = {v: int(np.median(np.flatnonzero(dataset.meta["video_id"].to_numpy() == v))) for v in rows.index}
+    clip_row = {v: int(np.median(i)) for v, i in dataset.meta.groupby("video_id", sort=False).indices.items()}
     subjects, table_rows, correct, range_tables = [], [], [], []
     for fold in sorted(fold_of.unique()):
         test_patients = set(fold_of.index[fold_of == fold])

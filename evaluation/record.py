@@ -70,13 +70,13 @@ def confusion_structure(scores: dict, models: list[str], suite) -> dict | None:
     group_of = {c: g for g, members in suite.groups.items() for c in members}
     names = list(suite.class_names)
     out = {"groups": {g: list(m) for g, m in suite.groups.items()}, "models": {}}
+    same = np.array([[group_of.get(a) == group_of.get(b) for b in names] for a in names])
     for m in models:
         out["models"][m] = {}
         for level in ("clip", "patient"):
             c = np.asarray(scores["models"][m][level]["metrics"]["confusion"], dtype=float)
             off = c.copy()
             np.fill_diagonal(off, 0.0)
-            same = np.array([[group_of.get(a) == group_of.get(b) for b in names] for a in names])
             errors = float(off.sum())
             pairs = sorted(((float(off[i, j]), i, j) for i in range(len(names)) for j in range(len(names)) if off[i, j] > 0),
                            reverse=True)[:6]
