@@ -162,8 +162,10 @@ class EstimatorFitter:
                 local = np.eye(len(present))[np.asarray(est.predict(X_test), dtype=np.int64)]
             proba = np.zeros((local.shape[0], n_classes))
             proba[:, present] = local
+            self.fitted_, self.classes_ = est, present
             return proba
         self._fit(est, X_train, y_train, None)
+        self.fitted_, self.classes_ = est, None
         return np.asarray(est.predict(X_test), dtype=float)
 
 
@@ -177,6 +179,9 @@ class FoldState:
 
     models: dict = field(default_factory=dict)
     cache: object | None = None
+    #: For the feature-table estimators: the class positions each was fitted on (its ``predict_proba`` columns);
+    #: ``None`` for regressors. Kept so a fitted fold model can be saved and used again (model bundles).
+    classes: dict = field(default_factory=dict)
 
 
 def _network_cache():
@@ -275,5 +280,6 @@ def fit_predict(spec: ModelSpec, name: str, dataset, y: np.ndarray, split, fit_i
                                               model_inputs(spec, dataset, val_idx), y[val_idx])
         out = fitter.fit_predict(model_inputs(spec, dataset, split.train), y[split.train],
                                  model_inputs(spec, dataset, split.test), params, rounds, n_classes)
+    fold.models[name], fold.classes[name] = fitter.fitted_, fitter.classes_
     return out, {"params": params, "rounds": rounds, "candidates": tried,
                  "fit_seconds": time.perf_counter() - started}, None

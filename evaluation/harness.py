@@ -98,6 +98,7 @@ def cross_validate(
     threads: int = 2,
     pooling: str = "mean",
     rationales: bool = True,
+    keep_models: bool = False,
 ) -> CVResults:
     """Evaluate models with patient-level splits on one data set.
 
@@ -171,6 +172,9 @@ def cross_validate(
         For a suite of named classes (``taxonomy``): per-subject tokens and rationales from a
         rationale model fitted in the same folds (:func:`evaluation.rationale_run.build_rationales`),
         written as ``rationales.json``.
+    keep_models : bool
+        Keep every fold's fitted models in ``results.fold_models`` (``{(repeat, fold): FoldState}``; serial
+        runs only), e.g. to save them as the fold ensemble of a model bundle (:mod:`evaluation.bundle`).
 
     Returns
     -------
@@ -205,6 +209,8 @@ def cross_validate(
         raise ValueError(f"threads must be an integer from 1 to 256, got {threads!r}")
     if not _is_client(scheduler):
         parse_scheduler(scheduler)        # a bad scheduler string fails before any work
+    if keep_models and (_is_client(scheduler) or parse_scheduler(scheduler).distributed):
+        raise ValueError("keep_models=True keeps the fitted fold models in this process: use scheduler='serial'")
     study_mode = importance if isinstance(importance, str) else ("on" if importance else "off")
     if study_mode not in STUDY_MODES:
         raise ValueError(f"importance must be True, False or one of {STUDY_MODES}, got {importance!r}")
@@ -266,7 +272,8 @@ def cross_validate(
     if _is_client(sched) or sched.distributed:
         outcomes = _run_distributed(sched, jobs, specs, dataset, y_fit_space, settings, bar, show)
     else:
-        outcomes = _run_serial(jobs, specs, dataset, y_fit_space, settings, bar, show)
+        kept = {} if keep_models else None
+        outcomes = _run_serial(jobs, specs, dataset, y_fit_space, settings, bar, show, kept)
     fits_wall_s = time.perf_counter() - t0
     for job in jobs:                       # the serial order, wherever and whenever each fit ran
         outcome = outcomes[job.key]
@@ -314,6 +321,7 @@ def cross_validate(
     results = CVResults(suite=s, dataset=dataset, predictions=predictions, folds=pd.DataFrame(fold_rows),
                         selection=selection, config=config, target_info=target_info, notes=notes, timings=timings,
                         started=started, importance=study, importance_shap=shap_sample, deep=deep_rows)
+    results.fold_models = kept if keep_models else None
     if s.class_names and specs and rationales:
         from evaluation.rationale_run import build_rationales
         from evaluation.zoo import TAXONOMY_FEATURES
@@ -348,13 +356,16 @@ def _is_client(scheduler) -> bool:
     return type(scheduler).__name__ == "Client" and hasattr(scheduler, "submit")
 
 
-def _run_serial(jobs, specs, dataset, y, settings: RunSettings, bar, show) -> dict:
-    """Every fit in this process, split by split; the networks of a split share one :class:`FoldState`."""
+def _run_serial(jobs, specs, dataset, y, settings: RunSettings, bar, show, kept: dict | None = None) -> dict:
+    """Every fit in this process, split by split; the networks of a split share one :class:`FoldState`
+    (``kept``, when given, receives each split's by ``(repeat, fold)``)."""
     tune_allocator()
     outcomes, fold, current = {}, None, None
     for job in jobs:
         if (job.split.repeat, job.split.fold) != current:
             current, fold = (job.split.repeat, job.split.fold), FoldState()   # nothing crosses folds
+            if kept is not None:
+                kept[current] = fold
         if show is not None:
             show(job.label())
         outcomes[job.key] = run_fit(job, specs[job.name], dataset, y, settings, fold=fold, show=show)

@@ -78,6 +78,8 @@ class CVResults:
     importance_shap: dict | None = field(default=None, repr=False)
     deep: list = field(default_factory=list)
     rationales: dict | None = field(default=None, repr=False)
+    #: ``{(repeat, fold): FoldState}`` with each split's fitted models (``cross_validate(keep_models=True)``).
+    fold_models: dict | None = field(default=None, repr=False)
     _scores: dict | None = field(default=None, repr=False)
 
     @property

@@ -13,11 +13,11 @@ import numpy as np
 
 from gaitfeat.layouts import get_layout
 
-__all__ = ["plot_skeleton"]
+__all__ = ["plot_skeleton", "TEMPLATE"]
 
 
-# A front-facing standing pose (x to the subject's left, y up, leg length 1) for drawing scores.
-_TEMPLATE = {
+#: A front-facing standing pose (x to the subject's left, y up, leg length 1) for drawing joint scores.
+TEMPLATE = {
     "nose": (0.0, 1.72), "left_eye": (0.05, 1.76), "right_eye": (-0.05, 1.76), "left_ear": (0.1, 1.73),
     "right_ear": (-0.1, 1.73), "neck": (0.0, 1.55), "left_shoulder": (0.2, 1.5), "right_shoulder": (-0.2, 1.5),
     "left_elbow": (0.27, 1.22), "right_elbow": (-0.27, 1.22), "left_wrist": (0.3, 0.96), "right_wrist": (-0.3, 0.96),
@@ -53,7 +53,7 @@ def plot_skeleton(joint_scores, layout, *, ax=None, title: str | None = None, an
     scores = np.clip(np.asarray(joint_scores, dtype=float), 0, 1)
     if scores.shape != (lay.num_joints,):
         raise ValueError(f"joint_scores must have {lay.num_joints} entries for {lay.name}, got {scores.shape}")
-    xy = np.array([_TEMPLATE[name] for name in lay.joints])
+    xy = np.array([TEMPLATE[name] for name in lay.joints])
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.6, 5.2))
     else:

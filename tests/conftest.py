@@ -31,3 +31,21 @@ def no_hang():
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(scope="session")
+def quick_bundle(tmp_path_factory):
+    """A small GMFCS + GDI bundle trained on a simulated cohort, and that cohort (its raw walks are the
+    training children). Feature models, the baseline and a quick ST-GCN; 3-fold ensemble."""
+    from evaluation.bundle import train_bundle
+    from evaluation.data import Dataset
+    from gaitfeat.simulate import simulate_cohort
+
+    cohort = simulate_cohort(24, random_state=3, n_jobs=1)
+    data = Dataset(cohort.clips, cohort.meta, "synthetic", "SIMULATED test cohort (24 children)", simulated=True,
+                   layout="coco17")
+    out = tmp_path_factory.mktemp("bundle") / "model"
+    train_bundle(out, suites=["gmfcs", "gdi"], data=data, n_splits=3, deep_profile="quick", n_bootstrap=20,
+                 models={"gmfcs": ["majority", "logreg_all", "xgb_all", "stgcn"], "gdi": ["ridge_all", "xgb_all"]},
+                 random_state=0)
+    return out, cohort

@@ -18,9 +18,9 @@ CATEGORY_COLOURS = {"very_low": "#2e933c", "low": "#f2c14e", "high": "#f08a24", 
 
 
 def _template(layout: str) -> np.ndarray:
-    from models.skeleton_plot import _TEMPLATE
+    from models.skeleton_plot import TEMPLATE
 
-    return np.array([_TEMPLATE[n] for n in get_layout(layout).joints])
+    return np.array([TEMPLATE[n] for n in get_layout(layout).joints])
 
 
 def significance_figure(sig: dict, layout: str, title: str) -> str:
