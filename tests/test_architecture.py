@@ -46,6 +46,17 @@ def test_report_renders_from_the_record_alone():
         assert not bad, f"{path.name} imports {bad}"
 
 
+def test_assessment_page_renders_from_the_record_alone():
+    """The assessment page modules read assessment.json's dict; they never import the bundle, models or torch."""
+    live = {"evaluation.bundle", "evaluation.assessment.record", "evaluation.assessment.predict",
+            "evaluation.assessment.measure", "torch", "models.deep", "gaitfeat"}
+    for name in ("page", "page_format", "page_provenance", "page_assets", "svg", "pdf"):
+        path = ROOT / "evaluation" / "assessment" / f"{name}.py"
+        bad = {m for m in _imports(path) if m in live or m.startswith(("torch.", "models.", "gaitfeat.",
+                                                                           "evaluation.bundle."))}
+        assert not bad, f"{path.name} imports {bad}"
+
+
 def test_packages_are_layered():
     """evaluation -> models -> gaitfeat, never backwards."""
     for path in _modules():

@@ -220,3 +220,15 @@ def _check_in_browser(folder: Path):
             assert cell.text.strip() != ""
     finally:
         drv.quit()
+
+
+def test_walk_outside_the_training_data_is_flagged(bundle, training_walks, tmp_path):
+    """A walk declared at twice its frame rate walks twice as fast: extrapolation, and the report says so."""
+    fast = training_walks[0].replace(fps=training_walks[0].fps * 2, video_id="fast")
+    result = assess(bundle, [training_walks[0], fast])
+    normal, odd = result.record["visits"]
+    assert not any("Outside the training data" in w for w in normal["warnings"])
+    text = " ".join(odd["warnings"])
+    assert "Outside the training data" in text and "walking speed" in text and "frame rate" in text
+    html = (result.write(tmp_path / "v") / "report.html").read_text()
+    assert html.count('class="warn"') >= 2 and "Outside the training data" in html

@@ -354,7 +354,8 @@ def _visit(record: dict, v: dict) -> str:
         msg = v.get("message") or "This walk could not be assessed."
         return head + f'<div class="not-assessed">{esc(msg)}</div></section>'
     pictures = _gradcam(v.get("gradcam")) + _animation(v)
-    return (head + _predictions(record, v.get("predictions") or {}) + _features(v) + _curves(v.get("curves"))
+    warns = "".join(f'<div class="warn">{esc(w)}</div>' for w in v.get("warnings") or [])
+    return (head + warns + _predictions(record, v.get("predictions") or {}) + _features(v) + _curves(v.get("curves"))
             + _evidence(v.get("evidence"), v.get("evidence_note"))
             + (f'<div class="figs pictures">{pictures}</div>' if pictures else "")
             + "</section>")

@@ -23,6 +23,7 @@ th{background:#f3f4f6} td.l,th.l{text-align:left}
 .sim-banner b{font-size:1.08em;text-transform:uppercase;letter-spacing:.02em}
 .meta{display:flex;flex-wrap:wrap;gap:.2em 1.6em;margin:.3em 0 .8em;font-size:.95em}
 .meta span b{color:#555;font-weight:600}
+.warn{background:#fff8e6;border-left:4px solid #c99a00;color:#5c4500;padding:.5em .9em;margin:.6em 0}
 .not-assessed{background:#fff4ce;border:2px solid #c99a00;color:#5c4500;border-radius:6px;padding:.9em 1.1em;
               margin:1em 0;font-weight:600}
 .below{color:#b3261e;font-weight:600} .above{color:#8a4b00;font-weight:600} .within{color:#1d1d1f}
@@ -48,7 +49,7 @@ svg.skel{width:260px;height:300px;background:#fafafa;border:1px solid #e3e3e3;st
 .controls{margin:.3em 0;font-size:.85em}
 ol.evidence li{margin:.15em 0}
 .contrib{color:#555;font-size:.88em;font-variant-numeric:tabular-nums}
-table,figure,.fig,.walk,.not-assessed,.pred-block{break-inside:avoid;page-break-inside:avoid}
+table,figure,.fig,.walk,.not-assessed,.warn,.pred-block{break-inside:avoid;page-break-inside:avoid}
 section.visit{border-top:1px solid #ccd;margin-top:1.4em}
 footer{margin-top:2.5em;border-top:1px solid #ddd;padding-top:.6em}
 @page{size:A4;margin:14mm}

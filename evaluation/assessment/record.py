@@ -99,6 +99,22 @@ def _bundle_summary(bundle: Bundle) -> dict:
             "git": m["environment"].get("git", {}), "packages": m["environment"].get("packages", {})}
 
 
+def _outside_training(bundle: Bundle, values: pd.Series) -> list[str]:
+    """The model features whose walk value lies outside the range of every training clip."""
+    used = {f for m in bundle.manifest["models"] for f in m["features"]}
+    support = bundle.feature_support
+    out = []
+    for name in sorted(used):
+        v = values.get(name)
+        if name not in support.index or v is None or not np.isfinite(v):
+            continue
+        lo, hi = float(support.loc[name, "min"]), float(support.loc[name, "max"])
+        if v < lo or v > hi:
+            unit = FEATURE_INFO[name].unit if name in FEATURE_INFO else ""
+            out.append(f"{feature_label(name)} {v:.3g} {unit} (training clips {lo:.3g} to {hi:.3g})".replace("  ", " "))
+    return out
+
+
 def _visit(i: int, walk, bundle: Bundle, height_m) -> tuple[dict, pd.Series | None]:
     base = {"visit": i, "label": f"visit {i} — {walk.video_id}", "video_id": walk.video_id, "source": walk.source,
             "status": "not_assessed", "message": None, "quality": None, "warnings": [], "features": None,
@@ -113,6 +129,10 @@ def _visit(i: int, walk, bundle: Bundle, height_m) -> tuple[dict, pd.Series | No
         base.update({"message": str(exc), "quality": exc.quality})
         return base, None
     predictions = predict_walk(bundle, m.clips, m.features)
+    outside = _outside_training(bundle, m.values)
+    if outside:
+        m.warnings.append("Outside the training data (the models extrapolate here; read their predictions with "
+                          "care): " + "; ".join(outside) + ".")
     evidence, note = explain_walk(bundle, m.features, m.values, predictions)
     source = bundle.typical_ranges["source"].iloc[0] if "source" in bundle.typical_ranges.columns else ""
     base.update({"status": "ok", "quality": m.quality, "warnings": m.warnings,

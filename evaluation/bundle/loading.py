@@ -38,6 +38,8 @@ class Bundle:
         Typical gait-cycle angle band: ``angle``, ``percent``, ``low``, ``median``, ``high``.
     training_predictions : DataFrame
         The final models' in-sample predictions per training video.
+    feature_support : DataFrame
+        Each feature's range over the training clips (index: feature; ``min``, ``p01``, ``p99``, ``max``).
     """
 
     root: Path
@@ -46,6 +48,7 @@ class Bundle:
     typical_ranges: pd.DataFrame
     typical_curves: pd.DataFrame
     training_predictions: pd.DataFrame
+    feature_support: pd.DataFrame
     _entries: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -148,4 +151,5 @@ def load_bundle(path) -> Bundle:
     ranges = _csv(contents, manifest["typical_ranges"], root).set_index("feature")
     curves = _csv(contents, manifest["typical_curves"], root)
     training = _csv(contents, "training_predictions.csv", root, dtype={"video_id": str, "patient_id": str})
-    return Bundle(root, manifest, models, ranges, curves, training)
+    support = _csv(contents, "feature_support.csv", root).set_index("feature")
+    return Bundle(root, manifest, models, ranges, curves, training, support)

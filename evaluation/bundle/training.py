@@ -16,6 +16,8 @@ validation split, as inside every fold). It writes a bundle folder:
 ``training_predictions.csv``
     the final models' in-sample predictions per training video (mean over its clips), so an assessment of a
     training walk can be checked against them;
+``feature_support.csv``
+    each feature's range over the training clips (an assessed walk outside it is flagged as extrapolation);
 ``typical_ranges.csv``, ``typical_curves.csv``
     the typical feature ranges and gait-cycle angle bands the assessment report compares with.
 """
@@ -126,6 +128,16 @@ def _in_sample(suite, name: str, ds: Dataset, out: np.ndarray, labels) -> pd.Dat
     return table
 
 
+def _feature_support(features: pd.DataFrame) -> pd.DataFrame:
+    """The range of every numeric feature over the training clips (min, 1st and 99th percentile, max): an
+    assessed walk outside it is extrapolation for the models, and its report says so."""
+    numeric = features.select_dtypes(include=[np.number])
+    q = numeric.quantile([0.0, 0.01, 0.99, 1.0])
+    return pd.DataFrame({"feature": numeric.columns, "min": q.loc[0.0].to_numpy(), "p01": q.loc[0.01].to_numpy(),
+                         "p99": q.loc[0.99].to_numpy(), "max": q.loc[1.0].to_numpy(),
+                         "n_clips": numeric.notna().sum().to_numpy()})
+
+
 def _prepare_out(out: Path, overwrite: bool) -> None:
     if out.exists():
         if not out.is_dir():
@@ -228,6 +240,7 @@ def train_bundle(out, *, suites=("gmfcs",), models=None, data="synthetic", data_
                                 "features": feature_columns(spec) if spec.inputs == "features" else [],
                                 "classes": classes, "network": bool(spec.network)})
     pd.concat(tables, ignore_index=True).to_csv(out / "training_predictions.csv", index=False, float_format="%.17g")
+    _feature_support(data.features).to_csv(out / "feature_support.csv", index=False, float_format="%.6g")
     shutil.copyfile(TYPICAL_RANGES_FILE, out / "typical_ranges.csv")
     shutil.copyfile(TYPICAL_CURVES_FILE, out / "typical_curves.csv")
     fps = data.meta["fps"].to_numpy(float)
