@@ -11,10 +11,12 @@ Python::
 The pages are rendered from the written record alone: ``python -m evaluation.report reports/gmfcs/``
 re-creates them. Single-visit assessment: ``python -m evaluation.train --out model/`` saves a verified model
 bundle (:mod:`evaluation.bundle`); ``python -m evaluation.assess --model model/ --data openpose:DIR --fps 30
---out visit/`` (``evaluation.assess(...)``) writes one patient's report (:mod:`evaluation.assessment`). Modules: data (Dataset, load_data), suites, zoo (MODELS, ModelSpec), splits (patient-level
-splits, leakage guard), fitting (one model on one split), harness (cross_validate), feature_study, metrics and
-stats, scoring (metrics with CIs, comparisons), results (CVResults), provenance, record (metrics.json,
-figures.npz), report (HTML pages), run (the command line).
+--out visit/`` (``evaluation.assess(...)``) writes one patient's report (:mod:`evaluation.assessment`).
+
+Modules: data (Dataset, load_data), suites, zoo (MODELS, ModelSpec), splits (patient-level splits, leakage
+guard), fitting (one model on one split), harness (cross_validate), feature_study, metrics and stats, scoring
+(metrics with CIs, comparisons), results (CVResults), provenance, record (metrics.json, figures.npz), report
+(HTML pages), run (the command line), bundle and train (model bundles), assessment and assess (one patient).
 """
 
 from evaluation.assessment import Assessment, assess
