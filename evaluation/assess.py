@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         result = _assess(args.model, args.data, fps=args.fps, height_m=args.height_m, age=args.age,
                          patient_id=args.patient_id)
         out = result.write(args.out, pdf=args.pdf)
-    except (ModelFileError, GaitError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (ModelFileError, GaitError, ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:

@@ -1,11 +1,11 @@
 """Worked example of docs/assessment.md: assess one simulated child of each GMFCS level (and a real OpenPose
 folder when one is given) with a trained bundle, print the predictions and write one report per child.
 
-    python -m evaluation.train --suite gmfcs --suite gdi --out model/          # about 9 minutes on 2 cores
+    python -m evaluation.train --suite gmfcs --suite gdi --out model/          # about 7 minutes on 2 cores
     python examples/assessment_example.py model/ --out visits/ [--openpose DIR --fps 29.97]
 
 The children come from a cohort seed the bundle never saw (2027); the bundle's default training cohort is
-seed 0. Everything here is simulated except the optional OpenPose folder: the numbers test the software.
+random_state=0. Everything here is simulated except the optional OpenPose folder: the numbers test the software.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import pandas as pd
 
 from gaitfeat.features import FEATURE_INFO
 
-__all__ = ["TYPICAL_RANGES", "load_typical_ranges", "evidence_statements", "feature_label", "decimals"]
+__all__ = ["TYPICAL_RANGES", "UNIT_SUFFIX", "load_typical_ranges", "evidence_statements", "feature_label", "decimals"]
 
 _RANGES_FILE = Path(__file__).resolve().parent / "typical_ranges.csv"
 
@@ -42,7 +42,8 @@ _LABELS = {
     "rom": "ROM", "ic": "at initial contact", "min": "least", "cv": "CV", "body": "body",
 }
 
-_UNITS = {"deg": "°", "%": " %", "1": "", "steps/min": " steps/min", "s": " s", "leg lengths": " leg lengths",
+#: How a value of each unit is written after the number ("°" for degrees, nothing for ratios).
+UNIT_SUFFIX = {"deg": "°", "%": " %", "1": "", "steps/min": " steps/min", "s": " s", "leg lengths": " leg lengths",
           "leg lengths/s": " leg lengths/s"}
 
 
@@ -76,7 +77,7 @@ def decimals(unit: str, magnitude: float = 100.0) -> int:
 
 def _fmt(value: float, unit: str, d: int | None = None) -> str:
     d = decimals(unit, value) if d is None else d
-    return f"{value:.{d}f}{_UNITS.get(unit, ' ' + unit)}"
+    return f"{value:.{d}f}{UNIT_SUFFIX.get(unit, ' ' + unit)}"
 
 
 def _round(value: float, unit: str, d: int | None = None) -> float:
@@ -147,7 +148,7 @@ def evidence_statements(features: pd.Series, contributions: pd.Series, *, n: int
         text = f"{feature_label(name)} {_fmt(value, unit)}"
         if np.isfinite(low) and np.isfinite(high):
             d = decimals(unit, max(abs(low), abs(high)))
-            text += f" (typical {low:.{d}f}–{high:.{d}f}{_UNITS.get(unit, ' ' + unit)})"
+            text += f" (typical {low:.{d}f}–{high:.{d}f}{UNIT_SUFFIX.get(unit, ' ' + unit)})"
             text += {"below": ": below the typical range", "above": ": above the typical range", "within": ""}[status]
         used.add(name)
         out.append({"feature": name, "value": _round(value, unit), "decimals": decimals(unit, value), "unit": unit,

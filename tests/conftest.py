@@ -43,7 +43,7 @@ def quick_bundle(tmp_path_factory):
 
     cohort = simulate_cohort(24, random_state=3, n_jobs=1)
     data = Dataset(cohort.clips, cohort.meta, "synthetic", "SIMULATED test cohort (24 children)", simulated=True,
-                   layout="coco17")
+                   layout="coco17", report=cohort.report)
     out = tmp_path_factory.mktemp("bundle") / "model"
     train_bundle(out, suites=["gmfcs", "gdi"], data=data, n_splits=3, deep_profile="quick", n_bootstrap=20,
                  models={"gmfcs": ["majority", "logreg_all", "xgb_all", "stgcn"], "gdi": ["ridge_all", "xgb_all"]},

@@ -65,39 +65,72 @@ def test_training_children_reproduce_in_sample_predictions(bundle, quick_bundle,
                     assert lo < row["value"] < hi
 
 
-def test_evidence_is_traceable_and_gradcam_present(bundle, training_walks):
-    visit = assess(bundle, training_walks[:1]).record["visits"][0]
-    ev = visit["evidence"]
-    assert ev is not None and ev["statements"] and ev["suite"] == "gmfcs"
-    values = visit["feature_values"]
-    contributions = [s["contribution"] for s in ev["statements"]]
-    assert contributions == sorted(contributions, key=lambda c: (c <= 0, -abs(c)))   # strongest push first
-    for s in ev["statements"]:
-        assert s["value"] == round(values[s["feature"]], s["decimals"])
-        if s["contribution"] > 0 and s in ev["statements"][:3]:
+def test_evidence_explains_the_headline_class_and_is_traceable(bundle, quick_bundle, training_walks):
+    """The evidence argues for the class the report leads with, and every contribution in the record is the
+    clip mean of the explaining model's attributions towards that class."""
+    from evaluation.assessment.predict import _contributions, _explainable
+
+    _, cohort = quick_bundle
+    result = assess(bundle, training_walks)
+    for visit, walk in zip(result.record["visits"], training_walks):
+        ev = visit["evidence"]
+        pred = visit["predictions"]["gmfcs"]
+        headline = pred["models"][pred["primary"]]
+        assert ev is not None and ev["suite"] == "gmfcs" and ev["target"] == headline["predicted_name"]
+        assert headline["predicted_name"] in ev["rationale"]
+        rows = np.flatnonzero(cohort.meta["video_id"].to_numpy() == walk.video_id)
+        feats = extract_features(cohort.clips[rows], cohort.meta["fps"].to_numpy(float)[rows], "coco17")
+        entry, est = bundle.entry("gmfcs", ev["model"]), bundle.models[("gmfcs", ev["model"], "final")]
+        k = int(np.argmax(headline["proba"]))
+        phi = _contributions(est, _explainable(est), feats[entry["features"]].reset_index(drop=True),
+                             entry["classes"].index(k)).mean(axis=0)
+        phi = dict(zip(entry["features"], phi))
+        values = visit["feature_values"]
+        contributions = [s["contribution"] for s in ev["statements"]]
+        assert contributions == sorted(contributions, key=lambda c: (c <= 0, -abs(c)))   # strongest push first
+        for s in ev["statements"]:
+            assert s["contribution"] == pytest.approx(phi[s["feature"]], abs=1e-9)
+            assert s["value"] == round(values[s["feature"]], s["decimals"])
+        for s in [s for s in ev["statements"] if s["contribution"] > 0][:3]:
             assert s["text"] in ev["rationale"]
-    assert ev["model"] in ev["method"]
+    visit = result.record["visits"][0]
     cam = visit["gradcam"]
     assert cam["model"] == "stgcn" and len(cam["scores"]) == 17 and max(cam["scores"]) == pytest.approx(1.0)
     rows = {r["feature"]: r for r in visit["features"]}
     knee = rows["knee_rom"]
-    assert knee["left"] == values["knee_rom_left"] and knee["columns"] == {"left": "knee_rom_left",
-                                                                         "right": "knee_rom_right"}
+    assert knee["left"] == visit["feature_values"]["knee_rom_left"]
+    assert knee["columns"] == {"left": "knee_rom_left", "right": "knee_rom_right"}
     assert knee["flag_left"] in ("below", "within", "above")
+    step = [r["measure"] for r in visit["features"] if r["columns"] in ({"value": "step_length"},
+                                                                        {"left": "step_length_left",
+                                                                         "right": "step_length_right"})]
+    assert step == ["step length (both sides)", "step length"] or step == ["step length", "step length (both sides)"]
+    n_left, n_right = visit["curves"]["n_strides"]
+    duration = visit["quality"]["duration_s"]
+    assert 1 <= n_left + n_right <= duration * 2      # each stride once (at most ~1 stride per side per second)
 
 
-def test_linear_evidence_equals_the_decision_function(bundle, training_walks):
-    """The linear attributions add up to the class score minus the score of the training average."""
+@pytest.mark.parametrize("kind", ["linear", "tree"])
+def test_two_class_attributions_add_up_to_the_margin(kind):
+    """With two classes each side's attributions are the other's negative, and they add up to the margin."""
+    from sklearn.linear_model import LogisticRegression
+    from xgboost import XGBClassifier
+
     from evaluation.assessment.predict import _contributions
+    from models.tabular import impute_scale
 
-    visit = assess(bundle, training_walks[:1]).record["visits"][0]
-    est = bundle.models[("gmfcs", "logreg_all", "final")]
-    entry = bundle.entry("gmfcs", "logreg_all")
-    cohort_feats = pd.DataFrame([visit["feature_values"]])[entry["features"]]
-    column = entry["classes"].index(int(np.argmax(visit["predictions"]["gmfcs"]["models"]["logreg_all"]["proba"])))
-    phi = _contributions(est, "linear", cohort_feats, column)
-    score = est.decision_function(cohort_feats)[0, column]
-    assert phi.sum() + est.steps[-1][1].intercept_[column] == pytest.approx(score, abs=1e-9)
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    y = (X["a"] + 0.5 * X["b"] + rng.normal(0, 0.5, 80) > 0).astype(int)
+    est = (impute_scale(LogisticRegression()) if kind == "linear"
+           else XGBClassifier(n_estimators=20, max_depth=2, random_state=0)).fit(X, y)
+    to1, to0 = _contributions(est, kind, X, 1), _contributions(est, kind, X, 0)
+    np.testing.assert_allclose(to0, -to1, atol=1e-6)
+    margin = (est.decision_function(X) if kind == "linear" else est.predict(X, output_margin=True))
+    base = est.steps[-1][1].intercept_[0] if kind == "linear" else margin - to1.sum(axis=1)
+    np.testing.assert_allclose(to1.sum(axis=1) + base, margin, atol=1e-5)
+    if kind == "tree":
+        assert np.ptp(base) < 1e-5          # one bias for every row: the attributions carry the rest
 
 
 def test_too_short_walk_gets_a_message_not_numbers(bundle, training_walks, tmp_path):
@@ -119,7 +152,8 @@ def test_too_short_walk_gets_a_message_not_numbers(bundle, training_walks, tmp_p
 def test_wrong_layout_gets_a_message(tmp_path):
     """A COCO-17 walk has no feet: a bundle trained on BODY_25 cannot use it, and says so."""
     cohort = simulate_cohort(12, random_state=5, n_jobs=1, layout="body25")
-    data = Dataset(cohort.clips, cohort.meta, "synthetic", "SIMULATED", simulated=True, layout="body25")
+    data = Dataset(cohort.clips, cohort.meta, "synthetic", "SIMULATED", simulated=True, layout="body25",
+                   report=cohort.report)
     root = train_bundle(tmp_path / "b25", data=data, models=["logreg_all"], n_splits=2, ensemble=False,
                         n_bootstrap=10)
     coco = cohort.sequences[0].to_layout("coco17")

@@ -8,6 +8,7 @@ import pickle
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from evaluation.bundle import BundleError, load_bundle, train_bundle
@@ -153,6 +154,19 @@ def test_untrusted_skops_type_is_refused(quick_bundle, tmp_path):
     (lambda m: m["files"].update({"../outside.txt": m["files"]["typical_ranges.csv"]}), "not a plain relative path"),
     (lambda m: m.pop("data"), "missing \\['data'\\]"),
     (lambda m: m["primary"].update(gmfcs="nope"), "primary model 'nope'"),
+    (lambda m: m["primary"].pop("gdi"), "one model for each suite"),
+    (lambda m: m["suites"].append({}), "distinct names of single-target suites"),
+    (lambda m: next(e for e in m["models"] if e["name"] == "logreg_all").update(classes=[-1, 0, 1, 2]),
+     "distinct class positions"),
+    (lambda m: next(e for e in m["models"] if e["name"] == "logreg_all").update(classes=[False, True, 2, 3]),
+     "distinct class positions"),
+    (lambda m: next(e for e in m["models"] if e["name"] == "ridge_all").update(classes=[0, 1]), "must be null"),
+    (lambda m: m["models"][0].update(inputs="weird"), "has inputs 'weird'"),
+    (lambda m: next(e for e in m["models"] if e["name"] == "stgcn").update(features=["cadence"]),
+     "feature columns .* exactly when"),
+    (lambda m: m["preprocessing"].update(window=0), "out of range"),
+    (lambda m: m["cv"]["gdi"].update(ridge_all=[]), "'cv' must map"),
+    (lambda m: m["environment"].update(git="x"), "'environment' must hold"),
 ])
 def test_malformed_manifests_are_refused(quick_bundle, tmp_path, no_deserialising, edit, message):
     root = _copy(quick_bundle[0], tmp_path)
@@ -161,6 +175,24 @@ def test_malformed_manifests_are_refused(quick_bundle, tmp_path, no_deserialisin
     man["checksum"] = checksum(man)
     (root / MANIFEST).write_text(json.dumps(man))
     with pytest.raises(BundleError, match=message):
+        load_bundle(root)
+
+
+def test_tables_without_their_columns_are_refused(quick_bundle, tmp_path):
+    root = _copy(quick_bundle[0], tmp_path)
+    man = _manifest(root)
+    man["typical_ranges"] = "typical_curves.csv"
+    _rewrite(root, man)
+    with pytest.raises(BundleError, match="lacks the columns"):
+        load_bundle(root)
+
+
+def test_symlinked_folder_is_refused(quick_bundle, tmp_path, no_deserialising):
+    root = _copy(quick_bundle[0], tmp_path)
+    outside = tmp_path / "elsewhere"
+    shutil.move(str(root / "models"), str(outside))
+    (root / "models").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(BundleError, match="symlinks are refused"):
         load_bundle(root)
 
 
@@ -186,6 +218,38 @@ def test_train_refuses_unsafe_models_and_occupied_folders(tmp_path):
         train_bundle(tmp_path / "b", suites=["gmfcs"], models=["nope"])
     with pytest.raises(ValueError, match="a bundle holds models of the suites"):
         train_bundle(tmp_path / "b", suites=["params"])
+    with pytest.raises(ValueError, match="cannot repeat how its clips were made"):
+        train_bundle(tmp_path / "b", suites=["gmfcs"], models=["logreg_all"], data="npz:clips.npz")
+
+
+def test_train_needs_to_know_how_the_clips_were_made(tmp_path):
+    from evaluation.data import Dataset
+
+    data = Dataset(np.zeros((4, 124, 17, 3), np.float32), pd.DataFrame({"patient_id": list("abcd"),
+                   "video_id": list("abcd"), "fps": 30.0, "gmfcs": [1, 2, 1, 2]}), "synthetic", "made by hand")
+    with pytest.raises(ValueError, match="does not record how its clips were windowed"):
+        train_bundle(tmp_path / "b", suites=["gmfcs"], models=["logreg_all"], data=data)
+
+
+def test_class_positions_of_a_fold_without_a_level(tmp_path):
+    """A fold model that never saw level IV predicts probability 0 for it; its columns map to levels I-III."""
+    from sklearn.linear_model import LogisticRegression
+
+    from evaluation.bundle import Bundle
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"cadence": rng.normal(size=60), "knee_rom_left": rng.normal(size=60)})
+    y = np.repeat([0, 1, 2], 20)
+    X.loc[y == 2, "cadence"] += 4
+    est = LogisticRegression().fit(X, y)
+    entry = {"suite": "gmfcs", "name": "m", "role": "final", "inputs": "features", "features": list(X.columns),
+             "classes": [0, 1, 2]}
+    b = Bundle(tmp_path, {"models": [entry]}, {("gmfcs", "m", "final"): est}, pd.DataFrame(), pd.DataFrame(),
+               pd.DataFrame(), pd.DataFrame())
+    proba = b.predict("gmfcs", "m", None, X)
+    assert proba.shape == (60, 4) and np.all(proba[:, 3] == 0)
+    np.testing.assert_allclose(proba[:, :3], est.predict_proba(X))
+    assert proba[y == 2].argmax(axis=1).tolist().count(2) >= 18
 
 
 def test_fold_models_match_the_cross_validation(quick_bundle):

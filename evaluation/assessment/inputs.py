@@ -28,7 +28,7 @@ class Walk:
     ----------
     video_id : str
     source : str
-        Where it came from (shown in the report).
+        Where it came from, as the report shows it: the scheme and the folder or file name (no local path).
     sequence : PoseSequence or None
         The raw detector output; None when it could not be read.
     error : str or None
@@ -39,6 +39,12 @@ class Walk:
     source: str
     sequence: PoseSequence | None = None
     error: str | None = None
+
+
+def _local(text: str, path: Path) -> str:
+    """``text`` with the folder above ``path`` left out: a report that leaves the clinic carries no local paths
+    (which may name patients or staff), only the video's own folder or file name."""
+    return text.replace(str(path.parent) + "/", "") if str(path.parent) not in ("", ".") else text
 
 
 def _openpose(root: Path, fps: float | None) -> list[Walk]:
@@ -55,9 +61,10 @@ def _openpose(root: Path, fps: float | None) -> list[Walk]:
     walks = []
     for folder in folders:
         try:
-            walks.append(Walk(folder.name, f"openpose:{folder}", read_openpose(folder, fps, video_id=folder.name)))
+            walks.append(Walk(folder.name, f"openpose:{folder.name}", read_openpose(folder, fps, video_id=folder.name)))
         except (GaitError, OSError, MemoryError) as exc:
-            walks.append(Walk(folder.name, f"openpose:{folder}", error=f"{type(exc).__name__}: {exc}"))
+            error = _local(f"{type(exc).__name__}: {exc}", folder)
+            walks.append(Walk(folder.name, f"openpose:{folder.name}", error=error))
     return walks
 
 
@@ -65,8 +72,8 @@ def _npz(path: Path) -> list[Walk]:
     try:
         sequences = read_npz(path)
     except (GaitError, OSError) as exc:
-        return [Walk(path.stem, f"npz:{path}", error=f"{type(exc).__name__}: {exc}")]
-    return [Walk(s.video_id or f"{path.stem}-{i + 1}", f"npz:{path}", s) for i, s in enumerate(sequences)]
+        return [Walk(path.stem, f"npz:{path.name}", error=_local(f"{type(exc).__name__}: {exc}", path))]
+    return [Walk(s.video_id or f"{path.stem}-{i + 1}", f"npz:{path.name}", s) for i, s in enumerate(sequences)]
 
 
 def read_walks(data, *, fps: float | None = None) -> list[Walk]:

@@ -8,6 +8,7 @@ call, so a training walk assessed here gives its training clips and features bac
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ __all__ = ["Measured", "measure_walk", "NotAssessed", "ANIMATION_FRAMES"]
 
 #: Most frames the report's animation holds (longer walks are subsampled evenly): about 15 s at 30 fps.
 ANIMATION_FRAMES = 450
+#: A walk whose frame rate is more than this share outside the training videos' range gets a warning.
+FPS_TOLERANCE = 0.2
 #: Angles drawn against the typical band, in this order (the ankle only with feet keypoints).
 CURVE_ANGLES = ("hip", "knee", "trunk", "ankle")
 
@@ -87,8 +90,10 @@ def _preprocessing_counts(info: dict) -> dict:
     return out
 
 
-def _curves(clips: np.ndarray, fps: float, layout: str, typical: pd.DataFrame) -> dict | None:
-    ac = angle_curves(clips, fps, layout)
+def _curves(walk: np.ndarray, fps: float, layout: str, typical: pd.DataFrame) -> dict | None:
+    """Mean angle curves over the walk's strides (``walk``: the whole preprocessed walk as one ``(1, T, V, 3)``
+    clip, so each stride counts once; the overlapping model clips would count it several times)."""
+    ac = angle_curves(walk, fps, layout)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # a channel no clip could measure stays NaN
         mean = np.nanmean(ac.curves.astype(float), axis=0)
@@ -155,7 +160,7 @@ def measure_walk(seq, manifest: dict, typical_curves: pd.DataFrame, *, height_m:
     quality["layout_used"] = layout
     lo, hi = pre["fps_range"]
     notes = []
-    if not lo * 0.8 <= seq.fps <= hi * 1.25:
+    if not lo * (1 - FPS_TOLERANCE) <= seq.fps <= hi * (1 + FPS_TOLERANCE):
         notes.append(f"The video's frame rate ({seq.fps:g} fps) is outside the training videos' "
                      f"{lo:g}-{hi:g} fps: features are in seconds and per-second units, but the skeleton networks "
                      "saw other frame rates.")
@@ -165,8 +170,8 @@ def measure_walk(seq, manifest: dict, typical_curves: pd.DataFrame, *, height_m:
         raise NotAssessed(f"This walk could not be preprocessed: {exc}", quality) from None
     quality["preprocessing"] = _preprocessing_counts(processed.info)
     seconds = pre["window"] / seq.fps
-    advice = (f"Record at least {max(seconds, 1):.0f} s of steady walking, side-on to the camera, with the whole "
-              "body in view.")
+    advice = (f"Record at least {max(math.ceil(seconds), 1)} s of steady walking, side-on to the camera, with the "
+              "whole body in view.")
     try:
         clips, meta, report = make_clips([processed], window=pre["window"], stride=pre["stride"],
                                          min_valid=pre["min_valid"], conf=pre["conf"], on_short="skip")
@@ -193,7 +198,7 @@ def measure_walk(seq, manifest: dict, typical_curves: pd.DataFrame, *, height_m:
     if "usable_fraction" in features.columns:
         quality["usable_fraction"] = float(features["usable_fraction"].median())
     try:
-        curves = _curves(clips, fps, layout, typical_curves)
+        curves = _curves(np.asarray(processed.keypoints, dtype=np.float32)[None], fps, layout, typical_curves)
     except (GaitError, LayoutError, ValueError) as exc:     # the curves are context; their absence is said
         curves, notes = None, [*notes, f"No gait-cycle curves: {exc}"]
     return Measured(quality, clips, features, values, curves, _animation(processed, fps), notes)

@@ -18,8 +18,7 @@ from evaluation.assessment.page_format import isnum as _isnum
 from evaluation.assessment.page_format import num as _num
 from evaluation.assessment.page_provenance import provenance
 from evaluation.assessment.svg import CENTRE, LEFT, RIGHT, gradcam_skeleton, line_chart, probability_bars
-from evaluation.rating_kit.page import _json_for_script
-from evaluation.report.html import esc
+from evaluation.report.html import esc, json_for_script
 
 __all__ = ["feature_digits", "fmt_value", "render_report"]
 
@@ -296,7 +295,9 @@ def _evidence(ev: dict | None, note: str | None = None) -> str:
         why = note or "no bundled feature model can be explained"
         return (f'<h3>Evidence</h3><p class="note">No explanation is available for this visit: {esc(why)}; the '
                 "prediction is shown without the measures that drove it.</p>")
-    items = "".join(f'<li>{esc(s.get("text"))} <span class="contrib">(contribution {_num(s.get("contribution"), 2)})'
+    unit = f" {ev.get('unit')}" if ev.get("unit") else ""
+    items = "".join(f'<li>{esc(s.get("text"))} <span class="contrib">(contribution {_num(s.get("contribution"), 2)}'
+                    f'{esc(unit)})'
                     "</span></li>" for s in ev.get("statements") or [])
     return (f'<h3>Evidence</h3><p>What drove {esc(ev.get("model"))} towards <b>{esc(ev.get("target"))}</b> '
             f'({esc(ev.get("suite"))}), strongest first:</p><ol class="evidence">{items}</ol>'
@@ -317,7 +318,9 @@ def _animation(visit: dict) -> str:
     if not a or not a.get("frames"):
         return ""
     n = esc(visit.get("visit"))
-    vx, vy, vw, vh = a.get("view_box") or (0, 0, 1, 1)
+    box = list(a.get("view_box") or ())
+    # numbers only: a damaged or hand-made record must not put text into the SVG attribute
+    vx, vy, vw, vh = (float(v) if _isnum(v) else d for v, d in zip(box + [None] * (4 - len(box)), (0, 0, 1, 1)))
     ys = [f[i] for f in a["frames"] for i in range(1, len(f), 2) if _isnum(f[i])]
     ground = max(ys) if ys else vy + vh
     first, sides = a["frames"][0], a.get("sides") or []
@@ -388,5 +391,5 @@ def render_report(record: dict) -> str:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>Gait assessment {esc(pid or '')}</title><style>{CSS}</style></head><body{cls}>\n"
             + "\n".join(x for x in body if x)
-            + f'\n<script type="application/json" id="assessment-data">{_json_for_script(data)}</script>'
+            + f'\n<script type="application/json" id="assessment-data">{json_for_script(data)}</script>'
             + f"\n<script>{JS}</script>\n</body></html>\n")

@@ -7,8 +7,8 @@ report shows the spread of those K predictions as the models' uncertainty.
 Evidence comes from a feature model of the bundle, with exact attributions: XGBoost's own SHAP values
 (``pred_contribs``, TreeSHAP) or, for a pipeline ending in a linear model, each standardised feature times
 its coefficient (the SHAP value of a linear model with independent features, relative to the training
-average). Per-clip attributions are averaged over the walk's clips, which for these additive models is the
-attribution of the averaged score.
+average). Per-clip attributions are averaged over the walk's clips: for these additive models that is the
+attribution of the clips' mean score (log-odds or margin), while the prediction averages probabilities.
 """
 
 from __future__ import annotations
@@ -72,11 +72,17 @@ def predict_walk(bundle, clips: np.ndarray, features: pd.DataFrame) -> dict:
                 row.update({"predicted": int(suite.labels[k]), "predicted_name": class_names(suite)[k],
                             "proba": [float(v) for v in value]})
             else:
-                rmse = bundle.manifest["cv"].get(s, {}).get(name, {}).get("rmse")
+                cv = bundle.manifest["cv"].get(s, {}).get(name, {})
+                # A visit is one video: the video-level RMSE of the cross-validation (the patient level averages
+                # a patient's videos and is a little smaller).
+                rmse, level = (cv.get("rmse_video"), "video") if cv.get("rmse_video") is not None \
+                    else (cv.get("rmse"), "patient")
+                ok = rmse is not None
                 row.update({"value": float(value),
-                            "interval": [float(value - _Z95 * rmse), float(value + _Z95 * rmse)] if rmse else None,
-                            "interval_method": (f"± 1.96 × the model's cross-validated patient-level RMSE ({rmse:.2f})"
-                                                if rmse else "no cross-validated RMSE in the bundle")})
+                            "interval": [float(value - _Z95 * rmse), float(value + _Z95 * rmse)] if ok else None,
+                            "interval_method": (f"95 % interval: ± 1.96 × the model's cross-validated {level}-level "
+                                                f"RMSE ({rmse:.2f})" if ok else
+                                                "no cross-validated RMSE in the bundle")})
             models[name] = row
         pred = {"task": suite.task, "title": suite.title, "primary": bundle.primary[s], "models": models}
         if classification:
@@ -117,10 +123,17 @@ def _contributions(est, kind: str, X: pd.DataFrame, column: int | None) -> np.nd
     return z * w
 
 
-def _rationale(target: str, model: str, statements: list[dict], prob: float | None) -> str:
+def _rationale(target: str, model: str, statements: list[dict], prob: float | None, primary: str,
+               own: str | None) -> str:
     pro = [s for s in statements if s["contribution"] > 0]
     con = [s for s in statements if s["contribution"] <= 0]
-    lead = f"{model} predicts {target}" + (f" (probability {prob:.2f})" if prob is not None else "") + "."
+    if model == primary:
+        lead = f"{model} predicts {target}" + (f" (probability {prob:.2f})" if prob is not None else "") + "."
+    else:
+        # The primary model (a network) cannot be explained feature by feature: a feature model's attributions
+        # towards the primary model's class stand in, and the text says whether that model agrees.
+        lead = (f"{primary} predicts {target}; the measurements are weighed by {model}, whose probability for "
+                f"{target} is {prob:.2f}" + (f" (it predicts {own} itself)" if own and own != target else "") + ".")
     if pro:
         lead += " The measurements that pushed it most towards this: " + "; ".join(s["text"] for s in pro[:3]) + "."
     if con:
@@ -130,13 +143,16 @@ def _rationale(target: str, model: str, statements: list[dict], prob: float | No
 
 def explain_walk(bundle, features: pd.DataFrame, values: pd.Series, predictions: dict,
                  n: int = 6) -> tuple[dict | None, str]:
-    """Evidence statements for the first suite's prediction, from its first explainable feature model.
+    """Evidence statements for the headline prediction of the first classification suite (else the first suite).
 
-    Returns the record's ``evidence`` entry (or None) and, when None, why.
+    The attributions come from the primary model when it is a feature model, else from the first bundled
+    feature model, always towards the **primary model's** predicted class, so the evidence explains the level
+    the report leads with. Returns the record's ``evidence`` entry (or None) and, when None, why.
     """
-    s = bundle.suites[0]
+    s = next((x for x in bundle.suites if SUITES[x].task == "classification"), bundle.suites[0])
     suite = SUITES[s]
     pred = predictions[s]
+    headline = pred["models"][pred["primary"]]
     order = [pred["primary"]] + [m for m in bundle.model_names(s) if m != pred["primary"]]
     for name in order:
         entry = bundle.entry(s, name)
@@ -146,13 +162,14 @@ def explain_walk(bundle, features: pd.DataFrame, values: pd.Series, predictions:
             continue
         X = features[entry["features"]].reset_index(drop=True)
         row = pred["models"][name]
-        column, target, prob = None, suite.title, None
+        column, target, prob, own = None, suite.title, None, None
         if suite.task == "classification":
-            k = int(np.argmax(row["proba"]))
+            k = int(np.argmax(headline["proba"]))
             positions = list(entry["classes"])
-            if k not in positions:
+            if k not in positions:     # this model never saw the headline class: it cannot argue for it
                 continue
-            column, target, prob = positions.index(k), row["predicted_name"], row["proba"][k]
+            column, target, prob, own = positions.index(k), headline["predicted_name"], row["proba"][k], \
+                row["predicted_name"]
         contrib = pd.Series(_contributions(est, kind, X, column).mean(axis=0), index=entry["features"])
         statements = evidence_statements(values.reindex(entry["features"]), contrib, n=n, ranges=bundle.typical_ranges)
         for st in statements:
@@ -161,8 +178,10 @@ def explain_walk(bundle, features: pd.DataFrame, values: pd.Series, predictions:
                   else "standardised feature × coefficient (the linear model's SHAP values, relative to the "
                        "training average)")
         return ({"model": name, "suite": s, "target": target, "statements": statements,
-                 "rationale": _rationale(target, name, statements, prob),
-                 "method": f"{method} of {name}, averaged over the walk's clips, towards {target}"}, "")
+                 "rationale": _rationale(target, name, statements, prob, pred["primary"], own),
+                 "unit": "log-odds" if suite.task == "classification" else suite.unit,
+                 "method": f"{method} of {name}, in {'log-odds' if column is not None else suite.unit} of the "
+                           f"score for {target}, averaged over the walk's clips"}, "")
     return None, (f"none of the bundle's {s} models is a feature model with exact attributions (logistic/ridge "
                   "regression or XGBoost), so no evidence statements are given")
 
@@ -177,7 +196,9 @@ def gradcam_walk(bundle, clips: np.ndarray, *, max_clips: int = 64) -> dict | No
             if entry["inputs"] != "clips" or not entry["network"]:
                 continue
             est = bundle.models[(s, name, "final")]
-            scores = est.joint_contributions(clips, max_clips=max_clips)
+            # Every clip's map explains the walk's predicted class (not each clip's own argmax).
+            k = int(np.argmax(bundle.predict(s, name, clips, None).mean(axis=0)))
+            scores = est.joint_contributions(clips, np.full(len(clips), k), max_clips=max_clips)
             lay = get_layout(bundle.layout)
             return {"model": name, "suite": s, "layout": lay.name, "joints": list(lay.joints),
                     "scores": [round(float(v), 4) for v in scores], "edges": [[int(a), int(b)] for a, b in lay.edges],

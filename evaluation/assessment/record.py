@@ -22,7 +22,7 @@ from evaluation.bundle import Bundle, load_bundle
 from evaluation.provenance import environment
 from gaitfeat.features import FEATURE_INFO
 from gaitfeat.jsonable import to_jsonable
-from models.evidence import feature_label
+from models.evidence import UNIT_SUFFIX, feature_label
 
 __all__ = ["Assessment", "assess", "RECORD_FORMAT", "feature_rows"]
 
@@ -74,6 +74,9 @@ def feature_rows(values: pd.Series, ranges: pd.DataFrame) -> list[dict]:
                          "columns": {"left": name, "right": partner}})
             continue
         done.add(name)
+        sided = (name[:-2] + "_left_m") if metres else (name + "_left")
+        if sided in values.index:          # the walk's value beside the per-side rows of the same measure
+            label += " (both sides)"
         value = _number(values[name])
         if value is None:
             continue
@@ -86,16 +89,14 @@ def feature_rows(values: pd.Series, ranges: pd.DataFrame) -> list[dict]:
 
 def _bundle_summary(bundle: Bundle) -> dict:
     m = bundle.manifest
-    manifest_bytes = (bundle.root / "manifest.json").read_bytes()
-    import hashlib
 
     models = {s: {n: {"description": bundle.entry(s, n)["description"], "cv": m["cv"].get(s, {}).get(n, {})}
                   for n in bundle.model_names(s)} for s in bundle.suites}
-    return {"path": str(bundle.root), "format": m["format"], "created": m["created"], "suites": bundle.suites,
+    return {"path": bundle.root.name, "format": m["format"], "created": m["created"], "suites": bundle.suites,
             "simulated": bundle.simulated, "training_data": m["data"]["description"], "layout": bundle.layout,
             "fps_range": m["preprocessing"]["fps_range"], "window": m["preprocessing"]["window"],
             "stride": m["preprocessing"]["stride"], "models": models, "primary": bundle.primary,
-            "ensemble_k": m["ensemble_k"], "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+            "ensemble_k": m["ensemble_k"], "manifest_sha256": bundle.manifest_sha256,
             "git": m["environment"].get("git", {}), "packages": m["environment"].get("packages", {})}
 
 
@@ -110,8 +111,8 @@ def _outside_training(bundle: Bundle, values: pd.Series) -> list[str]:
             continue
         lo, hi = float(support.loc[name, "min"]), float(support.loc[name, "max"])
         if v < lo or v > hi:
-            unit = FEATURE_INFO[name].unit if name in FEATURE_INFO else ""
-            out.append(f"{feature_label(name)} {v:.3g} {unit} (training clips {lo:.3g} to {hi:.3g})".replace("  ", " "))
+            unit = UNIT_SUFFIX.get(FEATURE_INFO[name].unit, " " + FEATURE_INFO[name].unit) if name in FEATURE_INFO else ""
+            out.append(f"{feature_label(name)} {v:.3g}{unit} (training clips {lo:.3g} to {hi:.3g}{unit})")
     return out
 
 
@@ -172,6 +173,9 @@ class Assessment:
         record = json.loads(path.read_text(encoding="utf-8"))
         html = out / "report.html"
         html.write_text(render_report(record), encoding="utf-8")
+        stale = out / "report.pdf"
+        if stale.exists():          # never leave a PDF of an earlier assessment beside this one
+            stale.unlink()
         if pdf:
             from evaluation.assessment.pdf import write_pdf
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 
+from evaluation.assessment.page_format import isnum
 from evaluation.report.html import esc
 
 __all__ = ["CENTRE", "LEFT", "RIGHT", "gradcam_skeleton", "line_chart", "nice_ticks", "probability_bars", "ylorrd"]
@@ -24,13 +25,9 @@ def _f(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def _ok(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def ylorrd(score: float) -> str:
     """Hex colour of ``score`` in [0, 1] on a yellow-orange-red scale (clipped; None/NaN -> light grey)."""
-    if not _ok(score):
+    if not isnum(score):
         return "#dddddd"
     s = min(max(float(score), 0.0), 1.0)
     for (s0, c0), (s1, c1) in itertools.pairwise(_STOPS):
@@ -42,8 +39,8 @@ def ylorrd(score: float) -> str:
 
 def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """About ``n`` round tick values covering ``[lo, hi]`` (steps 1, 2, 2.5 or 5 times a power of ten)."""
-    if not (_ok(lo) and _ok(hi)) or hi <= lo:
-        lo, hi = (lo - 1, lo + 1) if _ok(lo) else (0.0, 1.0)
+    if not (isnum(lo) and isnum(hi)) or hi <= lo:
+        lo, hi = (lo - 1, lo + 1) if isnum(lo) else (0.0, 1.0)
     raw = (hi - lo) / max(n, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
@@ -56,7 +53,7 @@ def _runs(values: list) -> list[list[int]]:
     """Indices of the contiguous runs of finite values (a null breaks the line)."""
     runs, cur = [], []
     for i, v in enumerate(values):
-        if _ok(v):
+        if isnum(v):
             cur.append(i)
         elif cur:
             runs.append(cur)
@@ -89,7 +86,7 @@ def line_chart(series: list[tuple[str, list, str]], band: dict | None = None, *,
     ml, mr, mt, mb = 38, 10, 20, 30
     pw, ph = width - ml - mr, height - mt - mb
     curves = [vals or [] for _, vals, _ in series] + [(band or {}).get(k) or [] for k in ("low", "median", "high")]
-    finite = [v for vals in curves for v in vals if _ok(v)]
+    finite = [v for vals in curves for v in vals if isnum(v)]
     if not finite:
         return (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img"><text x="{width / 2}" '
                 f'y="{height / 2}" text-anchor="middle" class="ax">{esc(title)}: no data</text></svg>')
@@ -116,7 +113,7 @@ def line_chart(series: list[tuple[str, list, str]], band: dict | None = None, *,
                  f'transform="rotate(-90 10 {mt + ph / 2})">deg</text>')
     if band:
         low, high = band.get("low") or [], band.get("high") or []
-        both = [lo if _ok(lo) and i < len(high) and _ok(high[i]) else None for i, lo in enumerate(low)]
+        both = [lo if isnum(lo) and i < len(high) and isnum(high[i]) else None for i, lo in enumerate(low)]
         for run in _runs(both):                        # one polygon per stretch where the band is defined
             pts = [(px(i, len(low)), py(low[i])) for i in run] + [(px(i, len(low)), py(high[i])) for i in run[::-1]]
             parts.append('<polygon class="band" points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in pts) + '"/>')
@@ -159,7 +156,7 @@ def probability_bars(names: list[str], proba: list, *, mean: list | None = None,
     h = row * len(names) + 6
     parts = [f'<svg class="bars" viewBox="0 0 {width} {h}" role="img" aria-label="class probabilities">']
     for k, name in enumerate(names):
-        p = proba[k] if k < len(proba) and _ok(proba[k]) else None
+        p = proba[k] if k < len(proba) and isnum(proba[k]) else None
         y = 3 + k * row
         colour = "#1d4e89" if k == predicted else "#9db4d3"
         parts.append(f'<text x="{lab - 6}" y="{y + 13}" text-anchor="end" class="lbl">{esc(name)}</text>'
@@ -170,8 +167,8 @@ def probability_bars(names: list[str], proba: list, *, mean: list | None = None,
         w = bar_w * min(max(p, 0.0), 1.0)
         parts.append(f'<rect x="{lab}" y="{y + 2}" width="{_f(w)}" height="{row - 6}" fill="{colour}"/>'
                      f'<text x="{lab + bar_w + 6}" y="{y + 13}" class="lbl">{p:.2f}</text>')
-        s = sd[k] if sd and k < len(sd) and _ok(sd[k]) else None
-        m = mean[k] if mean and k < len(mean) and _ok(mean[k]) else p
+        s = sd[k] if sd and k < len(sd) and isnum(sd[k]) else None
+        m = mean[k] if mean and k < len(mean) and isnum(mean[k]) else p
         if s is not None:
             a, b, c = (lab + bar_w * min(max(v, 0.0), 1.0) for v in (m - s, m + s, m))
             mid = y + row / 2 - 1
@@ -202,7 +199,7 @@ def gradcam_skeleton(template: list, edges: list, scores: list, joints: list[str
     -------
     str
     """
-    pts = [(p[0], p[1]) if p and _ok(p[0]) and _ok(p[1]) else None for p in template]
+    pts = [(p[0], p[1]) if p and isnum(p[0]) and isnum(p[1]) else None for p in template]
     good = [p for p in pts if p]
     if not good:
         return f'<svg class="cam" viewBox="0 0 {width} {height}"></svg>'
@@ -223,9 +220,9 @@ def gradcam_skeleton(template: list, edges: list, scores: list, joints: list[str
             (x1, y1), (x2, y2) = at(a), at(b)
             parts.append(f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" class="cbone"/>')
     order = sorted((j for j in range(len(pts)) if pts[j]), key=lambda j: scores[j] if j < len(scores)
-                   and _ok(scores[j]) else -1)          # strongest drawn last, on top
+                   and isnum(scores[j]) else -1)          # strongest drawn last, on top
     for j in order:
-        s = scores[j] if j < len(scores) and _ok(scores[j]) else None
+        s = scores[j] if j < len(scores) and isnum(scores[j]) else None
         x, y = at(j)
         r = 2.5 + 8 * min(max(s, 0.0), 1.0) if s is not None else 2.5
         name = joints[j] if joints and j < len(joints) else f"joint {j}"

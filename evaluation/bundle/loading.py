@@ -7,6 +7,7 @@ before it deserialises anything, then rebuilds each model from the verified byte
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.bundle.formats import as_positions, load_model
-from evaluation.bundle.manifest import BundleError, verify
+from evaluation.bundle.manifest import MANIFEST, BundleError, verify
 from evaluation.suites import SUITES
 
 __all__ = ["Bundle", "load_bundle"]
@@ -40,6 +41,8 @@ class Bundle:
         The final models' in-sample predictions per training video.
     feature_support : DataFrame
         Each feature's range over the training clips (index: feature; ``min``, ``p01``, ``p99``, ``max``).
+    manifest_sha256 : str
+        SHA-256 of the manifest bytes that were verified (the bundle's identity in a report).
     """
 
     root: Path
@@ -49,6 +52,7 @@ class Bundle:
     typical_curves: pd.DataFrame
     training_predictions: pd.DataFrame
     feature_support: pd.DataFrame
+    manifest_sha256: str = ""
     _entries: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -109,13 +113,18 @@ class Bundle:
         return out
 
 
-def _csv(contents: dict, rel: str, root: Path, **kwargs) -> pd.DataFrame:
+def _csv(contents: dict, rel: str, root: Path, columns: tuple[str, ...], **kwargs) -> pd.DataFrame:
+    """A CSV table of the bundle with at least ``columns`` (else :class:`BundleError`)."""
     if rel not in contents:
         raise BundleError(f"{root}: the manifest does not list {rel}", root / rel)
     try:
-        return pd.read_csv(io.BytesIO(contents[rel]), **kwargs)
+        table = pd.read_csv(io.BytesIO(contents[rel]), **kwargs)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise BundleError(f"{root / rel} is not a readable CSV table: {exc}", root / rel) from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise BundleError(f"{root / rel} lacks the columns {missing}", root / rel)
+    return table
 
 
 def load_bundle(path) -> Bundle:
@@ -139,17 +148,16 @@ def load_bundle(path) -> Bundle:
     """
     root = Path(path)
     manifest, contents = verify(root)
-    for suite in manifest["suites"]:
-        if suite not in SUITES or SUITES[suite].targets:
-            raise BundleError(f"{root}: unknown suite {suite!r} in the manifest", root)
     models = {}
     for entry in manifest["models"]:
         key = (entry["suite"], entry["name"], entry["role"])
         if key in models:
             raise BundleError(f"{root}: model {key} is listed twice", root)
         models[key] = load_model(entry, contents)
-    ranges = _csv(contents, manifest["typical_ranges"], root).set_index("feature")
-    curves = _csv(contents, manifest["typical_curves"], root)
-    training = _csv(contents, "training_predictions.csv", root, dtype={"video_id": str, "patient_id": str})
-    support = _csv(contents, "feature_support.csv", root).set_index("feature")
-    return Bundle(root, manifest, models, ranges, curves, training, support)
+    ranges = _csv(contents, manifest["typical_ranges"], root, ("feature", "unit", "low", "high")).set_index("feature")
+    curves = _csv(contents, manifest["typical_curves"], root, ("angle", "percent", "low", "median", "high"))
+    training = _csv(contents, "training_predictions.csv", root, ("suite", "model", "video_id"),
+                    dtype={"video_id": str, "patient_id": str})
+    support = _csv(contents, "feature_support.csv", root, ("feature", "min", "max")).set_index("feature")
+    return Bundle(root, manifest, models, ranges, curves, training, support,
+                  hashlib.sha256(contents[MANIFEST]).hexdigest())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -103,10 +104,16 @@ def _check_schema(man: dict, path: Path) -> None:
                           path)
     if man["kind"] != "gaitfeat-model-bundle":
         raise BundleError(f"{path}: 'kind' must be 'gaitfeat-model-bundle', got {man['kind']!r}", path)
-    _check_types(man["preprocessing"], _PREPROCESSING_KEYS, "'preprocessing'", path)
-    lo_hi = man["preprocessing"]["fps_range"]
-    if len(lo_hi) != 2 or not all(isinstance(v, (int, float)) for v in lo_hi) or not 0 < lo_hi[0] <= lo_hi[1]:
+    pre = man["preprocessing"]
+    _check_types(pre, _PREPROCESSING_KEYS, "'preprocessing'", path)
+    lo_hi = pre["fps_range"]
+    if len(lo_hi) != 2 or not all(_is_number(v) for v in lo_hi) or not 0 < lo_hi[0] <= lo_hi[1]:
         raise BundleError(f"{path}: 'fps_range' must be [low, high] frames per second", path)
+    if not (8 <= pre["window"] <= 72_000 and 1 <= pre["stride"] <= 72_000 and 0 <= pre["min_valid"] <= 1
+            and 0 <= pre["conf"] <= 1):
+        raise BundleError(f"{path}: 'preprocessing' out of range (window >= 8, stride >= 1, min_valid and conf in "
+                          f"[0, 1]): {pre}", path)
+    _check_suites(man, path)
     if not isinstance(man["data"].get("simulated"), bool) or not isinstance(man["data"].get("description"), str):
         raise BundleError(f"{path}: 'data' must say whether the training data were simulated ('simulated': "
                           "true/false) and describe them ('description')", path)
@@ -120,12 +127,61 @@ def _check_schema(man: dict, path: Path) -> None:
         if not _ROLE.fullmatch(m["role"]) or not _SAFE_NAME.fullmatch(m["name"]) or m["suite"] not in man["suites"]:
             raise BundleError(f"{path}: models[{i}] has a bad role, name or suite "
                               f"({m['role']!r}, {m['name']!r}, {m['suite']!r})", path)
+        _check_model_io(m, i, path)
         for f in m["files"]:
             if not isinstance(f, str) or f not in man["files"]:
                 raise BundleError(f"{path}: models[{i}] names file {f!r}, which the manifest's file list lacks", path)
+    if set(man["primary"]) != set(man["suites"]):
+        raise BundleError(f"{path}: 'primary' must name one model for each suite {man['suites']}, got "
+                          f"{sorted(map(str, man['primary']))}", path)
     for suite, name in man["primary"].items():
-        if not any(m["suite"] == suite and m["name"] == name and m["role"] == "final" for m in man["models"]):
+        if not isinstance(name, str) or not any(m["suite"] == suite and m["name"] == name and m["role"] == "final"
+                                                for m in man["models"]):
             raise BundleError(f"{path}: the primary model {name!r} of {suite!r} is not in the bundle", path)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_suites(man: dict, path: Path) -> None:
+    from evaluation.suites import SUITES
+
+    suites = man["suites"]
+    if not suites or not all(isinstance(s, str) and s in SUITES and not SUITES[s].targets for s in suites) \
+            or len(set(suites)) != len(suites):
+        raise BundleError(f"{path}: 'suites' must be distinct names of single-target suites, got {suites!r}", path)
+    cv = man["cv"]
+    ok = all(isinstance(per, dict) and all(isinstance(ms, dict) and all(
+        v is None or _is_number(v) or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v))
+        for v in ms.values()) for ms in per.values()) for per in cv.values())
+    if not ok:
+        raise BundleError(f"{path}: 'cv' must map suite -> model -> metric -> number, [low, high] or null", path)
+    env = man["environment"]
+    if not isinstance(env.get("git", {}), dict) or not isinstance(env.get("packages", {}), dict):
+        raise BundleError(f"{path}: 'environment' must hold 'git' and 'packages' objects", path)
+
+
+def _check_model_io(m: dict, i: int, path: Path) -> None:
+    """A model entry's inputs, features and class positions fit its suite."""
+    from evaluation.suites import SUITES
+
+    suite = SUITES[m["suite"]]
+    if m["inputs"] not in ("features", "clips", "clips+features"):
+        raise BundleError(f"{path}: models[{i}] has inputs {m['inputs']!r} (features, clips or clips+features)", path)
+    feats = m["features"]
+    if not all(isinstance(f, str) for f in feats) or bool(feats) != (m["inputs"] == "features"):
+        raise BundleError(f"{path}: models[{i}] must list its feature columns (text) exactly when it reads features",
+                          path)
+    classes = m["classes"]
+    if suite.task == "classification":
+        n = len(suite.labels)
+        if not (isinstance(classes, list) and len(classes) >= 2 and len(set(classes)) == len(classes)
+                and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < n for c in classes)):
+            raise BundleError(f"{path}: models[{i}] 'classes' must be 2 or more distinct class positions in "
+                              f"0..{n - 1}, got {classes!r}", path)
+    elif classes is not None:
+        raise BundleError(f"{path}: models[{i}] is a regressor; its 'classes' must be null", path)
 
 
 def _check_files(man: dict, root: Path, path: Path) -> dict[str, bytes]:
@@ -140,8 +196,14 @@ def _check_files(man: dict, root: Path, path: Path) -> dict[str, bytes]:
             raise BundleError(f"{path}: the entry of {rel} must be {{'sha256': <64 hex digits>, 'bytes': <int>}}",
                               path)
         p = root / rel
-        if p.is_symlink() or not p.is_file():
-            raise BundleError(f"{p}: missing from the bundle (or not a plain file)", p)
+        # Every component from the bundle folder down must be a real folder or file inside it (no symlink).
+        parts = [root.joinpath(*rel.split("/")[:k]) for k in range(1, len(rel.split("/")) + 1)]
+        if any(q.is_symlink() for q in parts) or not p.is_file():
+            raise BundleError(f"{p}: missing from the bundle, or not a plain file inside it (symlinks are refused)", p)
+        if p.stat().st_size != entry["bytes"]:
+            raise BundleError(f"{p} does not match the bundle manifest ({p.stat().st_size} bytes, the manifest says "
+                              f"{entry['bytes']}): it was changed, swapped or corrupted after the bundle was "
+                              "written; refusing to use it", p)
         data = p.read_bytes()
         got = digest(data)
         if got != entry:
@@ -159,8 +221,8 @@ def verify(root: str | Path) -> tuple[dict, dict[str, bytes]]:
     -------
     manifest : dict
     contents : dict
-        ``{relative path: bytes}`` of every listed file, as verified (later steps parse these bytes, not
-        the files again, so nothing can change between the check and the use).
+        ``{relative path: bytes}`` of every listed file and of the manifest itself, as verified (later steps
+        parse these bytes, not the files again, so nothing can change between the check and the use).
 
     Raises
     ------
@@ -174,8 +236,11 @@ def verify(root: str | Path) -> tuple[dict, dict[str, bytes]]:
         raise BundleError(f"{root}: no such model bundle folder", root)
     if not path.is_file():
         raise BundleError(f"{root} is not a model bundle: {MANIFEST} is missing", path)
-    man = read_json(path.read_bytes(), path, "manifest")
+    raw = path.read_bytes()
+    man = read_json(raw, path, "manifest")
     if not isinstance(man, dict):
         raise BundleError(f"{path} must hold a JSON object", path)
     _check_schema(man, path)
-    return man, _check_files(man, root, path)
+    contents = _check_files(man, root, path)
+    contents[MANIFEST] = raw
+    return man, contents

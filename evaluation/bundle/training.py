@@ -98,6 +98,12 @@ def _cv_metrics(results) -> dict:
             metrics[col] = float(v) if finite else None
             metrics[f"{col}_ci"] = [float(lo), float(hi)] if finite and np.isfinite(lo) and np.isfinite(hi) else None
         out[str(name)] = metrics
+    if results.suite.task == "regression":
+        # An assessment predicts one video: its interval uses the video-level error.
+        video = results.summary_table("video")
+        for name in out:
+            v = video.loc[name, "rmse"]
+            out[name]["rmse_video"] = float(v) if v is not None and np.isfinite(v) else None
     return out
 
 
@@ -136,6 +142,30 @@ def _feature_support(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"feature": numeric.columns, "min": q.loc[0.0].to_numpy(), "p01": q.loc[0.01].to_numpy(),
                          "p99": q.loc[0.99].to_numpy(), "max": q.loc[1.0].to_numpy(),
                          "n_clips": numeric.notna().sum().to_numpy()})
+
+
+#: Training sources whose clips come from raw 2-D walks through ``preprocess`` + ``make_clips`` (the pipeline an
+#: assessment repeats). Clips of unknown making (``npz``) and 3-D input projected onto the walking plane are not.
+_REPRODUCIBLE_SOURCES = ("synthetic", "taxonomy", "kidzinski", "openpose", "mediapipe", "alphapose", "mmpose")
+
+
+def _windowing(data: Dataset) -> dict:
+    """How the training clips were windowed and filtered, from the data set's own report (never assumed)."""
+    kind = str(data.source).partition(":")[0].strip().lower()
+    if kind not in _REPRODUCIBLE_SOURCES:
+        raise ValueError(f"training data {data.source!r}: an assessment preprocesses a raw 2-D walk and cuts it into "
+                         "clips as the training clips were made, which it cannot repeat for this source; train on "
+                         + ", ".join(_REPRODUCIBLE_SOURCES))
+    info = (data.report or {}).get("clips")
+    keys = ("window", "stride", "min_valid", "conf")
+    if not isinstance(info, dict) or not all(k in info for k in keys):
+        raise ValueError("the training Dataset does not record how its clips were windowed (report['clips'] with "
+                         "window, stride, min_valid, conf: make_clips's ClipReport); an assessment must repeat it")
+    if int(info["window"]) != data.clips.shape[1]:
+        raise ValueError(f"the Dataset's report says {info['window']}-frame windows but its clips have "
+                         f"{data.clips.shape[1]} frames")
+    return {"window": int(info["window"]), "stride": int(info["stride"]), "min_valid": float(info["min_valid"]),
+            "conf": float(info["conf"])}
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -194,10 +224,14 @@ def train_bundle(out, *, suites=("gmfcs",), models=None, data="synthetic", data_
     for s in suites:
         _check_savable(specs[s])
     out = Path(out)
+    if isinstance(data, str) and data.partition(":")[0].strip().lower() not in _REPRODUCIBLE_SOURCES:
+        raise ValueError(f"training data {data!r}: an assessment cannot repeat how its clips were made; train on "
+                         + ", ".join(_REPRODUCIBLE_SOURCES))
     _prepare_out(out, overwrite)
     if isinstance(data, str):
         source = "taxonomy" if "taxonomy" in suites and data.strip().lower() == "synthetic" else data
         data = load_data(source, **{"random_state": random_state, **(data_options or {})})
+    windowing = _windowing(data)
     _ = data.features           # once for every suite
     entries, cv, primary, tables = [], {}, {}, []
     settings_common = {"class_weight": class_weight, "random_state": random_state, "threads": threads}
@@ -244,14 +278,11 @@ def train_bundle(out, *, suites=("gmfcs",), models=None, data="synthetic", data_
     shutil.copyfile(TYPICAL_RANGES_FILE, out / "typical_ranges.csv")
     shutil.copyfile(TYPICAL_CURVES_FILE, out / "typical_curves.csv")
     fps = data.meta["fps"].to_numpy(float)
-    opts = {"window": 124, "stride": 12, "min_valid": 0.8, "conf": 0.2, **(data_options or {})}
     manifest = {
         "format": FORMAT, "kind": "gaitfeat-model-bundle",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "suites": list(suites), "layout": data.layout,
-        "preprocessing": {"window": int(data.clips.shape[1]), "stride": int(opts["stride"]),
-                          "min_valid": float(opts["min_valid"]), "conf": float(opts["conf"]),
-                          "fps_range": [float(fps.min()), float(fps.max())]},
+        "preprocessing": {**windowing, "fps_range": [float(fps.min()), float(fps.max())]},
         "data": {"source": data.source, "description": data.description, "simulated": bool(data.simulated),
                  "counts": data.counts(), "video_as_patient": bool(data.video_as_patient)},
         "models": entries, "primary": primary, "cv": cv, "ensemble_k": n_splits if ensemble else 0,

@@ -9,14 +9,12 @@ Every string from the data goes through :func:`evaluation.report.html.esc`.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from evaluation.rating_kit.assets import CSS, JS
 from evaluation.rating_kit.schema import CSV_COLUMNS, DIMENSION_QUESTIONS, DIMENSIONS, LIKERT, option_labels
 from evaluation.rating_kit.source import Rationales, bone_sides
-from evaluation.report.html import esc
+from evaluation.report.html import esc, json_for_script
 
 __all__ = ["render_page", "walk_frames", "view_box"]
 
@@ -39,13 +37,6 @@ def view_box(skeleton: np.ndarray, pad: float = 0.15) -> tuple[float, float, flo
     w, h = max(x1 - x0, 0.5), max(y1 - y0, 0.5)
     return (round(float(x0 - pad * w), 3), round(float(y0 - pad * h), 3),
             round(float(w * (1 + 2 * pad)), 3), round(float(h * (1 + 2 * pad)), 3))
-
-
-def _json_for_script(obj) -> str:
-    # JSON inside <script> must not be able to close the element: escape <, > and & (numbers and hex only
-    # today, but the rule protects against a future field holding text).
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _walk(item: int, skeleton: np.ndarray, sides: list[str]) -> str:
@@ -146,5 +137,5 @@ def render_page(src: Rationales, kit_id: str, cases: list[dict]) -> str:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>Rating kit {esc(kit_id)}</title><style>{CSS}</style></head><body>\n"
             + "\n".join(body)
-            + f'\n<script type="application/json" id="kit-data">{_json_for_script(data)}</script>'
+            + f'\n<script type="application/json" id="kit-data">{json_for_script(data)}</script>'
             + f"\n<script>{JS}</script>\n</body></html>\n")

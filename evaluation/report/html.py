@@ -8,12 +8,13 @@ such as ``<script>alert(1)</script>`` is shown as text and never run.
 from __future__ import annotations
 
 import html
+import json
 
 import numpy as np
 
 from gaitfeat.labels import GAIT_CLASS_ABBREVIATIONS, GAIT_CLASS_NAMES, GMFCS_ROMAN, gmfcs_name
 
-__all__ = ["esc", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name", "class_labeller", "table", "banners",
+__all__ = ["esc", "json_for_script", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name", "class_labeller", "table", "banners",
            "page"]
 
 _CSS = """
@@ -34,6 +35,13 @@ img{max-width:100%;height:auto;border:1px solid #eee;margin:.4em 0}
 pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.8em}
 details{margin:.6em 0}
 """
+
+
+def json_for_script(obj) -> str:
+    """JSON for a ``<script type="application/json">`` element: ``<``, ``>`` and ``&`` escaped, so no value can
+    close the element or open another."""
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def esc(value: object) -> str:
