@@ -52,7 +52,8 @@ def test_training_children_reproduce_in_sample_predictions(bundle, quick_bundle,
         assert visit["feature_values"]["cadence"] == pytest.approx(float(feats["cadence"].median()), abs=1e-12)
         for suite, pred in visit["predictions"].items():
             for name, row in pred["models"].items():
-                want = table[(table["suite"] == suite) & (table["model"] == name) & (table["video_id"] == walk.video_id)]
+                want = table[(table["suite"] == suite) & (table["model"] == name)
+                             & (table["video_id"] == walk.video_id)]
                 assert len(want) == 1
                 if "proba" in row:
                     expected = want[[f"proba_{c}" for c in pred["classes"]]].to_numpy()[0]
@@ -233,9 +234,9 @@ def test_end_to_end_quick_profile(tmp_path, quick_bundle):
 
 def _check_in_browser(folder: Path):
     """The page renders, the walk animates, and every value cell in the DOM equals features.csv."""
-    from test_assessment_page import _chrome
+    from browser_driver import headless_chrome
 
-    drv = _chrome()
+    drv = headless_chrome()
     from selenium.webdriver.common.by import By
 
     table = pd.read_csv(folder / "features.csv")

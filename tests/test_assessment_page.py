@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_driver import headless_chrome
 
 from evaluation.assessment.page import render_report
 from evaluation.assessment.pdf import write_pdf
@@ -272,21 +271,7 @@ def test_write_pdf_without_chromium(tmp_path, monkeypatch):
 # ---- in a real browser -------------------------------------------------------------------------------------
 
 def _chrome():
-    """Headless Chromium through the system chromedriver (never Selenium Manager, never a download)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = find_chromium(), shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if browser is None:
-        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
-    if not Path(driver).is_file():
-        pytest.skip("no chromedriver on this machine (Debian: apt-get install chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+    return headless_chrome(browser_log=True)
 
 
 def test_page_in_headless_chromium(tmp_path):

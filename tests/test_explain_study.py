@@ -145,7 +145,7 @@ def test_same_seed_same_numbers(tiny_study):
 def test_cli_quick_profile(tmp_path):
     """The quick profile end to end from the command line."""
     cmd = [sys.executable, "-m", "evaluation.run", "--suite", "explain", "--profile", "quick", "--no-progress",
-           "--device", "cpu", "--out", str(tmp_path), "--patients", "24"]
+           "--device", "cpu", "--out", str(tmp_path), "--patients", "24", "--folds", "2", "--bootstrap", "100"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "most faithful" in done.stdout

@@ -8,7 +8,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_driver import headless_chrome
 
-from evaluation.browser import find_chromium
 from evaluation.rating_kit import build_kit, sample_subjects, score
 from evaluation.rating_kit.__main__ import main
 from gaitfeat.errors import ReaderError
@@ -303,24 +302,7 @@ def test_module_entry_point(tmp_path):
 # ---- the page in a real browser ---------------------------------------------------------------------------
 
 def _chrome(download_dir: Path):
-    """Headless Chromium through the system chromedriver (never Selenium Manager, never a download)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = find_chromium(), shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if browser is None:
-        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
-    if not Path(driver).is_file():
-        pytest.skip("no chromedriver on this machine (Debian: apt-get install chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
-                                           "download.prompt_for_download": False})
-    drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
-    drv.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
-    return drv
+    return headless_chrome(download_dir)
 
 
 def test_rating_session_in_headless_chromium(tmp_path):

@@ -111,7 +111,8 @@ def _outside_training(bundle: Bundle, values: pd.Series) -> list[str]:
             continue
         lo, hi = float(support.loc[name, "min"]), float(support.loc[name, "max"])
         if v < lo or v > hi:
-            unit = UNIT_SUFFIX.get(FEATURE_INFO[name].unit, " " + FEATURE_INFO[name].unit) if name in FEATURE_INFO else ""
+            raw = FEATURE_INFO[name].unit if name in FEATURE_INFO else ""
+            unit = UNIT_SUFFIX.get(raw, " " + raw) if raw else ""
             out.append(f"{feature_label(name)} {v:.3g}{unit} (training clips {lo:.3g} to {hi:.3g}{unit})")
     return out
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from gaitfeat.labels import GAIT_CLASS_ABBREVIATIONS, GAIT_CLASS_NAMES, GMFCS_ROMAN, gmfcs_name
 
-__all__ = ["esc", "json_for_script", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name", "class_labeller", "table", "banners",
+__all__ = ["esc", "json_for_script", "defined_or", "fmt_num", "with_ci", "fmt_p", "class_name", "short_class_name",
+           "class_labeller", "table", "banners",
            "page"]
 
 _CSS = """
