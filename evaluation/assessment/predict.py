@@ -186,8 +186,9 @@ def explain_walk(bundle, features: pd.DataFrame, values: pd.Series, predictions:
                   "regression or XGBoost), so no evidence statements are given")
 
 
-def gradcam_walk(bundle, clips: np.ndarray, *, max_clips: int = 64) -> dict | None:
-    """Grad-CAM joint scores of the first bundled skeleton network of a classification suite (None without one)."""
+def gradcam_walk(bundle, clips: np.ndarray, predictions: dict, *, max_clips: int = 64) -> dict | None:
+    """Grad-CAM joint scores of the first bundled skeleton network of a classification suite (None without one),
+    towards that network's class for the walk (from ``predictions``, :func:`predict_walk`'s result)."""
     for s in bundle.suites:
         if SUITES[s].task != "classification":
             continue
@@ -197,7 +198,7 @@ def gradcam_walk(bundle, clips: np.ndarray, *, max_clips: int = 64) -> dict | No
                 continue
             est = bundle.models[(s, name, "final")]
             # Every clip's map explains the walk's predicted class (not each clip's own argmax).
-            k = int(np.argmax(bundle.predict(s, name, clips, None).mean(axis=0)))
+            k = int(np.argmax(predictions[s]["models"][name]["proba"]))
             scores = est.joint_contributions(clips, np.full(len(clips), k), max_clips=max_clips)
             lay = get_layout(bundle.layout)
             return {"model": name, "suite": s, "layout": lay.name, "joints": list(lay.joints),

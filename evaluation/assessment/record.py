@@ -141,7 +141,7 @@ def _visit(i: int, walk, bundle: Bundle, height_m) -> tuple[dict, pd.Series | No
                  "features": feature_rows(m.values, bundle.typical_ranges), "typical_source": str(source),
                  "feature_values": {k: _number(v) for k, v in m.values.items()},
                  "curves": m.curves, "predictions": predictions, "evidence": evidence, "evidence_note": note or None,
-                 "gradcam": gradcam_walk(bundle, m.clips), "animation": m.animation})
+                 "gradcam": gradcam_walk(bundle, m.clips, predictions), "animation": m.animation})
     return base, m.values
 
 
